@@ -1,0 +1,10 @@
+namespace Kv4.Engine.Model;
+
+/// <summary>One version of an entry, read back from the log. <see cref="Value"/> is null for a delete.</summary>
+public sealed record HistoryEntry(
+    string Key,
+    long TimestampMs,
+    string Actor,
+    Operation Op,
+    ReadOnlyMemory<byte>? Value,
+    VersionId Version);

@@ -1,0 +1,20 @@
+namespace Kv4.Engine.Rules;
+
+/// <summary>Every way the engine refuses a request. The server maps each to one contract error code.</summary>
+public enum EngineError
+{
+    BadBucket,
+    BadLayer,
+    BadPath,
+    BadKey,
+    BadJson,
+    ValueTooLarge,
+    VersionConflict,
+    NotFound,
+    Exists,
+    /// <summary>A k2..k4 value is already used by another key at the same (bucket, layer, path).</summary>
+    SecondaryKeyTaken,
+    /// <summary>A change-feed reader asked to start before the oldest retained sequence.</summary>
+    FeedTruncated,
+    Closed,
+}

@@ -1,0 +1,28 @@
+using Kv4.Engine.Rules;
+
+namespace Kv4.Engine;
+
+public sealed class StoreOptions
+{
+    /// <summary>The directory that holds the log and the index checkpoints. Created if absent.</summary>
+    public required string DataDirectory { get; init; }
+
+    public DurabilityMode Durability { get; init; } = DurabilityMode.Interval;
+
+    /// <summary>With <see cref="DurabilityMode.Interval"/>: how often the log is committed.</summary>
+    public int CommitIntervalMs { get; init; } = 5;
+
+    public int MaxValueBytes { get; init; } = JsonValueRules.DefaultMaxValueBytes;
+
+    /// <summary>How many partitions the consistent-hash ring maps (bucket, layer, path) onto.</summary>
+    public int PartitionCount { get; init; } = 64;
+
+    /// <summary>An index checkpoint is written after this many records (and on dispose), bounding replay at open.</summary>
+    public long CheckpointEveryRecords { get; init; } = 1_000_000;
+
+    /// <summary>log2 of the FasterLog in-memory buffer size; pages beyond it live only on disk.</summary>
+    public int LogMemorySizeBits { get; init; } = 26;
+
+    /// <summary>The clock that stamps versions. Tests pass a fake one.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+}

@@ -1,0 +1,9 @@
+namespace Kv4.Services.Api;
+
+public enum ApiMethod
+{
+    Get,
+    Put,
+    Post,
+    Delete,
+}

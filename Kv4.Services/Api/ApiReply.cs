@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Kv4.Engine.Model;
+
+namespace Kv4.Services.Api;
+
+/// <summary>
+/// What a service answers: an error code, or success with an optional value. The value is kept in the
+/// cheapest form the service has (stored JSON bytes, a number, strings, or a writer callback) and is only
+/// turned into bytes by <see cref="ReplyEnvelope"/>, so a stored value is never parsed and re-serialized.
+/// A struct, so the hot GET allocates no reply object.
+/// </summary>
+public readonly struct ApiReply
+{
+    private ApiReply(ErrorCode? error, ReplyValueKind kind, ReadOnlyMemory<byte> json = default, VersionId version = default,
+        long number = 0, object? payload = null)
+    {
+        Error = error;
+        Kind = kind;
+        Json = json;
+        Version = version;
+        Number = number;
+        Payload = payload;
+    }
+
+    /// <summary>Null on success.</summary>
+    public ErrorCode? Error { get; }
+
+    public bool IsOk => Error is null;
+
+    public ReplyValueKind Kind { get; }
+
+    internal ReadOnlyMemory<byte> Json { get; }
+
+    internal VersionId Version { get; }
+
+    internal long Number { get; }
+
+    internal object? Payload { get; }
+
+    public static ApiReply Fail(ErrorCode code) => new(code, ReplyValueKind.None);
+
+    /// <summary>Success with no `v`.</summary>
+    public static ApiReply Ok() => new(null, ReplyValueKind.None);
+
+    /// <summary>Success with `v` = this compact JSON, written as is.</summary>
+    public static ApiReply OkJson(ReadOnlyMemory<byte> json) => new(null, ReplyValueKind.RawJson, json);
+
+    /// <summary>Success with `v` = a stored value; an object gets a `"_ver_"` member added, without a parse.</summary>
+    public static ApiReply OkStored(ReadOnlyMemory<byte> json, VersionId version) =>
+        new(null, ReplyValueKind.StoredJson, json, version);
+
+    public static ApiReply OkNumber(long number) => new(null, ReplyValueKind.Number, number: number);
+
+    public static ApiReply OkString(string text) => new(null, ReplyValueKind.String, payload: text);
+
+    public static ApiReply OkStrings(IReadOnlyList<string> items) => new(null, ReplyValueKind.Strings, payload: items);
+
+    /// <summary>Success with `v` written by <paramref name="writeValue"/>, which must write exactly one JSON value.</summary>
+    public static ApiReply OkWriter(Action<Utf8JsonWriter> writeValue) => new(null, ReplyValueKind.Writer, payload: writeValue);
+
+    public static implicit operator ApiReply(ErrorCode code) => Fail(code);
+}
+
+public enum ReplyValueKind
+{
+    None,
+    RawJson,
+    StoredJson,
+    Number,
+    String,
+    Strings,
+    Writer,
+}

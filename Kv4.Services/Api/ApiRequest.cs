@@ -1,0 +1,18 @@
+using System.Net;
+
+namespace Kv4.Services.Api;
+
+/// <summary>
+/// One call of the uniform template `METHOD /_&lt;service&gt;/&lt;path&gt;?query` with its JSON body.
+/// <see cref="Path"/> is already in normal form (the host ran <see cref="Kv4.Engine.Rules.AddressRules"/> on it);
+/// <see cref="Body"/> is bounded by the host and not yet parsed.
+/// </summary>
+public sealed record ApiRequest(
+    ApiMethod Method,
+    string Service,
+    string Path,
+    ApiQuery Query,
+    ReadOnlyMemory<byte> Body,
+    Caller Caller,
+    IPAddress? RemoteAddress = null,
+    CancellationToken CancellationToken = default);

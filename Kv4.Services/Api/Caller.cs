@@ -1,0 +1,15 @@
+namespace Kv4.Services.Api;
+
+/// <summary>
+/// Who is calling, once authenticated. <see cref="Bucket"/> is the only bucket the caller may touch;
+/// it comes from the credentials, never from the URL. <see cref="Actor"/> is stamped into every version it writes.
+/// </summary>
+public sealed record Caller(string Bucket, string Actor, CallerKind Kind, IReadOnlyList<string> Roles, string? SessionId = null)
+{
+    public const string SystemBucket = "$sys";
+
+    /// <summary>The top-level account the bucket belongs to (`elena` for `elena` and `elena#lily`; `$sys` for the system).</summary>
+    public string Ident => Bucket.IndexOf('#') is var i and >= 0 ? Bucket[..i] : Bucket;
+
+    public bool IsSystem => Kind == CallerKind.System;
+}

@@ -1,0 +1,29 @@
+namespace Kv4.Services.Api;
+
+/// <summary>The contract's error codes (section 3). <see cref="ErrorCodes"/> gives each its wire name and HTTP status.</summary>
+public enum ErrorCode
+{
+    BadPath,
+    BadKey,
+    BadJson,
+    BadParam,
+    RequireAccountDetails,
+    BadEmail,
+    RequireTypeParam,
+    UnrecognizedTypeParam,
+    VerMissing,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    UnknownService,
+    NoNamespace,
+    MethodNotAllowed,
+    VersionConflict,
+    Exists,
+    UsernameIsImmutable,
+    EmailIsImmutable,
+    ValueTooLarge,
+    RateLimited,
+    NoServiceHost,
+    Unavailable,
+}

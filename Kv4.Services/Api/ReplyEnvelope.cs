@@ -1,0 +1,102 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Kv4.Services.Api;
+
+/// <summary>
+/// The one writer of the reply envelope: `{"s":"ok","v":...}` or `{"s":"error","v":"&lt;code&gt;"}`.
+/// Stored JSON is copied through as bytes; an object value gets `"_ver_"` spliced in after its opening brace.
+/// </summary>
+public static class ReplyEnvelope
+{
+    // Relaxed escaping keeps non-ASCII text readable; the replies are served as application/json, never embedded in HTML.
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static ReadOnlySpan<byte> OkOpen => "{\"s\":\"ok\",\"v\":"u8;
+    private static ReadOnlySpan<byte> OkEmpty => "{\"s\":\"ok\"}"u8;
+    private static ReadOnlySpan<byte> ErrorOpen => "{\"s\":\"error\",\"v\":\""u8;
+    private static ReadOnlySpan<byte> VersionOpen => "{\"_ver_\":\""u8;
+
+    public static void Write(IBufferWriter<byte> output, in ApiReply reply)
+    {
+        if (reply.Error is { } error)
+        {
+            Append(output, ErrorOpen);
+            Append(output, System.Text.Encoding.UTF8.GetBytes(ErrorCodes.Wire(error)));
+            Append(output, "\"}"u8);
+            return;
+        }
+        if (reply.Kind == ReplyValueKind.None)
+        {
+            Append(output, OkEmpty);
+            return;
+        }
+        Append(output, OkOpen);
+        WriteValue(output, reply);
+        Append(output, "}"u8);
+    }
+
+    /// <summary>Writes just the value of a successful reply (used by the envelope and by streams that carry values).</summary>
+    public static void WriteValue(IBufferWriter<byte> output, in ApiReply reply)
+    {
+        switch (reply.Kind)
+        {
+            case ReplyValueKind.RawJson:
+                Append(output, reply.Json.Span);
+                break;
+            case ReplyValueKind.StoredJson:
+                WriteStored(output, reply.Json.Span, reply.Version);
+                break;
+            case ReplyValueKind.Number:
+            {
+                var span = output.GetSpan(20);
+                System.Buffers.Text.Utf8Formatter.TryFormat(reply.Number, span, out var written);
+                output.Advance(written);
+                break;
+            }
+            default:
+            {
+                using var writer = new Utf8JsonWriter(output, WriterOptions);
+                switch (reply.Kind)
+                {
+                    case ReplyValueKind.String:
+                        writer.WriteStringValue((string)reply.Payload!);
+                        break;
+                    case ReplyValueKind.Strings:
+                        writer.WriteStartArray();
+                        foreach (var item in (IReadOnlyList<string>)reply.Payload!) writer.WriteStringValue(item);
+                        writer.WriteEndArray();
+                        break;
+                    case ReplyValueKind.Writer:
+                        ((Action<Utf8JsonWriter>)reply.Payload!)(writer);
+                        break;
+                }
+                writer.Flush();
+                break;
+            }
+        }
+    }
+
+    /// <summary>A stored value as clients see it: objects carry their `_ver_`, other kinds are written as stored.</summary>
+    public static void WriteStored(IBufferWriter<byte> output, ReadOnlySpan<byte> json, Kv4.Engine.Model.VersionId version)
+    {
+        if (json.Length < 2 || json[0] != (byte)'{' || version.IsNone)
+        {
+            Append(output, json);
+            return;
+        }
+        Append(output, VersionOpen);
+        var span = output.GetSpan(20);
+        version.TryFormat(span, out var written);
+        output.Advance(written);
+        Append(output, json[1] == (byte)'}' ? "\""u8 : "\","u8);
+        Append(output, json[1..]);
+    }
+
+    private static void Append(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        var span = output.GetSpan(bytes.Length);
+        bytes.CopyTo(span);
+        output.Advance(bytes.Length);
+    }
+}
