@@ -1,3 +1,9 @@
 using BenchmarkDotNet.Running;
+using Kv4.Benchmarks.Profiles;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Usage:
+//   dotnet run -c Release --project Kv4.Benchmarks -- --profile smoke --filter '*'
+//   dotnet run -c Release --project Kv4.Benchmarks -- --profile report --filter '*'
+// Other modes (the engine's own measurements) are chosen by their flags before this line.
+var (config, rest) = BenchmarkProfile.Select(args);
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, config);
