@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Kv4.Engine;
+
+namespace Kv4.Services.Access;
+
+/// <summary>
+/// The in-memory deny list the host asks before every call (section 5.10). The engine's layer `auth` is the truth
+/// (see <see cref="AuthService"/>); this holds, per bucket, an immutable snapshot of it, rebuilt from the engine at
+/// startup and after every `_auth` write, and dropped with the bucket. Example state after
+/// `PUT /_auth/rooms {"k":"203.0.113.7"}` and `PUT /_auth {"k":"10.0.0.0/8"}` by elena:
+/// <code>
+///   _buckets["elena"] = { "" -> [10.0.0.0/8], "rooms" -> [203.0.113.7/32] }
+/// </code>
+/// IsDenied("elena", "rooms/lobby", 203.0.113.7) looks up "", "rooms" and "rooms/lobby" (every prefix, by whole
+/// segments) and finds the rule at "rooms". A bucket without rules costs one dictionary miss.
+/// </summary>
+public sealed class AccessPolicy : IAccessPolicy
+{
+    public const string Layer = "auth";
+
+    private readonly Kv4Store _store;
+    private readonly ConcurrentDictionary<string, Dictionary<string, IPNetwork[]>> _buckets = new(StringComparer.Ordinal);
+    private readonly object _rebuildLock = new();
+
+    private AccessPolicy(Kv4Store store) => _store = store;
+
+    /// <summary>Loads the deny lists of every bucket from the engine (memory only: the path and key indexes).</summary>
+    public static AccessPolicy Load(Kv4Store store)
+    {
+        var policy = new AccessPolicy(store);
+        foreach (var bucket in store.ListBuckets())
+            policy.Rebuild(bucket);
+        return policy;
+    }
+
+    public bool IsDenied(string bucket, string path, IPAddress address)
+    {
+        if (_buckets.IsEmpty || !_buckets.TryGetValue(bucket, out var rules)) return false;
+        var candidate = DenyRule.Canonical(address);
+        var lookup = rules.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (Matches(lookup, "", candidate)) return true;
+        for (var i = 0; i <= path.Length; i++)
+            if ((i == path.Length || path[i] == '/') && i > 0 && Matches(lookup, path.AsSpan(0, i), candidate))
+                return true;
+        return false;
+    }
+
+    /// <summary>Re-reads the bucket's rules from the engine. Serialized, so the last rebuild always sees every finished write.</summary>
+    public void Rebuild(string bucket)
+    {
+        lock (_rebuildLock)
+        {
+            var rules = new Dictionary<string, IPNetwork[]>(StringComparer.Ordinal);
+            foreach (var path in _store.ListPaths(bucket, Layer, ""))
+            {
+                var networks = new List<IPNetwork>();
+                foreach (var key in _store.ListKeys(bucket, Layer, path))
+                    if (DenyRule.TryParse(key, out var rule)) networks.Add(rule.Network);
+                if (networks.Count > 0) rules[path] = [.. networks];
+            }
+            if (rules.Count == 0) _buckets.TryRemove(bucket, out _);
+            else _buckets[bucket] = rules;
+        }
+    }
+
+    /// <summary>The bucket was dropped (its account deleted): its rules went with it.</summary>
+    public void Forget(string bucket)
+    {
+        lock (_rebuildLock) _buckets.TryRemove(bucket, out _);
+    }
+
+    private static bool Matches(Dictionary<string, IPNetwork[]>.AlternateLookup<ReadOnlySpan<char>> lookup, ReadOnlySpan<char> path, IPAddress address)
+    {
+        if (!lookup.TryGetValue(path, out var networks)) return false;
+        foreach (var network in networks)
+            if (network.Contains(address)) return true;
+        return false;
+    }
+}

@@ -1,0 +1,50 @@
+using Kv4.Engine;
+using Kv4.Engine.Model;
+using Kv4.Services.Api;
+using Kv4.Services.Common;
+
+namespace Kv4.Services.Access;
+
+/// <summary>
+/// `_auth`: the bucket's IP deny list. `PUT /_auth/rooms {"k":"203.0.113.7"}` stores entry (auth, "rooms",
+/// "203.0.113.7") with the rule's canonical text as its value (see <see cref="DenyRule"/>), `DELETE ?k=` lifts one
+/// rule, `DELETE` without `k` every rule at the path and below, `GET` lists the rules at exactly that path.
+/// Every write is followed by a rebuild of the bucket's in-memory <see cref="AccessPolicy"/>.
+/// </summary>
+public sealed class AuthService(Kv4Store store, AccessPolicy policy) : ApiService("auth")
+{
+    protected override ValueTask<ApiReply> GetAsync(ApiRequest request) =>
+        new(ApiReply.OkStrings(store.ListKeys(request.Caller.Bucket, AccessPolicy.Layer, request.Path)));
+
+    protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
+    {
+        if (!RequestBody.TryParse(request.Body, out var body, out var error)) return error;
+        if (!DenyRule.TryParse(body.Key, out var rule)) return ErrorCode.BadParam;
+        var value = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(rule.Text);
+        await store.PutAsync(Address(request, rule.Text), value, request.Caller.Actor, WriteCondition.None, SecondaryKeys.None,
+            request.CancellationToken).ConfigureAwait(false);
+        policy.Rebuild(request.Caller.Bucket);
+        return ApiReply.OkString(rule.Text);
+    }
+
+    protected override async ValueTask<ApiReply> DeleteAsync(ApiRequest request)
+    {
+        long removed;
+        if (request.Query.TryGet("k", out var text))
+        {
+            if (!DenyRule.TryParse(text, out var rule)) return ErrorCode.BadParam;
+            var result = await store.DeleteAsync(Address(request, rule.Text), request.Caller.Actor, WriteCondition.None,
+                request.CancellationToken).ConfigureAwait(false);
+            removed = result.Applied ? 1 : 0;
+        }
+        else
+        {
+            removed = await store.DeleteTreeAsync(request.Caller.Bucket, AccessPolicy.Layer, request.Path, request.Caller.Actor,
+                request.CancellationToken).ConfigureAwait(false);
+        }
+        policy.Rebuild(request.Caller.Bucket);
+        return ApiReply.OkNumber(removed);
+    }
+
+    private static EntryAddress Address(ApiRequest request, string key) => new(request.Caller.Bucket, AccessPolicy.Layer, request.Path, key);
+}

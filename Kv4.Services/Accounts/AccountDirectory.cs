@@ -1,0 +1,52 @@
+using Kv4.Engine;
+using Kv4.Engine.Model;
+using Kv4.Services.Api;
+
+namespace Kv4.Services.Accounts;
+
+/// <summary>
+/// Where accounts and admins live, shared by <see cref="AccountsService"/> (writes) and <see cref="CallerAuthenticator"/> (reads).
+/// Top-level account `elena`: bucket `$sys`, layer `acc`, path `accounts`, key `elena`, k2 = lower-cased email.
+/// Sub-account `elena#lily`: bucket `elena`, same layer and path, key `lily`. Admin `boss` of elena: bucket `elena`,
+/// layer `acc`, path `users/admins`, key `boss`. So an account's own bucket holds its sub-accounts and admins, and
+/// deleting the bucket removes them with it.
+/// <see cref="Generation"/> counts changes that can make a cached login wrong (secret, password, active, delete);
+/// every such write bumps it as soon as the engine acknowledged it, which empties the login cache at once.
+/// </summary>
+public sealed class AccountDirectory(Kv4Store store)
+{
+    public const string Layer = "acc";
+    public const string AccountsPath = "accounts";
+    public const string AdminsPath = "users/admins";
+
+    private long _generation;
+
+    public Kv4Store Store { get; } = store;
+
+    public long Generation => Volatile.Read(ref _generation);
+
+    public void NoteChange() => Interlocked.Increment(ref _generation);
+
+    /// <summary>The bucket holding the record of account `ident` (sub null) or sub-account `ident#sub`.</summary>
+    public static string ParentBucket(string ident, string? sub) => sub is null ? Caller.SystemBucket : ident;
+
+    public static EntryAddress AccountAddress(string parentBucket, string name) => new(parentBucket, Layer, AccountsPath, name);
+
+    public static EntryAddress AdminAddress(string bucket, string adminKey) => new(bucket, Layer, AdminsPath, adminKey);
+
+    public bool TryGetAccount(string parentBucket, string name, out AccountRecord record) =>
+        TryRead(AccountAddress(parentBucket, name), out record);
+
+    public bool TryGetAdmin(string bucket, string adminKey, out AccountRecord record) =>
+        TryRead(AdminAddress(bucket, adminKey), out record);
+
+    public bool TryRead(EntryAddress address, out AccountRecord record)
+    {
+        record = null!;
+        if (!Store.TryGetLatest(address, out var value)) return false;
+        var parsed = AccountRecord.Parse(value.Json.Span, value.Version);
+        if (parsed is null) return false;
+        record = parsed;
+        return true;
+    }
+}

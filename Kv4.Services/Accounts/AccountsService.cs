@@ -1,0 +1,283 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kv4.Engine.Model;
+using Kv4.Engine.Rules;
+using Kv4.Services.Access;
+using Kv4.Services.Api;
+using Kv4.Services.Common;
+
+namespace Kv4.Services.Accounts;
+
+/// <summary>
+/// `_acc`: accounts and sub-accounts (path `accounts`) and admin logins (path `users/admins`), see
+/// <see cref="AccountDirectory"/> for where they are stored. `$sys` manages top-level accounts, a top-level
+/// account (or one of its admins) manages its sub-accounts; a sub-account has none (buckets nest two levels).
+/// Only the account itself manages its admins; admins may list and read them. Secrets and passwords are
+/// stored hashed and never returned; a new secret is shown once, in the reply that created it.
+/// </summary>
+public sealed class AccountsService : ApiService
+{
+    private readonly AccountDirectory _directory;
+    private readonly SecretHasher _secrets;
+    private readonly PasswordHasher _passwords;
+    private readonly AccessPolicy _accessPolicy;
+    private readonly TimeProvider _clock;
+
+    public AccountsService(AccountDirectory directory, SecretHasher secrets, PasswordHasher passwords, AccessPolicy accessPolicy, TimeProvider clock)
+        : base("acc")
+    {
+        _directory = directory;
+        _secrets = secrets;
+        _passwords = passwords;
+        _accessPolicy = accessPolicy;
+        _clock = clock;
+    }
+
+    private Kv4.Engine.Kv4Store Store => _directory.Store;
+
+    protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
+    {
+        if (!TryResolve(request, write: false, out var target, out var error)) return new(error);
+        var query = request.Query;
+        if (query.Has("k") && query.Has("k2")) return new(ErrorCode.BadParam);
+        if (query.TryGet("k", out var key))
+        {
+            if (!AddressRules.IsValidKey(key)) return new(ErrorCode.BadKey);
+            return new(_directory.TryRead(new EntryAddress(target.Bucket, AccountDirectory.Layer, target.Path, key), out var record)
+                ? Public(record)
+                : ErrorCode.NotFound);
+        }
+        if (query.TryGet("k2", out var email))
+        {
+            if (target.Path != AccountDirectory.AccountsPath) return new(ErrorCode.BadParam);
+            if (!AddressRules.IsValidKey(email)) return new(ErrorCode.BadKey);
+            if (!Store.TryGetBySecondaryKey(target.Bucket, AccountDirectory.Layer, target.Path, SecondaryKeySlot.K2,
+                    EmailAddress.Normalize(email), out _, out var value))
+                return new(ErrorCode.NotFound);
+            var record = AccountRecord.Parse(value.Json.Span, value.Version);
+            return new(record is null ? ErrorCode.NotFound : Public(record));
+        }
+        return new(ApiReply.OkStrings(Store.ListKeys(target.Bucket, AccountDirectory.Layer, target.Path)));
+    }
+
+    protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
+    {
+        if (!TryResolve(request, write: true, out var target, out var error)) return error;
+        if (!RequestBody.TryParse(request.Body, out var body, out error)) return error;
+        if (body.Key is null || !AccountNames.IsValid(body.Key)) return ErrorCode.BadKey;
+        if (body.Value is null || JsonNode.Parse(body.StorableValue.Span) is not JsonObject details) return ErrorCode.RequireAccountDetails;
+
+        return target.IsAdmins
+            ? await PutAdminAsync(request, target, body.Key, details).ConfigureAwait(false)
+            : await CreateAccountAsync(request, target, body.Key, details).ConfigureAwait(false);
+    }
+
+    protected override async ValueTask<ApiReply> PostAsync(ApiRequest request)
+    {
+        if (!TryResolve(request, write: true, out var target, out var error)) return error;
+        if (target.IsAdmins) return ErrorCode.MethodNotAllowed;
+        if (!RequestBody.TryParse(request.Body, out var body, out error)) return error;
+        if (body.Key is null || !AccountNames.IsValid(body.Key)) return ErrorCode.BadKey;
+        if (body.Value is null || JsonNode.Parse(body.StorableValue.Span) is not JsonObject changes) return ErrorCode.RequireAccountDetails;
+
+        var address = AccountDirectory.AccountAddress(target.Bucket, body.Key);
+        // The merge is a compare-and-set on the version read, so concurrent merges never lose each other's fields.
+        for (var attempt = 0; ; attempt++)
+        {
+            if (!_directory.TryRead(address, out var current)) return ErrorCode.NotFound;
+            var merged = (JsonObject)current.Fields.DeepClone();
+            if (!TryMerge(body.Key, current, changes, merged, out var secret, out error)) return error;
+            var email = current.Email;
+            try
+            {
+                var result = await Store.PutAsync(address, JsonSerializer.SerializeToUtf8Bytes(merged), request.Caller.Actor,
+                    WriteCondition.IfVersion(current.Version), EmailKey(email), request.CancellationToken).ConfigureAwait(false);
+                _directory.NoteChange();
+                return Public(new AccountRecord(merged, result.Version), secret);
+            }
+            catch (EngineException e) when (e.Error == EngineError.VersionConflict && attempt < 4)
+            {
+                // Someone else changed the account between our read and write: merge again onto theirs.
+            }
+        }
+    }
+
+    protected override async ValueTask<ApiReply> DeleteAsync(ApiRequest request)
+    {
+        if (!TryResolve(request, write: true, out var target, out var error)) return error;
+        if (!request.Query.TryGet("k", out var key)) return ErrorCode.BadParam;
+        if (!AccountNames.IsValid(key)) return ErrorCode.BadKey;
+        var actor = request.Caller.Actor;
+        var ct = request.CancellationToken;
+
+        if (target.IsAdmins)
+        {
+            var removed = await Store.DeleteAsync(AccountDirectory.AdminAddress(target.Bucket, key), actor, WriteCondition.None, ct).ConfigureAwait(false);
+            _directory.NoteChange();
+            return ApiReply.OkNumber(removed.Applied ? 1 : 0);
+        }
+
+        // The record goes first, so the account's logins stop before its data does. The buckets are dropped even
+        // when the record was already gone, so repeating a delete that was interrupted finishes the job.
+        var deleted = await Store.DeleteAsync(AccountDirectory.AccountAddress(target.Bucket, key), actor, WriteCondition.None, ct).ConfigureAwait(false);
+        _directory.NoteChange();
+        var bucket = request.Caller.IsSystem ? key : $"{request.Caller.Ident}#{key}";
+        if (request.Caller.IsSystem)
+            foreach (var sub in Store.ListBuckets(bucket + "#"))
+            {
+                await Store.DeleteBucketAsync(sub, actor, ct).ConfigureAwait(false);
+                _accessPolicy.Forget(sub);
+            }
+        await Store.DeleteBucketAsync(bucket, actor, ct).ConfigureAwait(false);
+        _accessPolicy.Forget(bucket);
+        _directory.NoteChange();
+        return ApiReply.OkNumber(deleted.Applied ? 1 : 0);
+    }
+
+    private async ValueTask<ApiReply> CreateAccountAsync(ApiRequest request, Target target, string name, JsonObject details)
+    {
+        var email = details["email"] is JsonValue e && e.GetValueKind() == JsonValueKind.String ? e.GetValue<string>() : null;
+        if (!EmailAddress.IsValid(email)) return ErrorCode.BadEmail;
+        if (!TryTakePassword(details, out var passwordHash)) return ErrorCode.RequireAccountDetails;
+
+        var record = new JsonObject { ["username"] = name, ["email"] = email };
+        foreach (var (field, value) in details)
+        {
+            switch (field)
+            {
+                case "username":
+                    if (value is not JsonValue u || u.GetValueKind() != JsonValueKind.String || u.GetValue<string>() != name) return ErrorCode.BadParam;
+                    continue;
+                case "email" or "password" or "created" or "active":
+                    continue;
+                case "secret":
+                    return ErrorCode.BadParam;
+                default:
+                    if (AccountRecord.IsHashField(field)) return ErrorCode.BadParam;
+                    record[field] = value?.DeepClone();
+                    break;
+            }
+        }
+        record["created"] = _clock.GetUtcNow().ToUnixTimeSeconds();
+        record["active"] = true;
+        var secret = SecretHasher.NewSecret();
+        record[AccountRecord.SecretHashField] = _secrets.Hash(secret);
+        if (passwordHash is not null) record[AccountRecord.PasswordHashField] = passwordHash;
+
+        var result = await Store.PutAsync(AccountDirectory.AccountAddress(target.Bucket, name), JsonSerializer.SerializeToUtf8Bytes(record),
+            request.Caller.Actor, WriteCondition.IfAbsent, EmailKey(email), request.CancellationToken).ConfigureAwait(false);
+        _directory.NoteChange();
+        return Public(new AccountRecord(record, result.Version), secret);
+    }
+
+    private async ValueTask<ApiReply> PutAdminAsync(ApiRequest request, Target target, string adminKey, JsonObject details)
+    {
+        if (!TryTakePassword(details, out var passwordHash) || passwordHash is null) return ErrorCode.RequireAccountDetails;
+        var record = new JsonObject
+        {
+            ["username"] = adminKey,
+            ["created"] = _clock.GetUtcNow().ToUnixTimeSeconds(),
+            [AccountRecord.PasswordHashField] = passwordHash,
+        };
+        var result = await Store.PutAsync(AccountDirectory.AdminAddress(target.Bucket, adminKey), JsonSerializer.SerializeToUtf8Bytes(record),
+            request.Caller.Actor, WriteCondition.None, SecondaryKeys.None, request.CancellationToken).ConfigureAwait(false);
+        _directory.NoteChange();
+        return Public(new AccountRecord(record, result.Version));
+    }
+
+    /// <summary>Applies a POST's partial fields onto <paramref name="merged"/>; null removes a custom field.</summary>
+    private bool TryMerge(string name, AccountRecord current, JsonObject changes, JsonObject merged, out string? secret, out ErrorCode error)
+    {
+        secret = null;
+        error = default;
+        foreach (var (field, value) in changes)
+        {
+            var kind = value?.GetValueKind() ?? JsonValueKind.Null;
+            switch (field)
+            {
+                case "username":
+                    if (kind != JsonValueKind.String || value!.GetValue<string>() != name) return Refuse(ErrorCode.UsernameIsImmutable, out error);
+                    break;
+                case "email":
+                    if (kind != JsonValueKind.String || current.Email is not { } email
+                        || EmailAddress.Normalize(value!.GetValue<string>()) != EmailAddress.Normalize(email))
+                        return Refuse(ErrorCode.EmailIsImmutable, out error);
+                    break;
+                case "password":
+                    if (!TryHashPassword(value, out var hash)) return Refuse(ErrorCode.RequireAccountDetails, out error);
+                    merged[AccountRecord.PasswordHashField] = hash;
+                    break;
+                case "secret":
+                    // `"secret": true` issues a new secret (shown once in this reply); the old one stops working at once.
+                    if (kind != JsonValueKind.True) return Refuse(ErrorCode.BadParam, out error);
+                    secret = SecretHasher.NewSecret();
+                    merged[AccountRecord.SecretHashField] = _secrets.Hash(secret);
+                    break;
+                case "active":
+                    if (kind is not (JsonValueKind.True or JsonValueKind.False)) return Refuse(ErrorCode.BadParam, out error);
+                    merged["active"] = kind == JsonValueKind.True;
+                    break;
+                case "created":
+                    if (!JsonNode.DeepEquals(value, current.Fields["created"])) return Refuse(ErrorCode.BadParam, out error);
+                    break;
+                default:
+                    if (AccountRecord.IsHashField(field)) return Refuse(ErrorCode.BadParam, out error);
+                    if (value is null) merged.Remove(field);
+                    else merged[field] = value.DeepClone();
+                    break;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>An optional `password` member: absent is fine (hash null), a non-empty bounded string is hashed, anything else is refused.</summary>
+    private bool TryTakePassword(JsonObject details, out string? hash)
+    {
+        hash = null;
+        return !details.TryGetPropertyValue("password", out var value) || TryHashPassword(value, out hash);
+    }
+
+    private bool TryHashPassword(JsonNode? value, out string? hash)
+    {
+        hash = null;
+        if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.String) return false;
+        var password = v.GetValue<string>();
+        if (password.Length is 0 or > PasswordHasher.MaxPasswordLength) return false;
+        hash = _passwords.Hash(password);
+        return true;
+    }
+
+    private static bool Refuse(ErrorCode code, out ErrorCode error)
+    {
+        error = code;
+        return false;
+    }
+
+    private static SecondaryKeys EmailKey(string? email) => email is null ? SecondaryKeys.None : new SecondaryKeys(EmailAddress.Normalize(email));
+
+    private static ApiReply Public(AccountRecord record, string? secret = null) => ApiReply.OkStored(record.PublicJson(secret), record.Version);
+
+    /// <summary>Which store path and bucket a call addresses, and whether this caller may make it.</summary>
+    private static bool TryResolve(ApiRequest request, bool write, out Target target, out ErrorCode error)
+    {
+        var caller = request.Caller;
+        target = default;
+        error = default;
+        switch (request.Path)
+        {
+            case AccountDirectory.AccountsPath:
+                if (caller.Kind == CallerKind.SubAccount) return Refuse(ErrorCode.Forbidden, out error);
+                target = new Target(caller.IsSystem ? Caller.SystemBucket : caller.Ident, AccountDirectory.AccountsPath, false);
+                return true;
+            case AccountDirectory.AdminsPath:
+                var allowed = caller.Kind == CallerKind.Account || (!write && caller.Kind == CallerKind.Admin);
+                if (!allowed) return Refuse(ErrorCode.Forbidden, out error);
+                target = new Target(caller.Ident, AccountDirectory.AdminsPath, true);
+                return true;
+            default:
+                return Refuse(ErrorCode.BadPath, out error);
+        }
+    }
+
+    private readonly record struct Target(string Bucket, string Path, bool IsAdmins);
+}

@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Kv4.Services.Api;
+
+namespace Kv4.Services.Accounts;
+
+/// <summary>
+/// Checks a credential (<see cref="LoginForm"/>) against the stored hashes and turns it into a <see cref="Caller"/>.
+/// Refused: unknown names, wrong secrets, an inactive account, a sub-account or admin of an inactive top-level
+/// account (the top-level account's `active:false` blocks every login into its buckets), and anything deleted.
+/// A success is cached for <see cref="ServiceSettings.LoginCacheSeconds"/> under an HMAC of the whole credential
+/// with a per-process random key (the plain secret is never a cache key). Each entry remembers the
+/// <see cref="AccountDirectory.Generation"/> it was checked at; any account or admin change bumps it, so a
+/// changed secret, a deactivation or a deletion is refused from the next call on.
+/// Example state after elena logged in at generation 7: _cache[HMAC("elena\nS")] = (Caller elena, 7, expires t+30s).
+/// </summary>
+public sealed class CallerAuthenticator : ICallerAuthenticator
+{
+    private const int MaxCachedLogins = 10_000;
+
+    private readonly AccountDirectory _directory;
+    private readonly SecretHasher _secrets;
+    private readonly byte[] _systemSecretHash;
+    private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
+    private readonly ConcurrentDictionary<UInt128, CachedLogin> _cache = new();
+    private readonly TimeProvider _clock;
+    private readonly TimeSpan _cacheFor;
+
+    public CallerAuthenticator(AccountDirectory directory, SecretHasher secrets, string systemSecret, TimeProvider clock, TimeSpan cacheFor)
+    {
+        if (string.IsNullOrEmpty(systemSecret)) throw new ArgumentException("the $sys secret is required", nameof(systemSecret));
+        _directory = directory;
+        _secrets = secrets;
+        _systemSecretHash = HashForCompare(systemSecret);
+        _clock = clock;
+        _cacheFor = cacheFor;
+    }
+
+    public ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default)
+    {
+        if (!LoginForm.TryParse(userName, password, out var form)) return new((Caller?)null);
+        var cacheKey = CacheKey(userName, password);
+        var generation = _directory.Generation;
+        var now = _clock.GetTimestamp();
+        if (_cache.TryGetValue(cacheKey, out var cached) && cached.Generation == generation && now < cached.ExpiresAt)
+            return new(cached.Caller);
+
+        var caller = Verify(form, passwordLogin: false);
+        if (caller is not null)
+        {
+            if (_cache.Count >= MaxCachedLogins) _cache.Clear();
+            _cache[cacheKey] = new CachedLogin(caller, generation, now + (long)(_cacheFor.TotalSeconds * _clock.TimestampFrequency));
+        }
+        return new(caller);
+    }
+
+    /// <summary>
+    /// A password login (the `_sess` service): `elena` / `elena#lily` with the account's password, `elena:boss` with
+    /// an admin's password. Not cached: sessions are created rarely and PBKDF2 is meant to be slow.
+    /// </summary>
+    public ValueTask<Caller?> AuthenticatePasswordAsync(string login, string password, CancellationToken cancellationToken = default) =>
+        new(LoginForm.TryParsePasswordLogin(login, password, out var form) ? Verify(form, passwordLogin: true) : null);
+
+    private Caller? Verify(LoginForm form, bool passwordLogin)
+    {
+        if (form.Kind == LoginKind.System)
+            return CryptographicOperations.FixedTimeEquals(_systemSecretHash, HashForCompare(form.Secret))
+                ? new Caller(Caller.SystemBucket, Caller.SystemBucket, CallerKind.System, [CallerRoles.System])
+                : null;
+
+        // Every login into an account's buckets needs the top-level account to exist and be active.
+        if (!_directory.TryGetAccount(Caller.SystemBucket, form.Ident, out var top) || !top.Active) return null;
+        switch (form.Kind)
+        {
+            case LoginKind.Account:
+                return Check(top, form.Secret, passwordLogin)
+                    ? new Caller(form.Ident, form.Ident, CallerKind.Account, [CallerRoles.Account])
+                    : null;
+            case LoginKind.SubAccount or LoginKind.SubAccountByParentSecret:
+            {
+                if (!_directory.TryGetAccount(form.Ident, form.Sub!, out var sub) || !sub.Active) return null;
+                var checkedAgainst = form.Kind == LoginKind.SubAccount ? sub : top;
+                if (!Check(checkedAgainst, form.Secret, passwordLogin)) return null;
+                var bucket = form.Bucket;
+                return new Caller(bucket, bucket, CallerKind.SubAccount, [CallerRoles.SubAccount]);
+            }
+            case LoginKind.Admin:
+                return _directory.TryGetAdmin(form.Ident, form.AdminKey!, out var admin) && PasswordHasher.Verify(form.Secret, admin.PasswordHash)
+                    ? new Caller(form.Ident, $"{form.Ident}:{form.AdminKey}", CallerKind.Admin, [CallerRoles.Admin])
+                    : null;
+            default:
+                return null;
+        }
+    }
+
+    private bool Check(AccountRecord record, string given, bool passwordLogin) =>
+        passwordLogin ? PasswordHasher.Verify(given, record.PasswordHash) : _secrets.Verify(given, record.SecretHash);
+
+    private UInt128 CacheKey(string userName, string password)
+    {
+        var text = Encoding.UTF8.GetBytes($"{userName}\n{password}");
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_cacheKey, text, mac);
+        return new UInt128(BitConverter.ToUInt64(mac), BitConverter.ToUInt64(mac[8..]));
+    }
+
+    private byte[] HashForCompare(string secret) => HMACSHA256.HashData(_cacheKey, Encoding.UTF8.GetBytes(secret));
+
+    private readonly record struct CachedLogin(Caller Caller, long Generation, long ExpiresAt);
+}

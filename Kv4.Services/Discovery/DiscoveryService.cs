@@ -1,0 +1,34 @@
+using Kv4.Engine;
+using Kv4.Engine.Rules;
+using Kv4.Services.Api;
+using Kv4.Services.Common;
+
+namespace Kv4.Services.Discovery;
+
+/// <summary>
+/// `_ds`: what the caller's bucket holds. `GET /_ds/&lt;path&gt;?l=&lt;layer&gt;[&amp;depth=N]` lists the paths at or under
+/// the path that hold live entries in that layer (sorted, "a/b" form, depth counted from the root), straight from
+/// the engine's path index. `GET /_ds` (root, no `l`) answers the layers with their live entry counts as an object,
+/// e.g. `{"data":3,"ns":2}`. Read-only.
+/// </summary>
+public sealed class DiscoveryService(Kv4Store store) : ApiService("ds")
+{
+    protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
+    {
+        var bucket = request.Caller.Bucket;
+        if (!QueryValues.TryGetDepth(request.Query, out var depth)) return new(ErrorCode.BadParam);
+        if (!request.Query.TryGet("l", out var layer))
+        {
+            if (request.Path.Length > 0 || depth is not null) return new(ErrorCode.BadParam);
+            var layers = store.ListLayers(bucket);
+            return new(ApiReply.OkWriter(writer =>
+            {
+                writer.WriteStartObject();
+                foreach (var count in layers) writer.WriteNumber(count.Layer, count.Entries);
+                writer.WriteEndObject();
+            }));
+        }
+        if (!AddressRules.IsValidLayer(layer)) return new(ErrorCode.BadParam);
+        return new(ApiReply.OkStrings(store.ListPaths(bucket, layer, request.Path, depth)));
+    }
+}

@@ -1,0 +1,55 @@
+using Kv4.Engine;
+using Kv4.Engine.Model;
+using Kv4.Engine.Rules;
+using Kv4.Services.Api;
+using Kv4.Services.Common;
+
+namespace Kv4.Services.Namespace;
+
+/// <summary>
+/// `_ns`: the account's public tree of named nodes (channels live there; `_token` checks them).
+/// Storage: a created node is one marker entry in layer `ns` at the node's own path, key <see cref="MarkerKey"/>,
+/// value `true`. Example: after `PUT /_ns/a/b/c` and `PUT /_ns/a` the bucket holds
+/// (ns, "a", "node") and (ns, "a/b/c", "node"); `GET /_ns` lists ["a","a/b/c"] (only created nodes: "a/b" was never
+/// created), `GET /_ns?depth=1` lists ["a"], and `DELETE /_ns/a` tombstones both markers and answers 2.
+/// So a listing is the engine's path index of the layer, and the node history is the markers' time series.
+/// </summary>
+public sealed class NamespaceService(Kv4Store store) : ApiService("ns")
+{
+    public const string Layer = "ns";
+    public const string MarkerKey = "node";
+    private static readonly ReadOnlyMemory<byte> MarkerValue = "true"u8.ToArray();
+
+    /// <summary>Whether the node at exactly <paramref name="path"/> (normal form) was created in the bucket.</summary>
+    public bool NodeExists(string bucket, string path) =>
+        path.Length > 0 && store.TryGetLatest(new EntryAddress(bucket, Layer, path, MarkerKey), out _);
+
+    /// <summary>Creates the node; creating an existing node changes nothing. `v` is the node's path.</summary>
+    protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
+    {
+        if (request.Path.Length == 0) return ErrorCode.BadPath;
+        if (!NodeExists(request.Caller.Bucket, request.Path))
+        {
+            try
+            {
+                await store.PutAsync(new EntryAddress(request.Caller.Bucket, Layer, request.Path, MarkerKey), MarkerValue,
+                    request.Caller.Actor, WriteCondition.IfAbsent, SecondaryKeys.None, request.CancellationToken).ConfigureAwait(false);
+            }
+            catch (EngineException e) when (e.Error == EngineError.Exists)
+            {
+                // Created concurrently by another call: the node exists, which is what was asked.
+            }
+        }
+        return ApiReply.OkString(request.Path);
+    }
+
+    protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
+    {
+        if (!QueryValues.TryGetDepth(request.Query, out var depth)) return new(ErrorCode.BadParam);
+        return new(ApiReply.OkStrings(store.ListPaths(request.Caller.Bucket, Layer, request.Path, depth)));
+    }
+
+    protected override async ValueTask<ApiReply> DeleteAsync(ApiRequest request) =>
+        ApiReply.OkNumber(await store.DeleteTreeAsync(request.Caller.Bucket, Layer, request.Path, request.Caller.Actor,
+            request.CancellationToken).ConfigureAwait(false));
+}
