@@ -1,0 +1,45 @@
+namespace Kv4.Services.Hosts;
+
+/// <summary>
+/// The hosts this node knows by itself. "signal": its own WebSocket base, from the configured public URL
+/// (`Kv4:Node:PublicUrl`, http→ws, https→wss, "/ws" appended), at the load of its live signal connections.
+/// "turn": the TURN hosts listed in `Kv4:Turn:Hosts`, if any (all at load 0: nothing reports their load
+/// here; the TURN/external registry replaces this with live registrations).
+/// </summary>
+public sealed class LocalHostDirectory(string nodeId, string publicUrl, IReadOnlyList<string> turnHosts, Func<double>? signalLoad = null) : IHostDirectory
+{
+    public const string SignalType = "signal";
+    public const string TurnType = "turn";
+
+    private readonly string _signalUrl = SignalBase(publicUrl);
+
+    public bool TryGetCandidates(string type, out IReadOnlyList<HostCandidate> candidates)
+    {
+        switch (type)
+        {
+            case SignalType:
+                candidates = [new HostCandidate(nodeId, _signalUrl, signalLoad?.Invoke() ?? 0)];
+                return true;
+            case TurnType when turnHosts.Count > 0:
+                candidates = turnHosts.Select((host, i) => new HostCandidate($"turn{i}", host, 0)).ToArray();
+                return true;
+            default:
+                candidates = [];
+                return false;
+        }
+    }
+
+    /// <summary>"https://n1.example.com" → "wss://n1.example.com/ws"; "http://127.0.0.1:5000/" → "ws://127.0.0.1:5000/ws".</summary>
+    public static string SignalBase(string publicUrl)
+    {
+        if (!Uri.TryCreate(publicUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            throw new InvalidOperationException($"Kv4:Node:PublicUrl must be an absolute http or https URL, not '{publicUrl}'");
+        var builder = new UriBuilder(uri) { Scheme = uri.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
+        builder.Path = builder.Path.TrimEnd('/') + "/ws";
+        builder.Query = "";
+        builder.Fragment = "";
+        // UriBuilder keeps an explicit default port (":443" for wss); drop it so the URL reads as configured.
+        if (uri.IsDefaultPort) builder.Port = -1;
+        return builder.Uri.ToString().TrimEnd('/');
+    }
+}

@@ -1,0 +1,172 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Kv4.Engine;
+using Kv4.Engine.Model;
+using Kv4.Services.Api;
+
+namespace Kv4.Services.Sessions;
+
+/// <summary>
+/// Login sessions, kept in the engine in the session owner's bucket, layer `sess`, root path, key = session id:
+/// <code>
+/// (elena, sess, "", "9b1f..") = {"sid":"9b1f..","login":"elena","kind":"Account","roles":["account"],
+///                                "created":1763900000000,"expires":1766492000000,"refresh":"&lt;sha-256 hex of the refresh secret&gt;"}
+/// </code>
+/// Revoking deletes the entry; a session whose entry is gone (revoked, or its bucket deleted) is revoked, and
+/// <see cref="IsRevoked"/> is a memory read. The refresh token handed out is "&lt;base64url bucket&gt;.&lt;sid&gt;.&lt;secret&gt;";
+/// only the secret's hash is stored, and each refresh replaces it (compare-and-set, so a token refreshes once).
+/// </summary>
+public sealed class SessionStore(Kv4Store store, TimeProvider? clock = null) : ISessionRegistry
+{
+    public const string Layer = "sess";
+    private const string Root = "";
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
+    public bool IsRevoked(string bucket, string sessionId) =>
+        !Kv4.Engine.Rules.AddressRules.IsValidBucket(bucket) || !Kv4.Engine.Rules.AddressRules.IsValidKey(sessionId) ||
+        !store.TryGetLatest(new EntryAddress(bucket, Layer, Root, sessionId), out _);
+
+    /// <summary>Opens a session for an authenticated caller. Returns its id and refresh token.</summary>
+    public async Task<(string SessionId, string RefreshToken)> OpenAsync(Caller caller, TimeSpan refreshLifetime, CancellationToken cancellationToken)
+    {
+        var sid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var secret = NewSecret();
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var record = new SessionRecord(sid, caller.Actor, caller.Kind, caller.Roles, now, now + (long)refreshLifetime.TotalMilliseconds, Hash(secret));
+        await store.PutAsync(Address(caller.Bucket, sid), record.ToJson(), caller.Actor, WriteCondition.IfAbsent, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (sid, RefreshToken(caller.Bucket, sid, secret));
+    }
+
+    /// <summary>
+    /// Trades a refresh token for the session's caller and a new refresh token. Null when the token is malformed,
+    /// unknown, already used, expired or revoked.
+    /// </summary>
+    public async Task<(Caller Caller, string RefreshToken)?> RefreshAsync(string refreshToken, TimeSpan refreshLifetime, CancellationToken cancellationToken)
+    {
+        if (!TryParseRefreshToken(refreshToken, out var bucket, out var sid, out var secret)) return null;
+        if (!store.TryGetLatest(Address(bucket, sid), out var stored)) return null;
+        var record = SessionRecord.Parse(stored.Json.Span);
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        if (record is null || record.ExpiresMs <= now) return null;
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(record.RefreshHash), Encoding.ASCII.GetBytes(Hash(secret)))) return null;
+
+        var newSecret = NewSecret();
+        var renewed = record with { ExpiresMs = now + (long)refreshLifetime.TotalMilliseconds, RefreshHash = Hash(newSecret) };
+        try
+        {
+            await store.PutAsync(Address(bucket, sid), renewed.ToJson(), record.Login, WriteCondition.IfVersion(stored.Version), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (Kv4.Engine.Rules.EngineException e) when (e.Error is Kv4.Engine.Rules.EngineError.VersionConflict or Kv4.Engine.Rules.EngineError.NotFound)
+        {
+            return null; // refreshed (or revoked) concurrently: this token is spent
+        }
+        var caller = new Caller(bucket, record.Login, record.Kind, record.Roles, sid);
+        return (caller, RefreshToken(bucket, sid, newSecret));
+    }
+
+    /// <summary>The sessions of a bucket, oldest first.</summary>
+    public IReadOnlyList<SessionRecord> List(string bucket)
+    {
+        var list = new List<SessionRecord>();
+        foreach (var sid in store.ListKeys(bucket, Layer, Root))
+            if (store.TryGetLatest(Address(bucket, sid), out var value) && SessionRecord.Parse(value.Json.Span) is { } record)
+                list.Add(record);
+        list.Sort((a, b) => a.CreatedMs.CompareTo(b.CreatedMs));
+        return list;
+    }
+
+    /// <summary>Revokes one session (true if it existed) of the bucket.</summary>
+    public async Task<bool> RevokeAsync(string bucket, string sessionId, string actor, CancellationToken cancellationToken)
+    {
+        if (!Kv4.Engine.Rules.AddressRules.IsValidKey(sessionId)) return false;
+        var result = await store.DeleteAsync(Address(bucket, sessionId), actor, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return result.Applied;
+    }
+
+    /// <summary>Revokes every session of the bucket; returns how many.</summary>
+    public async Task<long> RevokeAllAsync(string bucket, string actor, CancellationToken cancellationToken) =>
+        await store.DeleteTreeAsync(bucket, Layer, Root, actor, cancellationToken).ConfigureAwait(false);
+
+    private static EntryAddress Address(string bucket, string sid) => new(bucket, Layer, Root, sid);
+
+    private static string NewSecret() => Base64Url(RandomNumberGenerator.GetBytes(32));
+
+    private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(secret)));
+
+    private static string RefreshToken(string bucket, string sid, string secret) => $"{Base64Url(Encoding.UTF8.GetBytes(bucket))}.{sid}.{secret}";
+
+    private static bool TryParseRefreshToken(string token, out string bucket, out string sid, out string secret)
+    {
+        bucket = sid = secret = "";
+        if (token.Length > 2048) return false;
+        var parts = token.Split('.');
+        if (parts.Length != 3 || parts[1].Length != 32 || parts[2].Length == 0) return false;
+        try
+        {
+            bucket = Encoding.UTF8.GetString(FromBase64Url(parts[0]));
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        sid = parts[1];
+        secret = parts[2];
+        return Kv4.Engine.Rules.AddressRules.IsValidBucket(bucket);
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static byte[] FromBase64Url(string text)
+    {
+        var s = text.Replace('-', '+').Replace('_', '/');
+        return Convert.FromBase64String(s.PadRight(s.Length + (4 - s.Length % 4) % 4, '='));
+    }
+}
+
+/// <summary>One stored session (see <see cref="SessionStore"/> for the stored form).</summary>
+public sealed record SessionRecord(string SessionId, string Login, CallerKind Kind, IReadOnlyList<string> Roles, long CreatedMs, long ExpiresMs, string RefreshHash)
+{
+    public byte[] ToJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("sid", SessionId);
+            writer.WriteString("login", Login);
+            writer.WriteString("kind", Kind.ToString());
+            writer.WriteStartArray("roles");
+            foreach (var role in Roles) writer.WriteStringValue(role);
+            writer.WriteEndArray();
+            writer.WriteNumber("created", CreatedMs);
+            writer.WriteNumber("expires", ExpiresMs);
+            writer.WriteString("refresh", RefreshHash);
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static SessionRecord? Parse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            return new SessionRecord(
+                root.GetProperty("sid").GetString()!,
+                root.GetProperty("login").GetString()!,
+                Enum.Parse<CallerKind>(root.GetProperty("kind").GetString()!),
+                root.GetProperty("roles").EnumerateArray().Select(r => r.GetString()!).ToArray(),
+                root.GetProperty("created").GetInt64(),
+                root.GetProperty("expires").GetInt64(),
+                root.GetProperty("refresh").GetString()!);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            return null;
+        }
+    }
+}

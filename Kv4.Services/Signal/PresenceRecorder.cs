@@ -1,0 +1,129 @@
+using System.Buffers;
+using System.Text.Json;
+using Kv4.Engine;
+using Kv4.Engine.Model;
+
+namespace Kv4.Services.Signal;
+
+/// <summary>
+/// Mirrors the hub's membership into layer `subs` (contract 5.6), so `_subs` lists who is connected:
+/// while alice is joined to "room/1" of bucket "elena" on node "n1", the store holds
+/// <code>
+/// (elena, subs, room/1, alice) = {"key":"alice","ident":"elena","path":"room/1","topic":"/room/1","origin":"n1",
+///                                 "service":"signal","meta":{"conn":7,"since":1763900000000}}
+/// </code>
+/// <see cref="SyncAsync"/> writes what the hub says now rather than replaying events, under a per-user lock,
+/// so a replaced connection's late leave can never delete its successor's entry.
+/// </summary>
+public sealed class PresenceRecorder(Kv4Store store, SignalHub hub, string nodeId)
+{
+    public const string Layer = "subs";
+    public const string Service = "signal";
+
+    private readonly SemaphoreSlim[] _stripes = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+
+    // (bucket, channel, user) → id of the connection whose entry this node last wrote.
+    private readonly Dictionary<(string, string, string), long> _written = new();
+
+    public string NodeId => nodeId;
+
+    public async Task SyncAsync(string bucket, string channel, string user, CancellationToken cancellationToken = default)
+    {
+        var stripe = _stripes[(int)((uint)HashCode.Combine(bucket, channel, user) % (uint)_stripes.Length)];
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var key = (bucket, channel, user);
+            long? written;
+            lock (_written) written = _written.TryGetValue(key, out var id) ? id : null;
+            var current = hub.Find(bucket, channel, user);
+            var address = new EntryAddress(bucket, Layer, channel, user);
+            if (current is not null)
+            {
+                if (written == current.Id) return;
+                await store.PutAsync(address, Entry(current), current.Actor, cancellationToken: cancellationToken).ConfigureAwait(false);
+                lock (_written) _written[key] = current.Id;
+            }
+            else if (written is not null)
+            {
+                await store.DeleteAsync(address, nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
+                lock (_written) _written.Remove(key);
+            }
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    /// <summary>
+    /// Deletes the entries this node left behind when it stopped without cleaning up (a crash): every `subs` entry
+    /// whose origin is this node, in every bucket. Run once at start, before accepting connections. Returns how many.
+    /// </summary>
+    public async Task<int> RemoveStaleAsync(CancellationToken cancellationToken = default)
+    {
+        var removed = 0;
+        foreach (var bucket in store.ListBuckets())
+        {
+            foreach (var path in store.ListPaths(bucket, Layer, ""))
+            {
+                foreach (var key in store.ListKeys(bucket, Layer, path))
+                {
+                    var address = new EntryAddress(bucket, Layer, path, key);
+                    if (!store.TryGetLatest(address, out var value) || !IsOurs(value.Json.Span)) continue;
+                    var result = await store.DeleteAsync(address, nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    if (result.Applied) removed++;
+                }
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>True when the entry was written by this node's signal service.</summary>
+    public bool IsOurs(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            string? origin = null, service = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isOrigin = reader.ValueTextEquals("origin"u8);
+                var isService = reader.ValueTextEquals("service"u8);
+                reader.Read();
+                if (isOrigin && reader.TokenType == JsonTokenType.String) origin = reader.GetString();
+                else if (isService && reader.TokenType == JsonTokenType.String) service = reader.GetString();
+                else reader.Skip();
+            }
+            return origin == nodeId && service == Service;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private byte[] Entry(SignalConnection connection)
+    {
+        var buffer = new ArrayBufferWriter<byte>(192);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("key", connection.User);
+            writer.WriteString("ident", Ident(connection.Bucket));
+            writer.WriteString("path", connection.Channel);
+            writer.WriteString("topic", "/" + connection.Channel);
+            writer.WriteString("origin", nodeId);
+            writer.WriteString("service", Service);
+            writer.WriteStartObject("meta");
+            writer.WriteNumber("conn", connection.Id);
+            writer.WriteNumber("since", connection.ConnectedAtMs);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static string Ident(string bucket) => bucket.IndexOf('#') is var i and >= 0 ? bucket[..i] : bucket;
+}

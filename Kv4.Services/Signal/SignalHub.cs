@@ -1,0 +1,251 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+
+namespace Kv4.Services.Signal;
+
+/// <summary>
+/// The signal protocol without sockets: channels, their members, and who receives which frame.
+/// State, for bucket "elena" with alice and bob in "room/1" and carol alone in "lobby":
+/// <code>
+/// _rooms: { ("elena","room/1") → Room { Members = [alice#7, bob#9] },   // copy-on-write array, #n = connection id
+///           ("elena","lobby")  → Room { Members = [carol#8] } }
+/// </code>
+/// Membership changes take the room's lock and publish a new array; broadcasts read the current array without
+/// a lock and only ever do non-blocking enqueues, so neither a large channel nor a slow member holds anyone up.
+/// The host calls <see cref="Join"/> after the upgrade, <see cref="Receive"/> per text frame and <see cref="Leave"/>
+/// when the socket ends (for any reason, possibly after the hub already removed it: Leave is idempotent).
+/// </summary>
+public sealed class SignalHub(SignalOptions options)
+{
+    private readonly ConcurrentDictionary<(string Bucket, string Channel), Room> _rooms = new();
+    private long _nextId;
+    private int _connections;
+
+    public SignalOptions Options => options;
+
+    /// <summary>Connections currently joined on this node: the load `_host` reports for "signal".</summary>
+    public int ConnectionCount => Volatile.Read(ref _connections);
+
+    /// <summary>
+    /// Adds <paramref name="user"/> to the channel. The joiner's first frame is `peers` (every member, itself included,
+    /// sorted); the others get `peer_connected`. An existing connection of the same user is closed
+    /// (<see cref="SignalCloseReason.Replaced"/>) and the others see it leave and the new one arrive.
+    /// </summary>
+    public SignalConnection Join(string bucket, string channel, string user, string actor)
+    {
+        var connection = new SignalConnection(Interlocked.Increment(ref _nextId), bucket, channel, user, actor, options.SendQueueFrames);
+        while (true)
+        {
+            var room = _rooms.GetOrAdd((bucket, channel), static _ => new Room());
+            lock (room)
+            {
+                if (room.Retired) continue; // emptied and dropped between GetOrAdd and the lock: take the new one
+                var members = room.Members;
+                var replaced = Array.FindIndex(members, m => m.User == user);
+                if (replaced >= 0)
+                {
+                    var old = members[replaced];
+                    members = members.Where((_, i) => i != replaced).ToArray();
+                    room.Members = members;
+                    Interlocked.Decrement(ref _connections);
+                    old.Close(SignalCloseReason.Replaced);
+                    Broadcast(members, SignalFrames.PeerRemoved(old.Address), except: null);
+                }
+                var joined = new SignalConnection[members.Length + 1];
+                members.CopyTo(joined, 0);
+                joined[^1] = connection;
+                // `peers` goes into the joiner's queue before it is visible to broadcasts, so it is always its first frame.
+                connection.TryEnqueue(SignalFrames.Peers(channel, joined.Select(m => m.User).Order(StringComparer.Ordinal).ToArray()));
+                room.Members = joined;
+                Interlocked.Increment(ref _connections);
+                Broadcast(members, SignalFrames.PeerConnected(connection.Address), except: null);
+                return connection;
+            }
+        }
+    }
+
+    /// <summary>Removes the connection if it is still a member and tells the others (`peer_removed`). True if it was a member.</summary>
+    public bool Leave(SignalConnection connection, SignalCloseReason reason = SignalCloseReason.ClientGone)
+    {
+        connection.Close(reason);
+        if (!_rooms.TryGetValue((connection.Bucket, connection.Channel), out var room)) return false;
+        lock (room)
+        {
+            var members = room.Members;
+            var index = Array.IndexOf(members, connection);
+            if (index < 0) return false;
+            members = members.Where((_, i) => i != index).ToArray();
+            room.Members = members;
+            Interlocked.Decrement(ref _connections);
+            if (members.Length == 0)
+            {
+                room.Retired = true;
+                _rooms.TryRemove(new KeyValuePair<(string, string), Room>((connection.Bucket, connection.Channel), room));
+            }
+            Broadcast(members, SignalFrames.PeerRemoved(connection.Address), except: null);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Handles one text frame from <paramref name="sender"/>: `ping` is a keep-alive (no answer: the Xirsys client
+    /// JSON-parses every frame it gets, so a bare `pong` would break it); a message is relayed with `m.f` set to the
+    /// sender's address — to `m.t` only when given, else to every other member; anything malformed gets an error
+    /// frame back and the connection stays.
+    /// </summary>
+    public SignalReceiveResult Receive(SignalConnection sender, ReadOnlySpan<byte> frame)
+    {
+        if (frame.SequenceEqual("ping"u8)) return SignalReceiveResult.KeepAlive;
+        if (!TryParseMessage(frame, out var op, out var target, out var payload, out var error))
+        {
+            sender.TryEnqueue(SignalFrames.Error(sender.Channel, error));
+            return SignalReceiveResult.Refused;
+        }
+        var members = _rooms.TryGetValue((sender.Bucket, sender.Channel), out var room) ? room.Members : [];
+        if (Array.IndexOf(members, sender) < 0) return SignalReceiveResult.Refused; // already left: drop quietly
+        if (target is not null)
+        {
+            var peer = SignalAddress.PeerName(target);
+            var recipient = Array.Find(members, m => m.User == peer);
+            if (recipient is null)
+            {
+                sender.TryEnqueue(SignalFrames.Error(sender.Channel, "peer_not_found", peer));
+                return SignalReceiveResult.Refused;
+            }
+            recipient.TryEnqueue(SignalFrames.Message(sender.Address, op, peer, payload));
+            return SignalReceiveResult.Relayed;
+        }
+        Broadcast(members, SignalFrames.Message(sender.Address, op, null, payload), except: sender);
+        return SignalReceiveResult.Relayed;
+    }
+
+    /// <summary>The connection of <paramref name="user"/> on this channel, if joined here.</summary>
+    public SignalConnection? Find(string bucket, string channel, string user) =>
+        _rooms.TryGetValue((bucket, channel), out var room) ? Array.Find(room.Members, m => m.User == user) : null;
+
+    /// <summary>The users joined to exactly this channel, sorted.</summary>
+    public IReadOnlyList<string> Members(string bucket, string channel) =>
+        _rooms.TryGetValue((bucket, channel), out var room) ? room.Members.Select(m => m.User).Order(StringComparer.Ordinal).ToArray() : [];
+
+    /// <summary>
+    /// Removes (and closes, <see cref="SignalCloseReason.Kicked"/>) <paramref name="user"/> on the channel, or with no
+    /// user every member of the channel and of the channels below it. The others get `peer_removed`. Returns the kicked.
+    /// </summary>
+    public IReadOnlyList<SignalConnection> Kick(string bucket, string channel, string? user)
+    {
+        var kicked = new List<SignalConnection>();
+        if (user is not null)
+        {
+            if (Find(bucket, channel, user) is { } one && Leave(one, SignalCloseReason.Kicked)) kicked.Add(one);
+            return kicked;
+        }
+        foreach (var ((roomBucket, roomChannel), room) in _rooms)
+        {
+            if (roomBucket != bucket || !IsAtOrBelow(roomChannel, channel)) continue;
+            foreach (var member in room.Members)
+                if (Leave(member, SignalCloseReason.Kicked)) kicked.Add(member);
+        }
+        return kicked;
+    }
+
+    /// <summary>Closes every connection (node shutdown).</summary>
+    public void CloseAll(SignalCloseReason reason)
+    {
+        foreach (var room in _rooms.Values)
+            foreach (var member in room.Members)
+                member.Close(reason);
+    }
+
+    public static bool IsAtOrBelow(string path, string prefix) =>
+        prefix.Length == 0 || path == prefix || (path.Length > prefix.Length && path[prefix.Length] == '/' && path.StartsWith(prefix, StringComparison.Ordinal));
+
+    private static void Broadcast(SignalConnection[] members, ReadOnlyMemory<byte> frame, SignalConnection? except)
+    {
+        foreach (var member in members)
+            if (!ReferenceEquals(member, except)) member.TryEnqueue(frame);
+    }
+
+    /// <summary>
+    /// Accepts `{"t":"u","m":{"f":..,"o":"message","t":"peer"},"p":{..}}`: an object whose "t" is absent or "u", with an
+    /// object "m" whose "o" (default "message") and "t" are strings; "p" may be any JSON value and is relayed as the
+    /// exact bytes sent. "m.f" is ignored. Not JSON: bad_json; JSON of another shape: bad_param.
+    /// </summary>
+    private static bool TryParseMessage(ReadOnlySpan<byte> frame, out string op, out string? target, out ReadOnlySpan<byte> payload, out string error)
+    {
+        op = "message";
+        target = null;
+        payload = default;
+        error = "bad_json";
+        try
+        {
+            var check = new Utf8JsonReader(frame);
+            while (check.Read()) { }
+            if (check.BytesConsumed == 0) return false;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        error = "bad_param";
+        var reader = new Utf8JsonReader(frame);
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject) return false;
+        var hasMeta = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("t"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String || !reader.ValueTextEquals("u"u8)) return false;
+            }
+            else if (reader.ValueTextEquals("m"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject) return false;
+                hasMeta = true;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("o"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType != JsonTokenType.String) return false;
+                        op = reader.GetString()!;
+                        if (op.Length == 0 || op is "peers" or "peer_connected" or "peer_removed" or "error") return false; // the server's own events
+                    }
+                    else if (reader.ValueTextEquals("t"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType == JsonTokenType.Null) target = null;
+                        else if (reader.TokenType == JsonTokenType.String && reader.GetString() is { Length: > 0 } peer) target = peer;
+                        else return false;
+                    }
+                    else
+                    {
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+            }
+            else if (reader.ValueTextEquals("p"u8))
+            {
+                reader.Read();
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                payload = frame[start..(int)reader.BytesConsumed];
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        return hasMeta;
+    }
+
+    private sealed class Room
+    {
+        public volatile SignalConnection[] Members = [];
+        public bool Retired;
+    }
+}

@@ -1,0 +1,75 @@
+using Kv4.Engine;
+using Kv4.Engine.Model;
+using Kv4.Services.Api;
+
+namespace Kv4.Services.Signal;
+
+/// <summary>
+/// `_subs` (contract 5.6): who is connected to a channel, from layer `subs`.
+/// GET: the users' keys (sorted); `?as=values`: their entries; `?k=user`: one entry (not_found if not connected).
+/// DELETE `?k=user`: kicks that user (socket closed, the others get `peer_removed`), v = 1 (0 if absent).
+/// DELETE without k: kicks everyone on the channel and the channels below it, v = how many.
+/// Nothing else writes this layer: PUT and POST answer method_not_allowed.
+/// </summary>
+public sealed class SubsService(Kv4Store store, SignalHub hub, PresenceRecorder presence) : IApiService
+{
+    public string Name => "subs";
+
+    public async ValueTask<ApiReply> HandleAsync(ApiRequest request)
+    {
+        var bucket = request.Caller.Bucket;
+        var channel = request.Path;
+        var user = request.Query.Get("k");
+        switch (request.Method)
+        {
+            case ApiMethod.Get when user is not null:
+                return store.TryGetLatest(new EntryAddress(bucket, PresenceRecorder.Layer, channel, user), out var one)
+                    ? ApiReply.OkStored(one.Json, one.Version)
+                    : ApiReply.Fail(ErrorCode.NotFound);
+            case ApiMethod.Get when request.Query.Get("as") == "values":
+            {
+                var keys = store.ListKeys(bucket, PresenceRecorder.Layer, channel);
+                var values = new List<StoredValue>(keys.Count);
+                foreach (var key in keys)
+                    if (store.TryGetLatest(new EntryAddress(bucket, PresenceRecorder.Layer, channel, key), out var value)) values.Add(value);
+                return ApiReply.OkWriter(writer =>
+                {
+                    writer.WriteStartArray();
+                    foreach (var value in values) writer.WriteRawValue(value.Json.Span, skipInputValidation: true);
+                    writer.WriteEndArray();
+                });
+            }
+            case ApiMethod.Get:
+                return ApiReply.OkStrings(store.ListKeys(bucket, PresenceRecorder.Layer, channel));
+            case ApiMethod.Delete:
+                return ApiReply.OkNumber(await KickAsync(bucket, channel, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
+            default:
+                return ApiReply.Fail(ErrorCode.MethodNotAllowed);
+        }
+    }
+
+    private async Task<long> KickAsync(string bucket, string channel, string? user, string actor, CancellationToken cancellationToken)
+    {
+        var kicked = hub.Kick(bucket, channel, user);
+        var gone = new HashSet<(string Channel, string User)>();
+        foreach (var connection in kicked)
+        {
+            await presence.SyncAsync(connection.Bucket, connection.Channel, connection.User, cancellationToken).ConfigureAwait(false);
+            gone.Add((connection.Channel, connection.User));
+        }
+        // Entries without a live connection here (left by another node or a crash) are removed too, so the list
+        // shows only who is really there.
+        var paths = user is null ? store.ListPaths(bucket, PresenceRecorder.Layer, channel) : [channel];
+        foreach (var path in paths)
+        {
+            var keys = user is null ? store.ListKeys(bucket, PresenceRecorder.Layer, path) : [user];
+            foreach (var key in keys)
+            {
+                if (gone.Contains((path, key)) || hub.Find(bucket, path, key) is not null) continue;
+                var result = await store.DeleteAsync(new EntryAddress(bucket, PresenceRecorder.Layer, path, key), actor, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (result.Applied) gone.Add((path, key));
+            }
+        }
+        return gone.Count;
+    }
+}

@@ -1,0 +1,130 @@
+using System.Security.Claims;
+using Kv4.Services.Api;
+using Kv4.Services.Sessions;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Kv4.Services.Tokens;
+
+/// <summary>
+/// Issues and verifies Kv4's JWTs (HMAC-SHA256 over the key of <see cref="SigningKeySource"/>), so the issuer
+/// and every verifier — the REST bearer check, the signal WebSocket, any node — agree on key, issuer,
+/// audience and clock skew. Access tokens are also refused once their session is revoked.
+/// </summary>
+public sealed class TokenAuthority
+{
+    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly SigningCredentials _credentials;
+    private readonly TimeProvider _clock;
+    private readonly ISessionRegistry? _sessions;
+
+    public TokenAuthority(SecurityKey key, TimeProvider? clock = null, ISessionRegistry? sessions = null, TimeSpan? clockSkew = null)
+    {
+        _credentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256);
+        _clock = clock ?? TimeProvider.System;
+        _sessions = sessions;
+        ValidationParameters = new TokenValidationParameters
+        {
+            ValidIssuer = Kv4Claims.Issuer,
+            ValidAudience = Kv4Claims.Audience,
+            IssuerSigningKey = key,
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            ValidateIssuerSigningKey = true,
+            // `_token?expire=0` issues tokens without expiry (contract 5.4); those carry no exp claim.
+            RequireExpirationTime = false,
+            ValidateLifetime = true,
+            ClockSkew = clockSkew ?? TimeSpan.FromSeconds(5),
+            NameClaimType = Kv4Claims.Subject,
+            RoleClaimType = Kv4Claims.Roles,
+        };
+    }
+
+    /// <summary>What every verifier must use (the host hands it to JwtBearer, with MapInboundClaims off).</summary>
+    public TokenValidationParameters ValidationParameters { get; }
+
+    /// <summary>
+    /// A `_token` token: lets <paramref name="user"/> join <paramref name="channel"/> (null: any channel) of the
+    /// issuer's bucket. <paramref name="lifetime"/> null means no expiry.
+    /// </summary>
+    public string IssueSignalToken(Caller issuer, string user, string? channel, TimeSpan? lifetime)
+    {
+        var claims = BaseClaims(issuer, user, Kv4Claims.UseSignal);
+        claims[Kv4Claims.Roles] = new[] { Kv4Claims.SignalRole };
+        if (channel is not null) claims[Kv4Claims.Channel] = channel;
+        return Create(claims, lifetime);
+    }
+
+    /// <summary>A `_sess` access token: the caller's identity, bucket and roles, bound to a session.</summary>
+    public string IssueAccessToken(Caller caller, string sessionId, TimeSpan lifetime)
+    {
+        var claims = BaseClaims(caller, caller.Actor, Kv4Claims.UseAccess);
+        claims[Kv4Claims.Roles] = caller.Roles.ToArray();
+        claims[Kv4Claims.SessionId] = sessionId;
+        return Create(claims, lifetime);
+    }
+
+    /// <summary>Checks signature, issuer, audience, lifetime and (for access tokens) revocation. Null: refused.</summary>
+    public async ValueTask<ClaimsIdentity?> ValidateAsync(string token)
+    {
+        if (string.IsNullOrEmpty(token) || token.Length > MaxTokenChars) return null;
+        var result = await _handler.ValidateTokenAsync(token, ValidationParameters).ConfigureAwait(false);
+        if (!result.IsValid || result.ClaimsIdentity is not { } identity) return null;
+        return IsRevoked(identity.Claims) ? null : identity;
+    }
+
+    /// <summary>The check a host runs after its own JWT validation: true when the token's session was revoked (or is gone).</summary>
+    public bool IsRevoked(IEnumerable<Claim> claims)
+    {
+        string? sid = null, bucket = null;
+        foreach (var claim in claims)
+        {
+            if (claim.Type == Kv4Claims.SessionId) sid = claim.Value;
+            else if (claim.Type == Kv4Claims.Bucket) bucket = claim.Value;
+        }
+        if (sid is null) return false;
+        return bucket is null || _sessions is null || _sessions.IsRevoked(bucket, sid);
+    }
+
+    /// <summary>A valid signal token as the WebSocket needs it; null when refused or not a signal token.</summary>
+    public async ValueTask<SignalTicket?> ValidateSignalAsync(string token)
+    {
+        var identity = await ValidateAsync(token).ConfigureAwait(false);
+        if (identity is null || identity.FindFirst(Kv4Claims.Use)?.Value != Kv4Claims.UseSignal) return null;
+        var caller = Kv4Claims.ToCaller(identity.Claims);
+        var user = identity.FindFirst(Kv4Claims.Subject)?.Value;
+        if (caller is null || user is null) return null;
+        return new SignalTicket(caller, user, identity.FindFirst(Kv4Claims.Channel)?.Value);
+    }
+
+    /// <summary>Bounds what a verifier reads from a URL or header before any parsing.</summary>
+    public const int MaxTokenChars = 8192;
+
+    private static Dictionary<string, object> BaseClaims(Caller caller, string subject, string use) => new()
+    {
+        [Kv4Claims.Subject] = subject,
+        [Kv4Claims.Use] = use,
+        [Kv4Claims.Bucket] = caller.Bucket,
+        [Kv4Claims.Actor] = caller.Actor,
+        [Kv4Claims.Kind] = caller.Kind.ToString(),
+        ["jti"] = Guid.NewGuid().ToString("N"),
+    };
+
+    private string Create(Dictionary<string, object> claims, TimeSpan? lifetime)
+    {
+        var now = _clock.GetUtcNow().UtcDateTime;
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = Kv4Claims.Issuer,
+            Audience = Kv4Claims.Audience,
+            IssuedAt = now,
+            Claims = claims,
+            SigningCredentials = _credentials,
+        };
+        if (lifetime is { } span)
+        {
+            descriptor.NotBefore = now;
+            descriptor.Expires = now + span;
+        }
+        return _handler.CreateToken(descriptor);
+    }
+}
