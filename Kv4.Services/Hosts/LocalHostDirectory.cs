@@ -1,32 +1,25 @@
 namespace Kv4.Services.Hosts;
 
 /// <summary>
-/// The hosts this node knows by itself. "signal": its own WebSocket base, from the configured public URL
-/// (`Kv4:Node:PublicUrl`, http→ws, https→wss, "/ws" appended), at the load of its live signal connections.
-/// "turn": the TURN hosts listed in `Kv4:Turn:Hosts`, if any (all at load 0: nothing reports their load
-/// here; the TURN/external registry replaces this with live registrations).
+/// This node as a "signal" host: its WebSocket base, from the configured public URL (`Kv4:Node:PublicUrl`,
+/// http→ws, https→wss, "/ws" appended), at the load of its live signal connections. Other nodes of a cluster
+/// (and other types) come from further <see cref="IHostDirectory"/> implementations.
 /// </summary>
-public sealed class LocalHostDirectory(string nodeId, string publicUrl, IReadOnlyList<string> turnHosts, Func<double>? signalLoad = null) : IHostDirectory
+public sealed class LocalHostDirectory(string nodeId, string publicUrl, Func<double>? signalLoad = null) : IHostDirectory
 {
     public const string SignalType = "signal";
-    public const string TurnType = "turn";
 
     private readonly string _signalUrl = SignalBase(publicUrl);
 
     public bool TryGetCandidates(string type, out IReadOnlyList<HostCandidate> candidates)
     {
-        switch (type)
+        if (type == SignalType)
         {
-            case SignalType:
-                candidates = [new HostCandidate(nodeId, _signalUrl, signalLoad?.Invoke() ?? 0)];
-                return true;
-            case TurnType when turnHosts.Count > 0:
-                candidates = turnHosts.Select((host, i) => new HostCandidate($"turn{i}", host, 0)).ToArray();
-                return true;
-            default:
-                candidates = [];
-                return false;
+            candidates = [new HostCandidate(nodeId, _signalUrl, signalLoad?.Invoke() ?? 0)];
+            return true;
         }
+        candidates = [];
+        return false;
     }
 
     /// <summary>"https://n1.example.com" → "wss://n1.example.com/ws"; "http://127.0.0.1:5000/" → "ws://127.0.0.1:5000/ws".</summary>

@@ -35,7 +35,7 @@ public sealed class HostChoiceTests
     [Fact]
     public async Task Host_service_answers_by_type()
     {
-        var service = new HostService([new LocalHostDirectory("n1", "https://n1.example.com", [])]);
+        var service = new HostService([new LocalHostDirectory("n1", "https://n1.example.com")]);
         Assert.Equal(ErrorCode.RequireTypeParam, (await service.HandleAsync(Get(""))).Error);
         Assert.Equal(ErrorCode.UnrecognizedTypeParam, (await service.HandleAsync(Get("bogus"))).Error);
         // No TURN host configured: the type is unknown to this node.
@@ -44,8 +44,10 @@ public sealed class HostChoiceTests
         Assert.True(signal.IsOk);
         Assert.Equal("{\"s\":\"ok\",\"v\":\"wss://n1.example.com/ws\"}", Envelope(signal));
 
-        var withTurn = new HostService([new LocalHostDirectory("n1", "http://n1", ["turn.example.com"])]);
-        Assert.Equal("{\"s\":\"ok\",\"v\":\"turn.example.com\"}", Envelope(await withTurn.HandleAsync(Get("turn"))));
+        var turnPool = new Kv4.Services.Turn.TurnHostPool(["turn.example.com"], TimeProvider.System);
+        var withTurn = new HostService([new LocalHostDirectory("n1", "http://n1"), new TurnHostDirectory(turnPool)]);
+        Assert.Equal("{\"s\":\"ok\",\"v\":\"turn.example.com:3478\"}", Envelope(await withTurn.HandleAsync(Get("turn"))));
+        Assert.Equal("{\"s\":\"ok\",\"v\":\"ws://n1/ws\"}", Envelope(await withTurn.HandleAsync(Get("signal"))));
     }
 
     [Fact]

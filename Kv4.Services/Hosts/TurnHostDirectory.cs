@@ -1,0 +1,21 @@
+using Kv4.Services.Turn;
+
+namespace Kv4.Services.Hosts;
+
+/// <summary>
+/// "turn": the configured TURN hosts (`Kv4:Turn:Hosts`) as "host:port", loaded by the credentials recently issued
+/// for each (<see cref="TurnHostPool"/>). With no TURN host configured the type is unknown here.
+/// </summary>
+public sealed class TurnHostDirectory(TurnHostPool pool) : IHostDirectory
+{
+    public const string TurnType = "turn";
+
+    public bool TryGetCandidates(string type, out IReadOnlyList<HostCandidate> candidates)
+    {
+        candidates = [];
+        if (type != TurnType || pool.IsEmpty) return false;
+        // The pool ranks by its own counters; its best host is offered alone so both agree on the choice.
+        if (pool.Best() is { } best) candidates = [new HostCandidate(best, best, 0)];
+        return true;
+    }
+}
