@@ -29,21 +29,23 @@ public readonly record struct DenyRule(IPNetwork Network, string Text)
             if (prefixText.Length is 0 or > 3 || !int.TryParse(prefixText, NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix > maxPrefix)
                 return false;
         }
-        IPNetwork network;
-        try
-        {
-            network = new IPNetwork(address, prefix);
-        }
-        catch (ArgumentException)
-        {
-            return false; // host bits set beyond the prefix
-        }
+        if (HasHostBits(address, prefix)) return false;
+        var network = new IPNetwork(address, prefix);
         rule = new DenyRule(network, prefix == maxPrefix ? address.ToString() : network.ToString());
         return true;
     }
 
     /// <summary>The form addresses are compared in: an IPv4-mapped IPv6 address is its IPv4 address.</summary>
     public static IPAddress Canonical(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    private static bool HasHostBits(IPAddress address, int prefix)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var length);
+        for (var bit = prefix; bit < length * 8; bit++)
+            if ((bytes[bit / 8] & (0x80 >> (bit % 8))) != 0) return true;
+        return false;
+    }
 
     private static bool TryParseAddress(string text, out IPAddress address)
     {
