@@ -3,6 +3,7 @@ using Kv4.Engine.Model;
 using Kv4.Engine.Rules;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Tokens;
 
 namespace Kv4.Services.Namespace;
 
@@ -14,7 +15,7 @@ namespace Kv4.Services.Namespace;
 /// created), `GET /_ns?depth=1` lists ["a"], and `DELETE /_ns/a` tombstones both markers and answers 2.
 /// So a listing is the engine's path index of the layer, and the node history is the markers' time series.
 /// </summary>
-public sealed class NamespaceService(Kv4Store store) : ApiService("ns")
+public sealed class NamespaceService(Kv4Store store) : ApiService("ns"), IChannelDirectory
 {
     public const string Layer = "ns";
     public const string MarkerKey = "node";
@@ -25,6 +26,9 @@ public sealed class NamespaceService(Kv4Store store) : ApiService("ns")
         path.Length > 0 && store.TryGetLatest(new EntryAddress(bucket, Layer, path, MarkerKey), out _);
 
     /// <summary>Creates the node; creating an existing node changes nothing. `v` is the node's path.</summary>
+    /// <summary>For `_token`: a channel exists when its node was created.</summary>
+    public bool Exists(string bucket, string path) => NodeExists(bucket, path);
+
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
     {
         if (request.Path.Length == 0) return ErrorCode.BadPath;
