@@ -1,0 +1,81 @@
+using System.Security.Claims;
+using Kv4.Services.Api;
+
+namespace Kv4.Server.Authentication;
+
+/// <summary>
+/// The one mapping between a <see cref="Caller"/> and a ClaimsPrincipal, both ways. A Basic login carries the
+/// Caller object itself (<see cref="CallerIdentity"/>), so the hot path builds no claims; a JWT carries the
+/// <see cref="Kv4Claims"/>, which are read back here.
+/// </summary>
+public static class CallerPrincipal
+{
+    public static ClaimsPrincipal Create(Caller caller, string authenticationType) => new(new CallerIdentity(caller, authenticationType));
+
+    /// <summary>The authenticated caller, or null (anonymous, or a token without the Kv4 claims).</summary>
+    public static Caller? From(ClaimsPrincipal? user)
+    {
+        if (user is null) return null;
+        foreach (var identity in user.Identities)
+        {
+            if (identity is CallerIdentity callerIdentity) return callerIdentity.Caller;
+            if (identity.IsAuthenticated && FromClaims(identity) is { } caller) return caller;
+        }
+        return null;
+    }
+
+    /// <summary>The claims a token must carry to stand for <paramref name="caller"/>.</summary>
+    public static IEnumerable<Claim> ToClaims(Caller caller)
+    {
+        yield return new Claim(Kv4Claims.Bucket, caller.Bucket);
+        yield return new Claim(Kv4Claims.Actor, caller.Actor);
+        yield return new Claim(Kv4Claims.Kind, KindName(caller.Kind));
+        foreach (var role in caller.Roles) yield return new Claim(Kv4Claims.Roles, role);
+        if (caller.SessionId is not null) yield return new Claim(Kv4Claims.SessionId, caller.SessionId);
+    }
+
+    private static Caller? FromClaims(ClaimsIdentity identity)
+    {
+        var bucket = identity.FindFirst(Kv4Claims.Bucket)?.Value;
+        var actor = identity.FindFirst(Kv4Claims.Actor)?.Value;
+        var kindName = identity.FindFirst(Kv4Claims.Kind)?.Value;
+        if (string.IsNullOrEmpty(bucket) || string.IsNullOrEmpty(actor) || !TryParseKind(kindName, out var kind)) return null;
+        if (!Kv4.Engine.Rules.AddressRules.IsValidBucket(bucket)) return null;
+        var roles = identity.FindAll(Kv4Claims.Roles).Select(c => c.Value).ToArray();
+        return new Caller(bucket, actor, kind, roles, identity.FindFirst(Kv4Claims.SessionId)?.Value);
+    }
+
+    private static string KindName(CallerKind kind) => kind switch
+    {
+        CallerKind.System => "system",
+        CallerKind.Account => "account",
+        CallerKind.SubAccount => "subaccount",
+        CallerKind.Admin => "admin",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    private static bool TryParseKind(string? name, out CallerKind kind)
+    {
+        foreach (var candidate in Enum.GetValues<CallerKind>())
+            if (KindName(candidate) == name)
+            {
+                kind = candidate;
+                return true;
+            }
+        kind = default;
+        return false;
+    }
+
+    /// <summary>An identity that is a Caller: claims are produced only if someone asks for them.</summary>
+    private sealed class CallerIdentity(Caller caller, string authenticationType)
+        : ClaimsIdentity(authenticationType, Kv4Claims.Actor, Kv4Claims.Roles)
+    {
+        private List<Claim>? _claims;
+
+        public Caller Caller { get; } = caller;
+
+        public override IEnumerable<Claim> Claims => _claims ??= ToClaims(Caller).Select(c => new Claim(c.Type, c.Value, c.ValueType, c.Issuer, c.OriginalIssuer, this)).ToList();
+
+        public override string? Name => Caller.Actor;
+    }
+}

@@ -1,0 +1,50 @@
+using Kv4.Server.Endpoints;
+using Kv4.Services.Api;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+
+namespace Kv4.Server.Authentication;
+
+/// <summary>
+/// Registers the schemes: a policy scheme (the default) forwards to JWT bearer when the Authorization header
+/// says `Bearer`, and to Basic otherwise. Both answer a challenge with the `unauthorized` envelope.
+/// </summary>
+public static class Kv4Authentication
+{
+    public const string PolicyScheme = "Kv4";
+
+    public static IServiceCollection AddKv4Authentication(this IServiceCollection services)
+    {
+        services.AddSingleton<JwtSigningKey>();
+        services.AddAuthentication(PolicyScheme)
+            .AddPolicyScheme(PolicyScheme, "Basic or Bearer", o => o.ForwardDefaultSelector = SelectScheme)
+            .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null)
+            .AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<JwtSigningKey, ReplyWriter>((o, key, replies) =>
+            {
+                o.MapInboundClaims = false;
+                o.TokenValidationParameters = key.ValidationParameters();
+                o.Events = new JwtBearerEvents
+                {
+                    OnChallenge = async context =>
+                    {
+                        context.HandleResponse();
+                        context.Response.Headers.WWWAuthenticate = "Bearer";
+                        await replies.WriteErrorAsync(context.Response, ErrorCode.Unauthorized);
+                    },
+                    OnForbidden = async context => await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden),
+                };
+            });
+        return services;
+    }
+
+    private static string SelectScheme(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization;
+        return header.Count == 1 && header[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? JwtBearerDefaults.AuthenticationScheme
+            : BasicAuthenticationHandler.SchemeName;
+    }
+}

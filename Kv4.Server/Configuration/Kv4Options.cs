@@ -1,0 +1,76 @@
+using Kv4.Engine;
+using Kv4.Engine.Rules;
+
+namespace Kv4.Server.Configuration;
+
+/// <summary>
+/// The server's knobs, bound from the "Kv4" configuration section (appsettings.json, `Kv4__...` environment
+/// variables, `--Kv4:...` command-line arguments). The names are public: tooling outside the project uses them.
+/// </summary>
+public sealed class Kv4Options
+{
+    public const string Section = "Kv4";
+
+    /// <summary>The data directory, relative to the working directory unless absolute.</summary>
+    public string DataDir { get; set; } = "kv4-data";
+
+    /// <summary>`sync`: a write is acknowledged once durable; `interval`: the log is committed every <see cref="CommitIntervalMs"/>.</summary>
+    public DurabilityMode Durability { get; set; } = DurabilityMode.Interval;
+
+    public int CommitIntervalMs { get; set; } = 5;
+
+    /// <summary>The `$sys` secret from configuration. The environment variable KV4_SYS_SECRET wins over it; with neither, one is generated into the data directory.</summary>
+    public string? SysSecret { get; set; }
+
+    public ApiOptions Api { get; set; } = new();
+
+    public NodeOptions Node { get; set; } = new();
+
+    public JwtOptions Jwt { get; set; } = new();
+
+    public RateLimitOptions RateLimit { get; set; } = new();
+
+    public string DataDirFullPath => Path.GetFullPath(DataDir);
+}
+
+public sealed class ApiOptions
+{
+    /// <summary>Answer every application error with HTTP 200 (the body still says `"s":"error"`), as the Xirsys v3 servers did.</summary>
+    public bool ErrorsAsOk { get; set; }
+
+    /// <summary>The largest stored value, in bytes of compact JSON.</summary>
+    public int MaxValueBytes { get; set; } = JsonValueRules.DefaultMaxValueBytes;
+
+    /// <summary>
+    /// The largest request body. It is the value limit plus room for the request's own members
+    /// (`k`, `k2`..`k4`, `_ver_`) and white space, so a body just over it is refused before it is buffered.
+    /// </summary>
+    public int MaxBodyBytes { get; set; } = JsonValueRules.DefaultMaxValueBytes + 64 * 1024;
+}
+
+public sealed class NodeOptions
+{
+    /// <summary>This node's public base URL (e.g. https://node1.example.com), used by `_host`.</summary>
+    public string? PublicUrl { get; set; }
+}
+
+public sealed class JwtOptions
+{
+    /// <summary>The HMAC-SHA256 key (at least 32 bytes of UTF-8). Without it one is generated into the data directory.</summary>
+    public string? SigningKey { get; set; }
+
+    public string Issuer { get; set; } = "kv4";
+
+    public string Audience { get; set; } = "kv4";
+}
+
+public sealed class RateLimitOptions
+{
+    /// <summary>Requests per second allowed to one bucket; 0 (the default) turns the limiter off.</summary>
+    public int PermitsPerSecond { get; set; }
+
+    /// <summary>How many requests a bucket may make at once after being idle; 0 means <see cref="PermitsPerSecond"/>.</summary>
+    public int Burst { get; set; }
+
+    public bool Enabled => PermitsPerSecond > 0;
+}

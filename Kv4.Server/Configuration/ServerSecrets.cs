@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Options;
+
+namespace Kv4.Server.Configuration;
+
+/// <summary>
+/// The two secrets the server needs before it serves: the `$sys` secret and the JWT signing key. Each comes from
+/// configuration when given, else from a file generated once in the data directory (see <see cref="DataDirectorySecret"/>).
+/// </summary>
+public sealed class ServerSecrets
+{
+    public const string SysSecretEnvironmentVariable = "KV4_SYS_SECRET";
+    public const string SysSecretFile = "sys.secret";
+    public const string JwtKeyFile = "jwt-signing.key";
+
+    public ServerSecrets(IOptions<Kv4Options> options)
+    {
+        var o = options.Value;
+        var dataDir = o.DataDirFullPath;
+        var fromEnvironment = Environment.GetEnvironmentVariable(SysSecretEnvironmentVariable);
+        SystemSecret = !string.IsNullOrEmpty(fromEnvironment) ? fromEnvironment
+            : !string.IsNullOrEmpty(o.SysSecret) ? o.SysSecret
+            : DataDirectorySecret.ReadOrCreate(dataDir, SysSecretFile, 16);
+        var key = !string.IsNullOrEmpty(o.Jwt.SigningKey) ? o.Jwt.SigningKey : DataDirectorySecret.ReadOrCreate(dataDir, JwtKeyFile, 32);
+        JwtSigningKey = System.Text.Encoding.UTF8.GetBytes(key);
+        if (JwtSigningKey.Length < 32)
+            throw new InvalidOperationException("Kv4:Jwt:SigningKey must be at least 32 bytes (HMAC-SHA256)");
+    }
+
+    public string SystemSecret { get; }
+
+    public byte[] JwtSigningKey { get; }
+}

@@ -1,0 +1,31 @@
+using Kv4.Engine;
+using Kv4.Services.Access;
+using Kv4.Services.Accounts;
+using Kv4.Services.Api;
+
+namespace Kv4.Server.Hosting;
+
+/// <summary>
+/// Everything the endpoint calls once the engine is open: the services by prefix, the authenticator and the
+/// IP access policy, and the store they share. Built once by <see cref="IServiceRuntimeFactory"/>; disposing
+/// it flushes and closes the store.
+/// </summary>
+public sealed class ServiceRuntime(ServiceCatalog catalog, ICallerAuthenticator authenticator, IAccessPolicy accessPolicy, Kv4Store? store)
+    : IAsyncDisposable
+{
+    public ServiceCatalog Catalog { get; } = catalog;
+
+    public ICallerAuthenticator Authenticator { get; } = authenticator;
+
+    public IAccessPolicy AccessPolicy { get; } = accessPolicy;
+
+    /// <summary>The store; null only for host tests that run fake services without an engine.</summary>
+    public Kv4Store? Store { get; } = store;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Store is null) return;
+        await Store.FlushAsync();
+        await Store.DisposeAsync();
+    }
+}

@@ -1,0 +1,37 @@
+using System.Collections.Concurrent;
+using Prometheus;
+
+namespace Kv4.Server.Metrics;
+
+/// <summary>
+/// Request counters and latency histograms of the API, labelled by service, method and status. Label values
+/// come from small fixed sets (a service outside the catalog counts as "unknown"), so the series stay bounded;
+/// the labelled children are cached so a request costs a dictionary lookup, not a label array.
+/// </summary>
+public sealed class ApiMetrics
+{
+    public const string UnknownService = "unknown";
+
+    private static readonly Counter Requests = Prometheus.Metrics.CreateCounter(
+        "kv4_api_requests_total", "API requests answered, by service, method and HTTP status.",
+        new CounterConfiguration { LabelNames = ["service", "method", "status"] });
+
+    private static readonly Histogram Latency = Prometheus.Metrics.CreateHistogram(
+        "kv4_api_request_duration_seconds", "Time from routing to the last byte of the reply, by service and method.",
+        new HistogramConfiguration { LabelNames = ["service", "method"], Buckets = Histogram.ExponentialBuckets(0.00005, 2, 18) });
+
+    private readonly ConcurrentDictionary<(string Service, string Method, int Status), Counter.Child> _requests = new();
+    private readonly ConcurrentDictionary<(string Service, string Method), Histogram.Child> _latency = new();
+
+    public void Observe(string service, string method, int status, TimeSpan elapsed)
+    {
+        var key = (service, method, status);
+        if (!_requests.TryGetValue(key, out var counter))
+            counter = _requests.GetOrAdd(key, k => Requests.WithLabels(k.Service, k.Method, k.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        counter.Inc();
+        var latencyKey = (service, method);
+        if (!_latency.TryGetValue(latencyKey, out var histogram))
+            histogram = _latency.GetOrAdd(latencyKey, k => Latency.WithLabels(k.Service, k.Method));
+        histogram.Observe(elapsed.TotalSeconds);
+    }
+}
