@@ -1,4 +1,11 @@
+using System.Buffers;
+using Kv4.Engine.Feed;
+using Kv4.Engine.Index;
+using Kv4.Engine.Log;
 using Kv4.Engine.Model;
+using Kv4.Engine.Partitioning;
+using Kv4.Engine.Recovery;
+using Kv4.Engine.Rules;
 
 namespace Kv4.Engine;
 
@@ -9,68 +16,325 @@ namespace Kv4.Engine;
 /// All validation (see <see cref="Rules.AddressRules"/>, <see cref="Rules.JsonValueRules"/>) happens
 /// before anything is appended: a refused call throws <see cref="Rules.EngineException"/> and writes nothing.
 /// </summary>
+/// <remarks>
+/// Writes are serialised by one writer lock: check the condition against the index, assign the sequence,
+/// append to the log, publish the new immutable index entry, offer the change to the feed. The lock is
+/// released before waiting for durability, so in sync mode concurrent writers share one commit.
+/// Readers never take the lock. See docs/architecture.md.
+/// </remarks>
 public sealed class Kv4Store : IAsyncDisposable, IDisposable
 {
-    private Kv4Store() => throw new NotImplementedException();
+    private readonly StoreOptions options;
+    private readonly RecordLog log;
+    private readonly StoreIndex index;
+    private readonly PartitionMap partitions;
+    private readonly SequenceIndex sequenceIndex;
+    private readonly long[] partitionSequences;
+    private readonly ChangeFeed feed;
+    private readonly GroupCommit commits;
+    private readonly Lock writerLock = new();
+    private readonly SemaphoreSlim checkpointGate = new(1, 1);
+    // Writer-owned scratch space, reused for every record (only touched under the writer lock).
+    private readonly ArrayBufferWriter<byte> recordBuffer = new(4096);
+    private readonly LogRecord scratchRecord = new();
+    private AddressRange[] skipRanges;
+    private long lastSequence;
+    private long recordsSinceCheckpoint;
+    private int checkpointRunning;
+    private Task? backgroundCheckpoint;
+    private volatile bool closed;
+
+    private Kv4Store(StoreOptions options, RecordLog log, RecoveredState recovered)
+    {
+        this.options = options;
+        this.log = log;
+        index = recovered.Index;
+        partitions = new PartitionMap(options.PartitionCount);
+        sequenceIndex = recovered.SequenceIndex;
+        partitionSequences = recovered.PartitionSequences;
+        skipRanges = [.. recovered.SkipRanges];
+        lastSequence = recovered.LastSequence;
+        recordsSinceCheckpoint = recovered.ReplayedRecords;
+        commits = new GroupCommit(log, options.Durability == DurabilityMode.Interval ? Math.Max(1, options.CommitIntervalMs) : 0);
+        feed = new ChangeFeed(writerLock, () => lastSequence, commits.WaitDurableAsync, ReplayRange);
+    }
 
     /// <summary>Opens (or creates) the store in options.DataDirectory, recovering the index from the last checkpoint plus the log after it.</summary>
-    public static Kv4Store Open(StoreOptions options) => throw new NotImplementedException();
+    public static Kv4Store Open(StoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PartitionCount, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxValueBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.CheckpointEveryRecords, 1);
+        Directory.CreateDirectory(options.DataDirectory);
+        var log = RecordLog.Open(options.DataDirectory, options.MaxValueBytes, options.LogMemorySizeBits);
+        try
+        {
+            var recovered = StoreRecovery.Run(options.DataDirectory, log, options.PartitionCount);
+            var store = new Kv4Store(options, log, recovered);
+            if (recovered.Damaged is not null)
+            {
+                // Before anything new is appended: a checkpoint that starts replay after the damaged range,
+                // so the next open neither trips over it nor loses what is written after it.
+                store.WriteCheckpointAsync(closing: true).GetAwaiter().GetResult();
+            }
+            return store;
+        }
+        catch
+        {
+            log.Dispose();
+            throw;
+        }
+    }
 
-    public StoreOptions Options => throw new NotImplementedException();
+    public StoreOptions Options => options;
 
     /// <summary>The sequence number of the last acknowledged mutation (0 for an empty store).</summary>
-    public long LastSequence => throw new NotImplementedException();
+    public long LastSequence => Volatile.Read(ref lastSequence);
 
     /// <summary>Appends a version. <paramref name="json"/> is validated and stored compact.</summary>
-    public ValueTask<WriteResult> PutAsync(EntryAddress address, ReadOnlyMemory<byte> json, string actor,
+    public async ValueTask<WriteResult> PutAsync(EntryAddress address, ReadOnlyMemory<byte> json, string actor,
         WriteCondition condition = default, SecondaryKeys secondaryKeys = default, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    {
+        ThrowIfClosed();
+        var (bucket, layer, path, key) = Validate(address);
+        ArgumentNullException.ThrowIfNull(actor);
+        ValidateSecondaryKeys(secondaryKeys);
+        var value = JsonValueRules.ValidateAndCompact(json.Span, options.MaxValueBytes);
+        cancellationToken.ThrowIfCancellationRequested();
+        var partition = partitions.PartitionOf(bucket, layer, path);
+
+        WriteResult result;
+        lock (writerLock)
+        {
+            ThrowIfClosed();
+            var current = index.Find(bucket, layer, path, key);
+            CheckCondition(condition, current);
+            CheckSecondaryKeysFree(bucket, layer, path, key, secondaryKeys);
+            result = AppendLocked(Operation.Put, bucket, layer, path, key, value, secondaryKeys, actor, partition, current);
+        }
+        await AfterAppendAsync().ConfigureAwait(false);
+        return result;
+    }
 
     /// <summary>Appends a tombstone. Returns Applied=false (and appends nothing) when there was no live entry and no condition.</summary>
-    public ValueTask<WriteResult> DeleteAsync(EntryAddress address, string actor,
+    public async ValueTask<WriteResult> DeleteAsync(EntryAddress address, string actor,
         WriteCondition condition = default, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    {
+        ThrowIfClosed();
+        var (bucket, layer, path, key) = Validate(address);
+        ArgumentNullException.ThrowIfNull(actor);
+        cancellationToken.ThrowIfCancellationRequested();
+        var partition = partitions.PartitionOf(bucket, layer, path);
+
+        WriteResult result;
+        lock (writerLock)
+        {
+            ThrowIfClosed();
+            var current = index.Find(bucket, layer, path, key);
+            if (condition.Kind == WriteConditionKind.IfAbsent && current?.IsLive == true)
+                throw new EngineException(EngineError.Exists, "the entry exists");
+            if (condition.Kind == WriteConditionKind.IfVersion) CheckCondition(condition, current);
+            if (current?.IsLive != true) return default;
+            result = AppendLocked(Operation.Delete, bucket, layer, path, key, null, default, actor, partition, current);
+        }
+        await AfterAppendAsync().ConfigureAwait(false);
+        return result;
+    }
 
     /// <summary>Tombstones every live entry at <paramref name="pathPrefix"/> and below (by whole segments). Returns how many.</summary>
-    public ValueTask<long> DeleteTreeAsync(string bucket, string layer, string pathPrefix, string actor, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    public async ValueTask<long> DeleteTreeAsync(string bucket, string layer, string pathPrefix, string actor, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        AddressRules.ValidateBucket(bucket);
+        AddressRules.ValidateLayer(layer);
+        var prefix = AddressRules.NormalizePath(pathPrefix);
+        ArgumentNullException.ThrowIfNull(actor);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        long deleted = 0;
+        lock (writerLock)
+        {
+            ThrowIfClosed();
+            if (index.FindNode(bucket, layer, prefix) is { } start)
+            {
+                // Collected first (sorted, so the tombstones' order is reproducible), appended after.
+                var victims = new List<(PathNode Node, string Key, IndexEntry Entry)>();
+                var pending = new Stack<PathNode>();
+                pending.Push(start);
+                while (pending.TryPop(out var node))
+                {
+                    if (node.LiveInSubtree <= 0) continue;
+                    if (node.LiveKeys > 0 && node.Entries is { } entries)
+                        foreach (var (key, entry) in entries)
+                            if (entry.IsLive) victims.Add((node, key, entry));
+                    if (node.Children is { } children)
+                        foreach (var child in children.Values) pending.Push(child);
+                }
+                victims.Sort(static (a, b) =>
+                {
+                    var byPath = string.CompareOrdinal(a.Node.Path, b.Node.Path);
+                    return byPath != 0 ? byPath : string.CompareOrdinal(a.Key, b.Key);
+                });
+                foreach (var (node, key, entry) in victims)
+                {
+                    var partition = partitions.PartitionOf(bucket, layer, node.Path);
+                    AppendLocked(Operation.Delete, bucket, layer, node.Path, key, null, default, actor, partition, entry);
+                    deleted++;
+                }
+            }
+        }
+        if (deleted > 0) await AfterAppendAsync().ConfigureAwait(false);
+        return deleted;
+    }
 
     /// <summary>Drops a bucket: all its layers, entries and their histories leave the index. Returns how many live entries it held.</summary>
-    public ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    public async ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        AddressRules.ValidateBucket(bucket);
+        ArgumentNullException.ThrowIfNull(actor);
+        cancellationToken.ThrowIfCancellationRequested();
+        var partition = partitions.PartitionOf(bucket, "", "");
+
+        long live;
+        lock (writerLock)
+        {
+            ThrowIfClosed();
+            if (index.FindBucket(bucket) is null) return 0;
+            live = AppendDropLocked(bucket, actor, partition);
+        }
+        await AfterAppendAsync().ConfigureAwait(false);
+        return live;
+    }
 
     /// <summary>The latest value of a live entry, from memory.</summary>
-    public bool TryGetLatest(EntryAddress address, out StoredValue value) => throw new NotImplementedException();
+    public bool TryGetLatest(EntryAddress address, out StoredValue value)
+    {
+        ThrowIfClosed();
+        var (bucket, layer, path, key) = Validate(address);
+        if (index.Find(bucket, layer, path, key) is { IsLive: true } entry)
+        {
+            value = entry.ToStoredValue();
+            return true;
+        }
+        value = default;
+        return false;
+    }
 
     /// <summary>The live entry at (bucket, layer, path) whose secondary key in <paramref name="slot"/> is <paramref name="secondaryKey"/>.</summary>
     public bool TryGetBySecondaryKey(string bucket, string layer, string path, SecondaryKeySlot slot, string secondaryKey,
-        out string key, out StoredValue value) => throw new NotImplementedException();
+        out string key, out StoredValue value)
+    {
+        ThrowIfClosed();
+        var normalized = ValidateLocation(bucket, layer, path);
+        AddressRules.ValidateKey(secondaryKey);
+        if (slot is not (SecondaryKeySlot.K2 or SecondaryKeySlot.K3 or SecondaryKeySlot.K4))
+            throw new ArgumentOutOfRangeException(nameof(slot));
+        var node = index.FindNode(bucket, layer, normalized);
+        if (node?.SecondaryOwner(slot, secondaryKey) is { } owner
+            && node.Find(owner) is { IsLive: true } entry
+            && entry.SecondaryKeys?.Value[slot] == secondaryKey)
+        {
+            key = owner;
+            value = entry.ToStoredValue();
+            return true;
+        }
+        key = "";
+        value = default;
+        return false;
+    }
 
     /// <summary>The secondary keys of the live entry's latest version.</summary>
-    public bool TryGetSecondaryKeys(EntryAddress address, out SecondaryKeys secondaryKeys) => throw new NotImplementedException();
+    public bool TryGetSecondaryKeys(EntryAddress address, out SecondaryKeys secondaryKeys)
+    {
+        ThrowIfClosed();
+        var (bucket, layer, path, key) = Validate(address);
+        if (index.Find(bucket, layer, path, key) is { IsLive: true } entry)
+        {
+            secondaryKeys = entry.SecondaryKeys?.Value ?? default;
+            return true;
+        }
+        secondaryKeys = default;
+        return false;
+    }
 
     /// <summary>The live keys at exactly this path, sorted ordinally.</summary>
-    public IReadOnlyList<string> ListKeys(string bucket, string layer, string path) => throw new NotImplementedException();
+    public IReadOnlyList<string> ListKeys(string bucket, string layer, string path)
+    {
+        ThrowIfClosed();
+        var normalized = ValidateLocation(bucket, layer, path);
+        if (index.FindNode(bucket, layer, normalized)?.Entries is not { } entries) return [];
+        var keys = new List<string>();
+        foreach (var (key, entry) in entries)
+            if (entry.IsLive) keys.Add(key);
+        keys.Sort(StringComparer.Ordinal);
+        return keys;
+    }
 
     /// <summary>
     /// The paths at or under <paramref name="prefix"/> that hold at least one live entry, sorted ordinally,
     /// limited to paths of at most <paramref name="maxDepth"/> segments counted from the root (null: no limit).
+    /// The root holds entries too; it is listed as "".
     /// </summary>
-    public IReadOnlyList<string> ListPaths(string bucket, string layer, string prefix, int? maxDepth = null) => throw new NotImplementedException();
+    public IReadOnlyList<string> ListPaths(string bucket, string layer, string prefix, int? maxDepth = null)
+    {
+        ThrowIfClosed();
+        var normalized = ValidateLocation(bucket, layer, prefix);
+        if (maxDepth < 0) return [];
+        return index.FindLayer(bucket, layer)?.ListPaths(normalized, maxDepth) ?? [];
+    }
 
     /// <summary>The layers of a bucket that hold live entries, with their counts, sorted by layer.</summary>
-    public IReadOnlyList<LayerCount> ListLayers(string bucket) => throw new NotImplementedException();
+    public IReadOnlyList<LayerCount> ListLayers(string bucket)
+    {
+        ThrowIfClosed();
+        AddressRules.ValidateBucket(bucket);
+        if (index.FindBucket(bucket) is not { } b) return [];
+        var layers = new List<LayerCount>();
+        foreach (var tree in b.Layers.Values)
+            if (tree.LiveEntries > 0) layers.Add(new LayerCount(tree.Layer, tree.LiveEntries));
+        layers.Sort(static (x, y) => string.CompareOrdinal(x.Layer, y.Layer));
+        return layers;
+    }
 
     /// <summary>Buckets that hold live entries, sorted. With a prefix, only those starting with it (e.g. "elena#" for elena's sub-accounts).</summary>
-    public IReadOnlyList<string> ListBuckets(string prefix = "") => throw new NotImplementedException();
+    public IReadOnlyList<string> ListBuckets(string prefix = "")
+    {
+        ThrowIfClosed();
+        ArgumentNullException.ThrowIfNull(prefix);
+        var buckets = new List<string>();
+        foreach (var b in index.Buckets)
+            if (b.LiveEntries > 0 && b.Bucket.StartsWith(prefix, StringComparison.Ordinal)) buckets.Add(b.Bucket);
+        buckets.Sort(StringComparer.Ordinal);
+        return buckets;
+    }
 
     /// <summary>The versions of one key, newest first, read back through its version chain in the log. Deleted keys keep their history.</summary>
-    public ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(EntryAddress address, HistoryQuery query, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    public async ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(EntryAddress address, HistoryQuery query, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        var (bucket, layer, path, key) = Validate(address);
+        var entry = index.Find(bucket, layer, path, key);
+        if (entry is null || query.Limit <= 0) return [];
+        var versions = new List<HistoryEntry>();
+        await ReadChainAsync(key, entry, query, versions, cancellationToken).ConfigureAwait(false);
+        return versions;
+    }
 
     /// <summary>The versions of every key (live or deleted) at exactly this path, merged newest first.</summary>
-    public ValueTask<IReadOnlyList<HistoryEntry>> GetPathHistoryAsync(string bucket, string layer, string path, HistoryQuery query, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    public async ValueTask<IReadOnlyList<HistoryEntry>> GetPathHistoryAsync(string bucket, string layer, string path, HistoryQuery query, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        var normalized = ValidateLocation(bucket, layer, path);
+        if (query.Limit <= 0 || index.FindNode(bucket, layer, normalized)?.Entries is not { } entries) return [];
+        var versions = new List<HistoryEntry>();
+        foreach (var (key, entry) in entries)
+            await ReadChainAsync(key, entry, query, versions, cancellationToken).ConfigureAwait(false);
+        versions.Sort(static (a, b) => b.Version.Sequence.CompareTo(a.Version.Sequence));
+        if (versions.Count > query.Limit) versions.RemoveRange(query.Limit, versions.Count - query.Limit);
+        return versions;
+    }
 
     /// <summary>
     /// Streams the changes that match <paramref name="filter"/>. With <paramref name="afterSequence"/> the retained
@@ -78,18 +342,258 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     /// without it only live events after the call. Ends when <paramref name="cancellationToken"/> fires or the store closes.
     /// </summary>
     public IAsyncEnumerable<ChangeEvent> ReadChangesAsync(ChangeFilter filter, long? afterSequence, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    {
+        ThrowIfClosed();
+        AddressRules.ValidateBucket(filter.Bucket);
+        if (filter.Layer is not null) AddressRules.ValidateLayer(filter.Layer);
+        var normalized = filter with { PathPrefix = AddressRules.NormalizePath(filter.PathPrefix ?? "") };
+        return feed.ReadAsync(normalized, afterSequence, cancellationToken);
+    }
 
     /// <summary>The partition (0..PartitionCount-1) that owns a (bucket, layer, path).</summary>
-    public int PartitionOf(string bucket, string layer, string path) => throw new NotImplementedException();
+    public int PartitionOf(string bucket, string layer, string path) => partitions.PartitionOf(bucket, layer, path);
 
     /// <summary>Writes an index checkpoint now (also done every CheckpointEveryRecords and on dispose).</summary>
-    public ValueTask CheckpointAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public async ValueTask CheckpointAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        await WriteCheckpointAsync(closing: false).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Commits the log now and waits until everything appended so far is durable.</summary>
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        await commits.WaitDurableAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
-    public void Dispose() => throw new NotImplementedException();
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+    public async ValueTask DisposeAsync()
+    {
+        lock (writerLock)
+        {
+            if (closed) return;
+            closed = true;
+            feed.CloseAll();
+        }
+        try
+        {
+            if (backgroundCheckpoint is { } running)
+            {
+                try { await running.ConfigureAwait(false); }
+                catch (Exception) { /* a failed background checkpoint is replaced by the final one below */ }
+            }
+            await commits.DisposeAsync().ConfigureAwait(false);
+            await WriteCheckpointAsync(closing: true).ConfigureAwait(false);
+        }
+        finally
+        {
+            log.Dispose();
+        }
+    }
+
+    // ---- writing ----
+
+    private WriteResult AppendLocked(Operation op, string bucket, string layer, string path, string key, byte[]? value,
+        SecondaryKeys secondaryKeys, string actor, int partition, IndexEntry? current)
+    {
+        var sequence = lastSequence + 1;
+        var partitionSequence = partitionSequences[partition] + 1;
+        var timestamp = options.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        actor = index.InternActor(actor);
+
+        var record = scratchRecord;
+        record.Partition = partition;
+        record.PartitionSequence = partitionSequence;
+        record.Sequence = sequence;
+        record.TimestampMs = timestamp;
+        record.Actor = actor;
+        record.Op = op;
+        record.Bucket = bucket;
+        record.Layer = layer;
+        record.Path = path;
+        record.Key = key;
+        record.Value = value;
+        record.K2 = secondaryKeys.K2;
+        record.K3 = secondaryKeys.K3;
+        record.K4 = secondaryKeys.K4;
+        record.PreviousAddress = current?.LogAddress ?? 0;
+        record.WriteFramed(recordBuffer);
+        // If the append throws, nothing below has happened: the index and sequences are unchanged.
+        var address = log.Append(recordBuffer.WrittenSpan);
+
+        Volatile.Write(ref lastSequence, sequence);
+        partitionSequences[partition] = partitionSequence;
+        if (op != Operation.DropBucket)
+        {
+            index.Set(bucket, layer, path, key,
+                new IndexEntry(value, sequence, timestamp, actor, address, IndexEntry.Box(secondaryKeys)), maintainDerived: true);
+        }
+        sequenceIndex.Note(sequence, address);
+        feed.Publish(record, value);
+        recordsSinceCheckpoint++;
+        return new WriteResult(true, new VersionId(sequence), timestamp, sequence, partition, partitionSequence);
+    }
+
+    private long AppendDropLocked(string bucket, string actor, int partition)
+    {
+        var live = index.FindBucket(bucket)?.LiveEntries ?? 0;
+        AppendLocked(Operation.DropBucket, bucket, "", "", "", null, default, actor, partition, null);
+        index.DropBucket(bucket);
+        return live;
+    }
+
+    private async ValueTask AfterAppendAsync()
+    {
+        if (options.Durability == DurabilityMode.Sync)
+            await commits.WaitDurableAsync().ConfigureAwait(false);
+        else
+            commits.MarkDirty();
+        MaybeStartBackgroundCheckpoint();
+    }
+
+    private static void CheckCondition(WriteCondition condition, IndexEntry? current)
+    {
+        switch (condition.Kind)
+        {
+            case WriteConditionKind.IfAbsent when current?.IsLive == true:
+                throw new EngineException(EngineError.Exists, "the entry exists");
+            case WriteConditionKind.IfVersion when current?.IsLive != true:
+                throw new EngineException(EngineError.NotFound, "the entry does not exist");
+            case WriteConditionKind.IfVersion when current!.Version != condition.Expected.Sequence:
+                throw new EngineException(EngineError.VersionConflict, "the entry has a newer version");
+        }
+    }
+
+    private void CheckSecondaryKeysFree(string bucket, string layer, string path, string key, SecondaryKeys keys)
+    {
+        if (keys.IsEmpty || index.FindNode(bucket, layer, path) is not { } node) return;
+        foreach (var slot in (ReadOnlySpan<SecondaryKeySlot>)[SecondaryKeySlot.K2, SecondaryKeySlot.K3, SecondaryKeySlot.K4])
+        {
+            if (keys[slot] is { } value && node.SecondaryOwner(slot, value) is { } owner && owner != key)
+                throw new EngineException(EngineError.SecondaryKeyTaken, $"{slot.ToString().ToLowerInvariant()} is used by another key");
+        }
+    }
+
+    // ---- reading the log ----
+
+    private async ValueTask ReadChainAsync(string key, IndexEntry head, HistoryQuery query, List<HistoryEntry> into, CancellationToken cancellationToken)
+    {
+        var taken = 0;
+        var address = head.LogAddress;
+        var newerSequence = long.MaxValue;
+        while (address != 0 && taken < query.Limit)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (address >= log.CommittedUntilAddress)
+                await commits.WaitDurableAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            var record = await log.ReadAsync(address, cancellationToken).ConfigureAwait(false);
+            if (record.Key != key || record.Sequence >= newerSequence)
+                throw new InvalidDataException($"broken version chain of key '{key}' at log address {address}");
+            newerSequence = record.Sequence;
+            if (record.TimestampMs >= query.FromMs && record.TimestampMs <= query.ToMs)
+            {
+                var value = record.Op == Operation.Put ? record.Value : null;
+                into.Add(new HistoryEntry(key, record.TimestampMs, record.Actor, record.Op,
+                    value is null ? null : (ReadOnlyMemory<byte>?)value, new VersionId(record.Sequence)));
+                taken++;
+            }
+            address = record.PreviousAddress;
+        }
+    }
+
+    /// <summary>The records with after &lt; sequence ≤ until, from the log (the caller has made them durable).</summary>
+    private IEnumerable<LogRecord> ReplayRange(long after, long until)
+    {
+        var from = sequenceIndex.StartAddressAfter(after, log.BeginAddress);
+        foreach (var item in log.Scan(from, log.CommittedUntilAddress, Volatile.Read(ref skipRanges)))
+        {
+            if (item.Record is not { } record)
+                throw new InvalidDataException($"damaged log record at address {item.Address}");
+            if (record.Sequence <= after) continue;
+            if (record.Sequence > until) yield break;
+            yield return record;
+        }
+    }
+
+    // ---- checkpoints ----
+
+    private void MaybeStartBackgroundCheckpoint()
+    {
+        if (Interlocked.Read(ref recordsSinceCheckpoint) < options.CheckpointEveryRecords) return;
+        if (Interlocked.CompareExchange(ref checkpointRunning, 1, 0) != 0) return;
+        backgroundCheckpoint = Task.Run(async () =>
+        {
+            try
+            {
+                if (!closed) await WriteCheckpointAsync(closing: false).ConfigureAwait(false);
+            }
+            finally
+            {
+                Volatile.Write(ref checkpointRunning, 0);
+            }
+        });
+    }
+
+    /// <param name="closing">True when no writer can append any more (dispose, open): commit the log directly.</param>
+    private async Task WriteCheckpointAsync(bool closing)
+    {
+        await checkpointGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            CheckpointHeader header;
+            lock (writerLock)
+            {
+                var (sparseSequences, sparseAddresses) = sequenceIndex.Snapshot();
+                header = new CheckpointHeader
+                {
+                    Sequence = lastSequence,
+                    ReplayFromAddress = log.TailAddress,
+                    PartitionSequences = (long[])partitionSequences.Clone(),
+                    SparseSequences = sparseSequences,
+                    SparseAddresses = sparseAddresses,
+                    SkipStarts = [.. skipRanges.Select(r => r.Start)],
+                    SkipEnds = [.. skipRanges.Select(r => r.End)],
+                    CreatedUnixMs = options.Clock.GetUtcNow().ToUnixTimeMilliseconds(),
+                };
+                recordsSinceCheckpoint = 0;
+            }
+            Func<Task> makeDurable = closing ? () => log.CommitAsync().AsTask() : commits.WaitDurableAsync;
+            await IndexCheckpoint.WriteAsync(options.DataDirectory, header, index, makeDurable).ConfigureAwait(false);
+        }
+        finally
+        {
+            checkpointGate.Release();
+        }
+    }
+
+    // ---- validation ----
+
+    private static (string Bucket, string Layer, string Path, string Key) Validate(EntryAddress address)
+    {
+        var path = ValidateLocation(address.Bucket, address.Layer, address.Path);
+        AddressRules.ValidateKey(address.Key);
+        return (address.Bucket, address.Layer, path, address.Key);
+    }
+
+    private static string ValidateLocation(string bucket, string layer, string path)
+    {
+        AddressRules.ValidateBucket(bucket);
+        AddressRules.ValidateLayer(layer);
+        return AddressRules.NormalizePath(path ?? throw new EngineException(EngineError.BadPath, "invalid path"));
+    }
+
+    private static void ValidateSecondaryKeys(SecondaryKeys keys)
+    {
+        if ((keys.K2 is not null && !AddressRules.IsValidKey(keys.K2))
+            || (keys.K3 is not null && !AddressRules.IsValidKey(keys.K3))
+            || (keys.K4 is not null && !AddressRules.IsValidKey(keys.K4)))
+            throw new EngineException(EngineError.BadKey, "invalid secondary key");
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (closed) throw new EngineException(EngineError.Closed, "the store is closed");
+    }
 }

@@ -1,0 +1,41 @@
+using System.Threading.Channels;
+using Kv4.Engine.Model;
+using Kv4.Engine.Rules;
+
+namespace Kv4.Engine.Feed;
+
+/// <summary>
+/// One live reader's mailbox: a bounded channel the writer fills without ever waiting. When it is full
+/// the subscription is marked <see cref="Overflowed"/> and closed; its reader then goes back to the log
+/// for what it missed (see <see cref="ChangeFeed"/>), so a slow reader costs the writer nothing.
+/// </summary>
+internal sealed class FeedSubscription(ChangeFilter filter, long registeredAtSequence, int capacity)
+{
+    private readonly Channel<ChangeEvent> channel = Channel.CreateBounded<ChangeEvent>(
+        new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+
+    public ChangeFilter Filter { get; } = filter;
+
+    /// <summary>The last sequence already in the log when this subscription started receiving.</summary>
+    public long RegisteredAtSequence { get; } = registeredAtSequence;
+
+    public bool Overflowed { get; private set; }
+
+    public ChannelReader<ChangeEvent> Reader => channel.Reader;
+
+    public bool Matches(string bucket, string layer, string path, Operation op) =>
+        bucket == Filter.Bucket
+        && (op == Operation.DropBucket
+            || ((Filter.Layer is null || Filter.Layer == layer) && AddressRules.IsUnder(path, Filter.PathPrefix)));
+
+    /// <summary>Writer only. Returns false when the subscription overflowed just now (the caller removes it).</summary>
+    public bool Offer(ChangeEvent change)
+    {
+        if (channel.Writer.TryWrite(change)) return true;
+        Overflowed = true;
+        channel.Writer.TryComplete();
+        return false;
+    }
+
+    public void Close() => channel.Writer.TryComplete();
+}

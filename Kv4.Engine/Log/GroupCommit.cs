@@ -1,0 +1,124 @@
+namespace Kv4.Engine.Log;
+
+/// <summary>
+/// Commits the log on behalf of many writers at once. A writer that needs durability (sync mode, or a
+/// flush) takes the task of the current <em>round</em> after its append; the commit loop swaps the round
+/// out, commits the log up to its tail, then completes the swapped round. Everything appended before the
+/// swap is covered by that commit, so every waiter of the round is durable when it completes, and all the
+/// writers that arrived while the previous commit was running share the next one.
+/// <code>
+///   writer A: append ─ take round 7 ─────────────── await ───────┐
+///   writer B: append ─ take round 7 ─────── await ───────────────┤
+///   loop:     [commit 6 running ...] swap 7→8, CommitAsync(tail) ┴ complete round 7
+/// </code>
+/// In interval mode appends only mark the log dirty, and the loop commits at most every interval.
+/// </summary>
+internal sealed class GroupCommit : IAsyncDisposable
+{
+    private readonly RecordLog log;
+    private readonly int intervalMs;
+    private readonly Lock gate = new();
+    private readonly SemaphoreSlim wake = new(0);
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Task loop;
+    private TaskCompletionSource round = NewRound();
+    private bool waiterPending;
+    private bool finished;
+    private int dirty;
+
+    /// <param name="intervalMs">0 for sync mode (commit only when a writer waits); else the interval between commits of appended data.</param>
+    public GroupCommit(RecordLog log, int intervalMs)
+    {
+        this.log = log;
+        this.intervalMs = intervalMs;
+        loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Completes when everything appended before this call is durable.</summary>
+    public Task WaitDurableAsync()
+    {
+        lock (gate)
+        {
+            // After the last commit of dispose nothing more is appended, so all is durable already.
+            if (finished) return Task.CompletedTask;
+            if (!waiterPending && !stopping.IsCancellationRequested)
+            {
+                waiterPending = true;
+                wake.Release();
+            }
+            return round.Task;
+        }
+    }
+
+    /// <summary>Interval mode: note that something was appended, so the loop commits within the interval.</summary>
+    public void MarkDirty()
+    {
+        if (stopping.IsCancellationRequested) return;
+        if (Interlocked.Exchange(ref dirty, 1) == 0)
+            wake.Release();
+    }
+
+    private async Task RunAsync()
+    {
+        var token = stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await wake.WaitAsync(token).ConfigureAwait(false);
+                bool someoneWaits;
+                lock (gate) someoneWaits = waiterPending;
+                if (!someoneWaits && intervalMs > 0)
+                    await Task.Delay(intervalMs, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            await CommitRoundAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task CommitRoundAsync()
+    {
+        TaskCompletionSource mine;
+        lock (gate)
+        {
+            mine = round;
+            round = NewRound();
+            waiterPending = false;
+        }
+        Interlocked.Exchange(ref dirty, 0);
+        try
+        {
+            await log.CommitAsync().ConfigureAwait(false);
+            mine.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            mine.TrySetException(e);
+        }
+    }
+
+    /// <summary>Stops the loop after a last commit that completes every waiter.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        stopping.Cancel();
+        try
+        {
+            await loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await CommitRoundAsync().ConfigureAwait(false);
+        lock (gate)
+        {
+            finished = true;
+            // A waiter that came between the swap of the last round and now is covered by that commit too.
+            round.TrySetResult();
+        }
+    }
+
+    private static TaskCompletionSource NewRound() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

@@ -1,0 +1,76 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Kv4.Engine.Model;
+using MessagePack;
+
+namespace Kv4.Engine.Log;
+
+/// <summary>
+/// One mutation as it is stored in the log. This is the on-disk format: a MessagePack array whose
+/// positions are the [Key(n)] numbers below, so fields may be added at the end but never renumbered.
+/// Each FasterLog entry is framed as
+/// <code>
+///   [ CRC-32C of the payload : 4 bytes, little endian ][ payload : MessagePack array ]
+/// </code>
+/// and FasterLog adds its own length header and per-entry checksum around that.
+/// <see cref="PreviousAddress"/> links the versions of one key into a chain read backwards by history
+/// (0 = this is the first version the index knows for the key).
+/// </summary>
+[MessagePackObject]
+internal sealed class LogRecord
+{
+    [Key(0)] public int Partition { get; set; }
+    [Key(1)] public long PartitionSequence { get; set; }
+    /// <summary>Store-wide sequence; also the version id of a put or delete.</summary>
+    [Key(2)] public long Sequence { get; set; }
+    [Key(3)] public long TimestampMs { get; set; }
+    [Key(4)] public string Actor { get; set; } = "";
+    [Key(5)] public Operation Op { get; set; }
+    [Key(6)] public string Bucket { get; set; } = "";
+    [Key(7)] public string Layer { get; set; } = "";
+    [Key(8)] public string Path { get; set; } = "";
+    [Key(9)] public string Key { get; set; } = "";
+    /// <summary>Compact UTF-8 JSON; null for a delete or bucket drop.</summary>
+    [Key(10)] public byte[]? Value { get; set; }
+    [Key(11)] public string? K2 { get; set; }
+    [Key(12)] public string? K3 { get; set; }
+    [Key(13)] public string? K4 { get; set; }
+    [Key(14)] public long PreviousAddress { get; set; }
+
+    internal const int FrameHeaderBytes = 4;
+
+    internal static readonly MessagePackSerializerOptions SerializerOptions =
+        MessagePack.Resolvers.StandardResolverAllowPrivate.Options.WithSecurity(MessagePackSecurity.UntrustedData);
+
+    [IgnoreMember] internal SecondaryKeys SecondaryKeys => new(K2, K3, K4);
+
+    /// <summary>Writes the framed record into <paramref name="buffer"/> (cleared first).</summary>
+    internal void WriteFramed(ArrayBufferWriter<byte> buffer)
+    {
+        buffer.ResetWrittenCount();
+        buffer.GetSpan(FrameHeaderBytes);
+        buffer.Advance(FrameHeaderBytes);
+        MessagePackSerializer.Serialize(buffer, this, SerializerOptions);
+        // The header bytes were reserved above and are ours until the next reset: fill them in place.
+        var framed = System.Runtime.InteropServices.MemoryMarshal.AsMemory(buffer.WrittenMemory).Span;
+        BinaryPrimitives.WriteUInt32LittleEndian(framed, Crc32C.Compute(framed[FrameHeaderBytes..]));
+    }
+
+    /// <summary>Decodes a framed record; null when the frame is damaged (CRC mismatch or not a record).</summary>
+    internal static LogRecord? TryReadFramed(ReadOnlyMemory<byte> framed)
+    {
+        if (framed.Length <= FrameHeaderBytes) return null;
+        var expected = BinaryPrimitives.ReadUInt32LittleEndian(framed.Span);
+        var payload = framed[FrameHeaderBytes..];
+        if (Crc32C.Compute(payload.Span) != expected) return null;
+        try
+        {
+            var record = MessagePackSerializer.Deserialize<LogRecord>(payload, SerializerOptions, out var read);
+            return read == payload.Length && record is not null ? record : null;
+        }
+        catch (MessagePackSerializationException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using FASTER.core;
+
+namespace Kv4.Engine.Log;
+
+/// <summary>
+/// The append-only log on disk: a FasterLog with per-entry checksums whose entries are framed
+/// <see cref="LogRecord"/>s. Appends are made by the single writer; reads and scans by anyone.
+/// FasterLog serves reads only below its committed address, so <see cref="ReadAsync"/> asks the caller's
+/// commit hook first when the address is not committed yet.
+/// </summary>
+internal sealed class RecordLog : IDisposable
+{
+    private readonly IDevice device;
+    private readonly FasterLog log;
+
+    private RecordLog(IDevice device, FasterLog log)
+    {
+        this.device = device;
+        this.log = log;
+    }
+
+    public static RecordLog Open(string dataDirectory, int maxValueBytes, int memorySizeBits)
+    {
+        var logDirectory = Path.Combine(dataDirectory, "log");
+        Directory.CreateDirectory(logDirectory);
+        // A record must fit in one page: value plus generous room for path, key, bucket and secondary keys.
+        var pageBits = Math.Max(22, (int)Math.Ceiling(Math.Log2(maxValueBytes + (1 << 17))) + 1);
+        var memoryBits = Math.Max(memorySizeBits, pageBits + 2);
+        var device = Devices.CreateLogDevice(Path.Combine(logDirectory, "kv4.log"), preallocateFile: false);
+        try
+        {
+            var log = new FasterLog(new FasterLogSettings
+            {
+                LogDevice = device,
+                LogCommitDir = Path.Combine(dataDirectory, "log-commits"),
+                PageSizeBits = pageBits,
+                MemorySizeBits = memoryBits,
+                LogChecksum = LogChecksumType.PerEntry,
+                TryRecoverLatest = true,
+            });
+            return new RecordLog(device, log);
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
+    }
+
+    public long BeginAddress => log.BeginAddress;
+    public long TailAddress => log.TailAddress;
+    public long CommittedUntilAddress => log.CommittedUntilAddress;
+
+    /// <summary>Appends one framed record; returns its address. Blocks briefly if the memory buffer is full.</summary>
+    public long Append(ReadOnlySpan<byte> framed) => log.Enqueue(framed);
+
+    /// <summary>Commits everything appended so far and waits until it is durable.</summary>
+    public ValueTask CommitAsync(CancellationToken cancellationToken = default) => log.CommitAsync(cancellationToken);
+
+    /// <summary>Reads the record at a committed address; throws <see cref="InvalidDataException"/> if it is damaged.</summary>
+    public async ValueTask<LogRecord> ReadAsync(long address, CancellationToken cancellationToken)
+    {
+        var (bytes, length) = await log.ReadAsync(address, 0, cancellationToken).ConfigureAwait(false);
+        if (bytes is null)
+            throw new InvalidDataException($"no log record at address {address}");
+        return LogRecord.TryReadFramed(bytes.AsMemory(0, length))
+            ?? throw new InvalidDataException($"damaged log record at address {address}");
+    }
+
+    /// <summary>
+    /// Reads committed records in [<paramref name="from"/>, <paramref name="until"/>), jumping over the
+    /// <paramref name="skipRanges"/> (regions found damaged at an earlier recovery). The first damaged record
+    /// ends the scan with one item whose <see cref="ScannedRecord.Record"/> is null.
+    /// </summary>
+    public IEnumerable<ScannedRecord> Scan(long from, long until, IReadOnlyList<AddressRange> skipRanges)
+    {
+        var position = Math.Max(from, log.BeginAddress);
+        foreach (var range in skipRanges)
+        {
+            if (range.End <= position) continue;
+            if (range.Start >= until) break;
+            if (range.Start > position)
+            {
+                foreach (var item in ScanContiguous(position, range.Start))
+                {
+                    yield return item;
+                    if (item.Record is null) yield break;
+                }
+            }
+            position = Math.Max(position, range.End);
+        }
+        if (position < until)
+        {
+            foreach (var item in ScanContiguous(position, until))
+            {
+                yield return item;
+                if (item.Record is null) yield break;
+            }
+        }
+    }
+
+    private IEnumerable<ScannedRecord> ScanContiguous(long from, long until)
+    {
+        using var iterator = log.Scan(from, until);
+        var expectedAddress = from;
+        while (true)
+        {
+            byte[] bytes;
+            int length;
+            long address, next;
+            bool found;
+            try
+            {
+                found = iterator.GetNext(out bytes, out length, out address, out next);
+            }
+            catch (FasterException)
+            {
+                // A checksum failure or an uninitialized page: the log is damaged from here on.
+                found = false;
+                bytes = [];
+                length = 0;
+                address = expectedAddress;
+                next = -1;
+            }
+            if (next == -1)
+            {
+                yield return new ScannedRecord(address, address, null);
+                yield break;
+            }
+            if (!found) yield break;
+            var record = LogRecord.TryReadFramed(bytes.AsMemory(0, length));
+            yield return new ScannedRecord(address, next, record);
+            if (record is null) yield break;
+            expectedAddress = next;
+        }
+    }
+
+    public void Dispose()
+    {
+        log.Dispose();
+        device.Dispose();
+    }
+}
+
+/// <summary>One item of a scan: a good record, or (Record null) the address where damage starts.</summary>
+internal readonly record struct ScannedRecord(long Address, long NextAddress, LogRecord? Record);
+
+/// <summary>A half-open range of log addresses [Start, End).</summary>
+internal readonly record struct AddressRange(long Start, long End);

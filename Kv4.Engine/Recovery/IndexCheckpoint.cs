@@ -1,0 +1,219 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using Kv4.Engine.Index;
+using Kv4.Engine.Log;
+using Kv4.Engine.Model;
+using MessagePack;
+
+namespace Kv4.Engine.Recovery;
+
+/// <summary>
+/// A snapshot of the index on disk, so that opening a store replays only the log after it.
+/// File <c>checkpoints/index-&lt;sequence, 20 digits&gt;.ckpt</c>:
+/// <code>
+///   [ CheckpointHeader ][ CheckpointPath ]* [ CheckpointFooter ]  -- MessagePack objects, back to back
+///   [ CRC-32C of all of the above : 4 bytes LE ][ "KV4CKPT1" : 8 bytes ]
+/// </code>
+/// The header records what the snapshot covers: every mutation with sequence ≤ Sequence, and the log
+/// address (ReplayFromAddress) where the records after it start. The snapshot is fuzzy: the entries are
+/// read without stopping writers, so some may already be newer than Sequence; replay is idempotent
+/// (a record older than the entry it would replace is ignored), which makes that harmless.
+/// It is written to a temporary file, fsynced, and renamed over, so a crash leaves either the old or the
+/// new checkpoint; a file whose trailer or CRC does not check out is ignored and an older one (or a full
+/// replay of the log) is used instead.
+/// </summary>
+internal static class IndexCheckpoint
+{
+    public const int FormatVersion = 1;
+    private const int EntriesPerBlock = 4096;
+    private static readonly byte[] Magic = "KV4CKPT1"u8.ToArray();
+    private const int TrailerBytes = 12;
+
+    public static string DirectoryOf(string dataDirectory) => Path.Combine(dataDirectory, "checkpoints");
+
+    /// <summary>
+    /// Writes a checkpoint of <paramref name="index"/> described by <paramref name="header"/>.
+    /// <paramref name="makeLogDurable"/> runs after the entries are read and before the file is published:
+    /// a checkpoint must never hold an entry whose log record could still be lost.
+    /// </summary>
+    public static async Task WriteAsync(string dataDirectory, CheckpointHeader header, StoreIndex index, Func<Task> makeLogDurable)
+    {
+        var directory = DirectoryOf(dataDirectory);
+        Directory.CreateDirectory(directory);
+        var finalPath = Path.Combine(directory, $"index-{header.Sequence.ToString("D20", CultureInfo.InvariantCulture)}.ckpt");
+        var tempPath = finalPath + ".tmp";
+        var options = LogRecord.SerializerOptions;
+        await using (var file = new FileStream(tempPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            uint crc = 0;
+            void Write(byte[] bytes)
+            {
+                crc = Crc32C.Append(crc, bytes);
+                file.Write(bytes);
+            }
+
+            Write(MessagePackSerializer.Serialize(header, options));
+            long blocks = 0, entries = 0;
+            var batch = new List<CheckpointEntry>(EntriesPerBlock);
+            foreach (var bucket in index.Buckets)
+            foreach (var layer in bucket.Layers.Values)
+            foreach (var node in layer.Nodes)
+            {
+                if (node.Entries is not { } table) continue;
+                foreach (var (key, entry) in table)
+                {
+                    var keys = entry.SecondaryKeys?.Value ?? default;
+                    batch.Add(new CheckpointEntry
+                    {
+                        Key = key, Value = entry.Value, Version = entry.Version, TimestampMs = entry.TimestampMs,
+                        Actor = entry.Actor, LogAddress = entry.LogAddress, K2 = keys.K2, K3 = keys.K3, K4 = keys.K4,
+                    });
+                    if (batch.Count == EntriesPerBlock) Flush();
+                }
+                Flush();
+
+                void Flush()
+                {
+                    if (batch.Count == 0) return;
+                    Write(MessagePackSerializer.Serialize(new CheckpointPath
+                    {
+                        Bucket = bucket.Bucket, Layer = layer.Layer, Path = node.Path, Entries = [.. batch],
+                    }, options));
+                    blocks++;
+                    entries += batch.Count;
+                    batch.Clear();
+                }
+            }
+            Write(MessagePackSerializer.Serialize(new CheckpointFooter { PathBlocks = blocks, Entries = entries }, options));
+
+            var trailer = new byte[TrailerBytes];
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc);
+            Magic.CopyTo(trailer, 4);
+            file.Write(trailer);
+
+            await makeLogDurable().ConfigureAwait(false);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(tempPath, finalPath, overwrite: true);
+        Prune(directory, keep: 2);
+    }
+
+    /// <summary>Loads the newest checkpoint that checks out and covers no more of the log than exists; null if none.</summary>
+    public static (CheckpointHeader Header, StoreIndex Index)? LoadNewest(string dataDirectory, long logTailAddress)
+    {
+        var directory = DirectoryOf(dataDirectory);
+        if (!Directory.Exists(directory)) return null;
+        foreach (var path in Directory.GetFiles(directory, "index-*.ckpt").OrderDescending(StringComparer.Ordinal))
+        {
+            var loaded = TryLoad(path);
+            if (loaded is { } ok && ok.Header.ReplayFromAddress <= logTailAddress) return ok;
+        }
+        return null;
+    }
+
+    private static (CheckpointHeader Header, StoreIndex Index)? TryLoad(string path)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            if (bytes.Length < TrailerBytes || !bytes.AsSpan(bytes.Length - Magic.Length).SequenceEqual(Magic)) return null;
+            var body = bytes.AsMemory(0, bytes.Length - TrailerBytes);
+            if (Crc32C.Compute(body.Span) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(body.Length))) return null;
+
+            var options = LogRecord.SerializerOptions;
+            var header = MessagePackSerializer.Deserialize<CheckpointHeader>(body, options, out var read);
+            if (header.FormatVersion != FormatVersion) return null;
+            body = body[read..];
+            var index = new StoreIndex();
+            long blocks = 0, entries = 0;
+            while (true)
+            {
+                // A footer is a 2-element array, a path block a 4-element one: peek at the header to tell them apart.
+                var reader = new MessagePackReader(body);
+                var isFooter = reader.ReadArrayHeader() == 2;
+                if (isFooter)
+                {
+                    var footer = MessagePackSerializer.Deserialize<CheckpointFooter>(body, options, out read);
+                    return footer.PathBlocks == blocks && footer.Entries == entries && read == body.Length ? (header, index) : null;
+                }
+                var block = MessagePackSerializer.Deserialize<CheckpointPath>(body, options, out read);
+                body = body[read..];
+                blocks++;
+                foreach (var e in block.Entries)
+                {
+                    entries++;
+                    var keys = new SecondaryKeys(e.K2, e.K3, e.K4);
+                    index.Set(block.Bucket, block.Layer, block.Path, e.Key,
+                        new IndexEntry(e.Value, e.Version, e.TimestampMs, index.InternActor(e.Actor), e.LogAddress, IndexEntry.Box(keys)),
+                        maintainDerived: false);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or MessagePackSerializationException or EndOfStreamException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static void Prune(string directory, int keep)
+    {
+        foreach (var stale in Directory.GetFiles(directory, "index-*.ckpt").OrderDescending(StringComparer.Ordinal).Skip(keep))
+        {
+            try { File.Delete(stale); }
+            catch (IOException) { }
+        }
+        foreach (var temp in Directory.GetFiles(directory, "*.tmp"))
+        {
+            try { File.Delete(temp); }
+            catch (IOException) { }
+        }
+    }
+}
+
+/// <summary>What a checkpoint covers; see <see cref="IndexCheckpoint"/>.</summary>
+[MessagePackObject]
+internal sealed class CheckpointHeader
+{
+    [Key(0)] public int FormatVersion { get; set; } = IndexCheckpoint.FormatVersion;
+    /// <summary>Every mutation up to this sequence is in the snapshot (later ones may be too).</summary>
+    [Key(1)] public long Sequence { get; set; }
+    /// <summary>The log address where the first record after <see cref="Sequence"/> starts.</summary>
+    [Key(2)] public long ReplayFromAddress { get; set; }
+    [Key(3)] public long[] PartitionSequences { get; set; } = [];
+    [Key(4)] public long[] SparseSequences { get; set; } = [];
+    [Key(5)] public long[] SparseAddresses { get; set; } = [];
+    /// <summary>Log regions found damaged at a recovery: [start, end) pairs, never read again.</summary>
+    [Key(6)] public long[] SkipStarts { get; set; } = [];
+    [Key(7)] public long[] SkipEnds { get; set; } = [];
+    [Key(8)] public long CreatedUnixMs { get; set; }
+}
+
+[MessagePackObject]
+internal sealed class CheckpointPath
+{
+    [Key(0)] public string Bucket { get; set; } = "";
+    [Key(1)] public string Layer { get; set; } = "";
+    [Key(2)] public string Path { get; set; } = "";
+    [Key(3)] public CheckpointEntry[] Entries { get; set; } = [];
+}
+
+[MessagePackObject]
+internal sealed class CheckpointEntry
+{
+    [Key(0)] public string Key { get; set; } = "";
+    [Key(1)] public byte[]? Value { get; set; }
+    [Key(2)] public long Version { get; set; }
+    [Key(3)] public long TimestampMs { get; set; }
+    [Key(4)] public string Actor { get; set; } = "";
+    [Key(5)] public long LogAddress { get; set; }
+    [Key(6)] public string? K2 { get; set; }
+    [Key(7)] public string? K3 { get; set; }
+    [Key(8)] public string? K4 { get; set; }
+}
+
+[MessagePackObject]
+internal sealed class CheckpointFooter
+{
+    [Key(0)] public long PathBlocks { get; set; }
+    [Key(1)] public long Entries { get; set; }
+}

@@ -1,0 +1,98 @@
+using Kv4.Engine.Feed;
+using Kv4.Engine.Index;
+using Kv4.Engine.Log;
+using Kv4.Engine.Model;
+
+namespace Kv4.Engine.Recovery;
+
+/// <summary>
+/// Rebuilds the index at open: the newest valid <see cref="IndexCheckpoint"/>, then every log record
+/// after it, in order. Replay stops at the first record that is damaged (FasterLog checksum failure,
+/// our CRC mismatch, not a record) or out of sequence; everything from there to the log's tail is
+/// reported as a damaged range, which the store then records in a fresh checkpoint so that the range is
+/// never read again, neither by a later recovery nor by the change feed. New appends go after the tail.
+/// <code>
+///   log:  [ … covered by checkpoint … | r101 r102 r103 | ##damaged## | (tail) new appends … ]
+///                                      ^ReplayFrom       ^Damaged.Start ^Damaged.End = tail at open
+/// </code>
+/// </summary>
+internal static class StoreRecovery
+{
+    public static RecoveredState Run(string dataDirectory, RecordLog log, int partitionCount)
+    {
+        var tail = log.TailAddress;
+        var loaded = IndexCheckpoint.LoadNewest(dataDirectory, tail);
+        var index = loaded?.Index ?? new StoreIndex();
+        var header = loaded?.Header;
+        var partitionSequences = new long[partitionCount];
+        var sequenceIndex = new SequenceIndex();
+        var skipRanges = new List<AddressRange>();
+        var lastSequence = 0L;
+        var from = log.BeginAddress;
+        if (header is not null)
+        {
+            lastSequence = header.Sequence;
+            from = header.ReplayFromAddress;
+            Array.Copy(header.PartitionSequences, partitionSequences, Math.Min(partitionCount, header.PartitionSequences.Length));
+            sequenceIndex.Load(header.SparseSequences, header.SparseAddresses);
+            for (var i = 0; i < header.SkipStarts.Length; i++)
+                skipRanges.Add(new AddressRange(header.SkipStarts[i], header.SkipEnds[i]));
+        }
+
+        AddressRange? damaged = null;
+        long replayed = 0;
+        foreach (var item in log.Scan(from, tail, skipRanges))
+        {
+            var record = item.Record;
+            if (record is null || record.Sequence != lastSequence + 1 || record.Partition < 0 || record.Partition >= partitionCount
+                || record.Op is not (Operation.Put or Operation.Delete or Operation.DropBucket))
+            {
+                damaged = new AddressRange(item.Address, tail);
+                break;
+            }
+            Apply(index, record, item.Address);
+            lastSequence = record.Sequence;
+            partitionSequences[record.Partition] = Math.Max(partitionSequences[record.Partition], record.PartitionSequence);
+            sequenceIndex.Note(record.Sequence, item.Address);
+            replayed++;
+        }
+        if (damaged is { } range && range.Start < range.End)
+            skipRanges.Add(range);
+        else
+            damaged = null;
+
+        index.RebuildDerivedState();
+        return new RecoveredState(index, lastSequence, partitionSequences, sequenceIndex, skipRanges, damaged, replayed);
+    }
+
+    /// <summary>Applies one replayed record; idempotent, because a fuzzy checkpoint may already hold a newer version.</summary>
+    private static void Apply(StoreIndex index, LogRecord record, long address)
+    {
+        switch (record.Op)
+        {
+            case Operation.Put:
+            case Operation.Delete:
+                var existing = index.Find(record.Bucket, record.Layer, record.Path, record.Key);
+                if (existing is not null && existing.Version >= record.Sequence) return;
+                var value = record.Op == Operation.Put ? record.Value ?? "null"u8.ToArray() : null;
+                var keys = record.Op == Operation.Put ? IndexEntry.Box(record.SecondaryKeys) : null;
+                index.Set(record.Bucket, record.Layer, record.Path, record.Key,
+                    new IndexEntry(value, record.Sequence, record.TimestampMs, index.InternActor(record.Actor), address, keys),
+                    maintainDerived: false);
+                break;
+            case Operation.DropBucket:
+                index.DropBucket(record.Bucket);
+                break;
+        }
+    }
+}
+
+/// <summary>The state a store starts from after <see cref="StoreRecovery.Run"/>.</summary>
+internal sealed record RecoveredState(
+    StoreIndex Index,
+    long LastSequence,
+    long[] PartitionSequences,
+    SequenceIndex SequenceIndex,
+    List<AddressRange> SkipRanges,
+    AddressRange? Damaged,
+    long ReplayedRecords);
