@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Kv4.Engine.Rules;
 using Kv4.Services.Api;
+using Kv4.Services.Common;
 
 namespace Kv4.Services.External;
 
@@ -94,25 +95,19 @@ public sealed class ServiceRegistryService(ExternalServiceRegistry registry) : I
         load = capacity = 0;
         ttl = TimeSpan.FromSeconds(DefaultTtlSeconds);
         token = null;
-        error = ErrorCode.BadJson;
-        JsonDocument document;
-        try
+        if (!RequestBody.TryParse(body, out var request, out error)) return false;
+        if (request.Key is null)
         {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException)
-        {
+            error = ErrorCode.BadKey;
             return false;
         }
-        using (document)
+        hostId = request.Key;
+        error = ErrorCode.BadParam;
+        if (request.Value is not { } value) return false;
+        using var document = JsonDocument.Parse(value);
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return false;
-            error = ErrorCode.BadKey;
-            if (!root.TryGetProperty("k", out var k) || k.ValueKind != JsonValueKind.String || !AddressRules.IsValidKey(k.GetString())) return false;
-            hostId = k.GetString()!;
-            error = ErrorCode.BadParam;
-            if (!root.TryGetProperty("v", out var v) || v.ValueKind != JsonValueKind.Object) return false;
+            var v = document.RootElement;
+            if (v.ValueKind != JsonValueKind.Object) return false;
             if (!v.TryGetProperty("url", out var u) || u.ValueKind != JsonValueKind.String) return false;
             var text = u.GetString()!;
             if (text.Length > MaxUrlLength || !Uri.TryCreate(text, UriKind.Absolute, out var parsed)
