@@ -30,6 +30,15 @@ public sealed class Kv4Options
 
     public RateLimitOptions RateLimit { get; set; } = new();
 
+    /// <summary>`Kv4:Turn:Hosts:0=HOST:PORT`, `Kv4:Turn:Secret`, `Kv4:Turn:TtlSeconds`: the built-in `_turn` issuer.</summary>
+    public Kv4.Services.Turn.TurnOptions Turn { get; set; } = new();
+
+    /// <summary>`Kv4:External:TimeoutSeconds`, `MaxAttempts`, `MaxResponseBytes`: forwarding to external service hosts.</summary>
+    public Kv4.Services.External.ExternalServiceOptions External { get; set; } = new();
+
+    /// <summary>`Kv4:Stats:FlushSeconds`: how often recorded stats are written as rollups (default 15).</summary>
+    public Kv4.Services.Stats.StatsOptions Stats { get; set; } = new();
+
     public string DataDirFullPath => Path.GetFullPath(DataDir);
 }
 

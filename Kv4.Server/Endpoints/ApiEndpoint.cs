@@ -112,6 +112,7 @@ public sealed partial class ApiEndpoint(
 
         var request = new ApiRequest(method, service.Name, path, new HttpApiQuery(context.Request.Query), body.Memory, caller,
             remote, context.RequestAborted);
+        if (!AnonymousCaller.Is(caller)) runtime.Platform?.Stats.RecordCall(service.Name, method, caller); // api:3
         try
         {
             return await service.HandleAsync(request);

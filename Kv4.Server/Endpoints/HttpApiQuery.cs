@@ -15,4 +15,15 @@ public sealed class HttpApiQuery(IQueryCollection query) : ApiQuery
         value = "";
         return false;
     }
+
+    /// <summary>Every parameter with its first value (forwarding to an external service host).</summary>
+    public override IEnumerable<KeyValuePair<string, string>> Pairs
+    {
+        get
+        {
+            foreach (var (name, values) in query)
+                if (values.Count > 0 && values[0] is { } first)
+                    yield return new KeyValuePair<string, string>(name, first);
+        }
+    }
 }

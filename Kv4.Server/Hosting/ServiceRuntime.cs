@@ -22,8 +22,13 @@ public sealed class ServiceRuntime(ServiceCatalog catalog, ICallerAuthenticator 
     /// <summary>The store; null only for host tests that run fake services without an engine.</summary>
     public Kv4Store? Store { get; } = store;
 
+    /// <summary>`_turn`, `_svc`, `_stats`, `_cfg` and the external-service forwarding; its stats recorder hears every call.</summary>
+    public Kv4.Services.PlatformSet? Platform { get; init; }
+
     public async ValueTask DisposeAsync()
     {
+        // Stats still in memory are flushed while the store is open.
+        if (Platform is not null) await Platform.DisposeAsync();
         if (Store is null) return;
         await Store.FlushAsync();
         await Store.DisposeAsync();

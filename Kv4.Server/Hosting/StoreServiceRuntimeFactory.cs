@@ -1,5 +1,6 @@
 using Kv4.Engine;
 using Kv4.Server.Configuration;
+using Kv4.Services;
 using Kv4.Services.Access;
 using Kv4.Services.Accounts;
 using Kv4.Services.Api;
@@ -29,7 +30,9 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
         {
             // Until the services are merged the catalog holds only the extra services and nobody can log in.
             _ = secrets.SystemSecret;
-            return new ServiceRuntime(new ServiceCatalog(extraServices), new NobodyAuthenticator(), new NothingDenied(), store);
+            var platform = PlatformSet.Create(store, new PlatformSettings { Turn = o.Turn, External = o.External, Stats = o.Stats });
+            return new ServiceRuntime(new ServiceCatalog(extraServices.Concat(platform.Services), platform.Fallback), new NobodyAuthenticator(),
+                new NothingDenied(), store) { Platform = platform };
         }
         catch
         {
