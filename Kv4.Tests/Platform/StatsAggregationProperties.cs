@@ -29,7 +29,7 @@ public class StatsAggregationProperties
          select items.OrderBy(r => r.OffsetSeconds).ToArray())
         .ToArbitrary();
 
-    [Property(MaxTest = 25, Skip = StatsFixture.WaitingForEngine)]
+    [Property(MaxTest = 60)]
     public Property Service_groups_agree_with_a_naive_sum() =>
         Prop.ForAll(Recordings(), Gen.Choose(1, 5).ToArbitrary(), Gen.Elements<string?>(null, "lily").ToArbitrary(),
             (recordings, depth, keyFilter) => Check(recordings, depth, keyFilter).GetAwaiter().GetResult());

@@ -7,9 +7,6 @@ namespace Kv4.Tests.Platform;
 /// <summary>`_stats` over a real store in a temporary directory, with a clock the test moves; reopenable in place.</summary>
 internal sealed class StatsFixture : IAsyncDisposable
 {
-    /// <summary>Temporary: the engine's first version is not on main yet (Kv4Store is a stub); removed when it lands.</summary>
-    public const string WaitingForEngine = "Kv4Store is still a stub on main";
-
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "kv4-stats-tests", Guid.NewGuid().ToString("N"));
 
     public StatsFixture(DateTimeOffset start)

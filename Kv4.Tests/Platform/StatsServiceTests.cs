@@ -11,7 +11,7 @@ public class StatsServiceTests
 
     private static string Text(in ApiReply reply) => ApiCalls.Render(reply);
 
-    [Fact(Skip = StatsFixture.WaitingForEngine)]
+    [Fact]
     public async Task Recorded_values_show_after_a_flush_as_sum_min_max_count()
     {
         await using var stats = new StatsFixture(Start);
@@ -25,7 +25,7 @@ public class StatsServiceTests
             Text(await stats.Call(ApiMethod.Get, "room1", query: ("l", "bytes"))));
     }
 
-    [Fact(Skip = StatsFixture.WaitingForEngine)]
+    [Fact]
     public async Task Break_groups_at_the_depth_of_gs_and_flushes_of_one_minute_merge()
     {
         await using var stats = new StatsFixture(Start);
@@ -47,7 +47,7 @@ public class StatsServiceTests
             Text(await stats.Call(ApiMethod.Get, "room1", query: [("l", "m"), ("gs", "2016:3:16:5:59"), ("ge", "2016:3:16:5:59"), ("break", "1")])));
     }
 
-    [Fact(Skip = StatsFixture.WaitingForEngine)]
+    [Fact]
     public async Task The_key_defaults_to_the_caller_and_filters_queries()
     {
         await using var stats = new StatsFixture(Start);
@@ -65,7 +65,7 @@ public class StatsServiceTests
         Assert.Contains("\"count\":0", Text(await stats.Call(ApiMethod.Get, "room1/sub", query: ("l", "m"))));
     }
 
-    [Fact(Skip = StatsFixture.WaitingForEngine)]
+    [Fact]
     public async Task Every_api_call_counts_in_api_3_per_service_and_method_keyed_by_caller()
     {
         await using var stats = new StatsFixture(Start);
@@ -82,7 +82,7 @@ public class StatsServiceTests
         Assert.Contains("\"count\":1}", Text(await stats.Call(ApiMethod.Get, "data/GET", caller: lily, query: ("l", "api:3"))));
     }
 
-    [Fact(Skip = StatsFixture.WaitingForEngine)]
+    [Fact]
     public async Task Stats_cannot_be_deleted_or_replaced_and_bad_input_is_refused()
     {
         await using var stats = new StatsFixture(Start);
@@ -100,7 +100,7 @@ public class StatsServiceTests
         Assert.Contains("\"count\":0", Text(await stats.Call(ApiMethod.Get, "room1", query: ("l", "m"))));
     }
 
-    [Fact(Skip = StatsFixture.WaitingForEngine)]
+    [Fact]
     public async Task Flushed_rollups_survive_a_restart()
     {
         await using var stats = new StatsFixture(Start);
@@ -111,7 +111,7 @@ public class StatsServiceTests
             Text(await stats.Call(ApiMethod.Get, "room1", query: ("l", "m"))));
     }
 
-    [Fact(Skip = StatsFixture.WaitingForEngine)]
+    [Fact]
     public void Rollup_entries_use_the_documented_layout()
     {
         var key = StatsSeries.Key("api:3", new DateTimeOffset(2016, 3, 16, 5, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), "elena");
