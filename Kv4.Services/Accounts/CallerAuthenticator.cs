@@ -42,7 +42,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
         if (!LoginForm.TryParse(userName, password, out var form)) return new((Caller?)null);
         var cacheKey = CacheKey(userName, password);
         var generation = _directory.Generation;
-        var now = _clock.GetTimestamp();
+        var now = _clock.GetUtcNow().UtcTicks;
         if (_cache.TryGetValue(cacheKey, out var cached) && cached.Generation == generation && now < cached.ExpiresAt)
             return new(cached.Caller);
 
@@ -50,7 +50,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
         if (caller is not null)
         {
             if (_cache.Count >= MaxCachedLogins) _cache.Clear();
-            _cache[cacheKey] = new CachedLogin(caller, generation, now + (long)(_cacheFor.TotalSeconds * _clock.TimestampFrequency));
+            _cache[cacheKey] = new CachedLogin(caller, generation, now + _cacheFor.Ticks);
         }
         return new(caller);
     }
