@@ -8,6 +8,8 @@
 #
 # Knobs (environment): THREADS=1 CONNECTIONS=32 DURATION=10s ROUNDS=2 WARMUP=3s KEYS=1000
 #   TARGETS="kv4 bare etcd kv4sync"  SCENARIOS="get put series"  OUT=bench/out  NO_BUILD=1 (reuse Release builds)
+#   TRACE=get|put|series: instead of the rounds, load Kv4 with that scenario for DURATION while
+#   dotnet-trace (a dotnet tool; installed if missing) samples its CPU, then print the hottest methods.
 # kv4sync is a second Kv4 with sync durability, measured on PUT only (etcd acknowledges a put after
 # an fsync, so that is the like-for-like durability).
 #
@@ -102,7 +104,8 @@ start_kv4() { # name durability -> sets KV4_URL_<name>
   PIDS+=($!)
   wait_http "http://127.0.0.1:$port/readyz" "$name"
   printf -v "URL_$name" '%s' "http://127.0.0.1:$port"
-  log "$name ($durability durability) on port $port, pid $!"
+  printf -v "PID_$name" '%s' "${PIDS[-1]}"
+  log "$name ($durability durability) on port $port, pid ${PIDS[-1]}"
 }
 
 # Creates the account "bench" with $sys and logs in as it (falls back to $sys if accounts are not
@@ -273,6 +276,25 @@ fi
 [[ " $TARGETS " == *" bare "* ]] && start_bare
 [[ " $TARGETS " == *" etcd "* ]] && { start_etcd; etcd_seed; etcd_check; }
 write_requests
+
+if [ -n "${TRACE:-}" ]; then
+  export PATH="$PATH:$HOME/.dotnet/tools"
+  command -v dotnet-trace >/dev/null || dotnet tool install -g dotnet-trace >/dev/null
+  kv4_pid=$PID_kv4
+  run_wrk kv4 "$TRACE" "$WARMUP" >/dev/null
+  mkdir -p "$OUT"
+  trace_file=$OUT/trace-$TRACE-$(date -u +%Y%m%d-%H%M%S).nettrace
+  seconds=${DURATION%s}
+  dotnet-trace collect -p "$kv4_pid" --profile cpu-sampling --duration "00:00:$(printf '%02d' $((seconds + 2)))" -o "$trace_file" >"$WORK/trace.log" 2>&1 &
+  trace_pid=$!
+  sleep 1
+  log "traced $TRACE: $(run_wrk kv4 "$TRACE" "$DURATION" | awk '{printf "%.0f req/s, p50 %.2f ms, p99 %.2f ms", $1/$2, $3/1000, $4/1000}')"
+  wait "$trace_pid" || { cat "$WORK/trace.log"; exit 1; }
+  echo "## exclusive"; dotnet-trace report "$trace_file" topN -n 40
+  echo "## inclusive"; dotnet-trace report "$trace_file" topN -n 60 --inclusive
+  log "trace in $trace_file"
+  exit 0
+fi
 
 log "warm-up: $WARMUP per target and scenario (discarded)"
 for scenario in $SCENARIOS; do
