@@ -29,9 +29,6 @@ public sealed class ExternalServiceRegistry(TimeProvider clock)
     {
     }
 
-    /// <summary>Raised after a registration changes; the realtime host index can listen to refresh its view.</summary>
-    public event Action<string>? Changed;
-
     /// <summary>Adds or renews a host. Returns false when a bound (services, hosts per service) would be exceeded.</summary>
     public bool Register(string service, string hostId, Uri url, double load, double capacity, TimeSpan ttl, string? proxyToken = null)
     {
@@ -46,7 +43,6 @@ public sealed class ExternalServiceRegistry(TimeProvider clock)
         hosts[hostId] = new Entry(new ServiceHost(service, hostId, url, load, capacity, ttl, now + ttl, proxyToken), Down: false);
         // A concurrent prune may have dropped the (then empty) dictionary; put it back so the host is not lost.
         _services.TryAdd(service, hosts);
-        Changed?.Invoke(service);
         return true;
     }
 
@@ -54,7 +50,6 @@ public sealed class ExternalServiceRegistry(TimeProvider clock)
     {
         if (!_services.TryGetValue(service, out var hosts) || !hosts.TryRemove(hostId, out _)) return false;
         if (hosts.IsEmpty) _services.TryRemove(new KeyValuePair<string, ConcurrentDictionary<string, Entry>>(service, hosts));
-        Changed?.Invoke(service);
         return true;
     }
 
@@ -64,8 +59,7 @@ public sealed class ExternalServiceRegistry(TimeProvider clock)
         if (_services.TryGetValue(service, out var hosts) && hosts.TryGetValue(hostId, out var entry))
         {
             hosts.TryUpdate(hostId, entry with { Down = true }, entry);
-            Changed?.Invoke(service);
-        }
+            }
     }
 
     /// <summary>True while the service has unexpired registrations (even if all are marked down).</summary>
@@ -116,13 +110,10 @@ public sealed class ExternalServiceRegistry(TimeProvider clock)
     /// <summary>Drops expired entries; returns true when the service has none left (and forgets it).</summary>
     private bool Prune(string service, ConcurrentDictionary<string, Entry> hosts, DateTimeOffset now)
     {
-        var changed = false;
         foreach (var (id, entry) in hosts)
-            if (entry.Host.ExpiresAt <= now && hosts.TryRemove(new KeyValuePair<string, Entry>(id, entry)))
-                changed = true;
+            if (entry.Host.ExpiresAt <= now) hosts.TryRemove(new KeyValuePair<string, Entry>(id, entry));
         var empty = hosts.IsEmpty;
         if (empty) _services.TryRemove(new KeyValuePair<string, ConcurrentDictionary<string, Entry>>(service, hosts));
-        if (changed) Changed?.Invoke(service);
         return empty;
     }
 

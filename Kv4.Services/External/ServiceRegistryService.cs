@@ -105,28 +105,26 @@ public sealed class ServiceRegistryService(ExternalServiceRegistry registry) : I
         error = ErrorCode.BadParam;
         if (request.Value is not { } value) return false;
         using var document = JsonDocument.Parse(value);
+        var v = document.RootElement;
+        if (v.ValueKind != JsonValueKind.Object) return false;
+        if (!v.TryGetProperty("url", out var u) || u.ValueKind != JsonValueKind.String) return false;
+        var text = u.GetString()!;
+        if (text.Length > MaxUrlLength || !Uri.TryCreate(text, UriKind.Absolute, out var parsed)
+            || parsed.Scheme is not ("http" or "https") || parsed.Query.Length > 0 || parsed.UserInfo.Length > 0) return false;
+        url = parsed;
+        if (!TryNumber(v, "load", out load) || !TryNumber(v, "capacity", out capacity)) return false;
+        if (v.TryGetProperty("ttl", out var t))
         {
-            var v = document.RootElement;
-            if (v.ValueKind != JsonValueKind.Object) return false;
-            if (!v.TryGetProperty("url", out var u) || u.ValueKind != JsonValueKind.String) return false;
-            var text = u.GetString()!;
-            if (text.Length > MaxUrlLength || !Uri.TryCreate(text, UriKind.Absolute, out var parsed)
-                || parsed.Scheme is not ("http" or "https") || parsed.Query.Length > 0 || parsed.UserInfo.Length > 0) return false;
-            url = parsed;
-            if (!TryNumber(v, "load", out load) || !TryNumber(v, "capacity", out capacity)) return false;
-            if (v.TryGetProperty("ttl", out var t))
-            {
-                if (t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out var seconds) || seconds is < 1 or > MaxTtlSeconds) return false;
-                ttl = TimeSpan.FromSeconds(seconds);
-            }
-            if (v.TryGetProperty("token", out var tok))
-            {
-                if (tok.ValueKind != JsonValueKind.String || tok.GetString()!.Length is 0 or > MaxTokenLength) return false;
-                token = tok.GetString();
-                if (token!.Any(char.IsControl)) return false;
-            }
-            return true;
+            if (t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out var seconds) || seconds is < 1 or > MaxTtlSeconds) return false;
+            ttl = TimeSpan.FromSeconds(seconds);
         }
+        if (v.TryGetProperty("token", out var tok))
+        {
+            if (tok.ValueKind != JsonValueKind.String || tok.GetString()!.Length is 0 or > MaxTokenLength) return false;
+            token = tok.GetString();
+            if (token!.Any(char.IsControl)) return false;
+        }
+        return true;
     }
 
     private static bool TryNumber(JsonElement v, string name, out double number)

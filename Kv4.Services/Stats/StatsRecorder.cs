@@ -14,8 +14,9 @@ public sealed class StatsRecorder(StatsAccumulator accumulator, StatsRollupStore
     public const string ApiCallsMeasurement = "api:3";
 
     private readonly SemaphoreSlim _flushing = new(1, 1);
-    // "data/GET" and friends, built once per (service, method) instead of per call.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, ApiMethod), string> _entities = new();
+    // "data/GET" and friends, built once per (service, method) instead of per call; null for a name that is no path.
+    // Bounded by the catalog: the built-in services and the registered external names, four methods each.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, ApiMethod), string?> _entities = new();
 
     public StatsRollupStore Rollups => rollups;
 
@@ -25,10 +26,9 @@ public sealed class StatsRecorder(StatsAccumulator accumulator, StatsRollupStore
 
     public void RecordCall(string service, ApiMethod method, Caller caller)
     {
-        var entity = _entities.GetOrAdd((service, method), static k => k.Item1 + "/" + k.Item2.ToString().ToUpperInvariant());
-        // Entities with an unusual service name are skipped rather than stored under a path the rules refuse.
-        if (_entities.Count > 4096 || !AddressRules.TryNormalizePath(entity, out _)) return;
-        Record(caller.Bucket, entity, ApiCallsMeasurement, caller.Actor, 1);
+        var entity = _entities.GetOrAdd((service, method), static k =>
+            AddressRules.TryNormalizePath(k.Item1 + "/" + k.Item2.ToString().ToUpperInvariant(), out var path) ? path : null);
+        if (entity is not null) Record(caller.Bucket, entity, ApiCallsMeasurement, caller.Actor, 1);
     }
 
     /// <summary>Writes everything recorded so far. Serialized: concurrent calls wait for each other.</summary>

@@ -21,7 +21,7 @@ public class ExternalServiceTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _registry = new ExternalServiceRegistry(_clock);
-        _forwarder = new ExternalServiceForwarder(_registry, new ExternalServiceOptions { TimeoutSeconds = 20 });
+        _forwarder = new ExternalServiceForwarder(_registry, new ExternalServiceOptions { TimeoutSeconds = 60 });
         var turn = new TurnService(new TurnOptions(), _clock, _registry, _forwarder);
         _catalog = new ServiceCatalog([new ServiceRegistryService(_registry), turn], new ExternalServiceRouter(_registry, _forwarder));
         _a = await FakeServiceHost.StartAsync("A");
@@ -164,5 +164,39 @@ public class ExternalServiceTests : IAsyncLifetime
         var removed = await CallAsync(ApiCalls.Request(ApiMethod.Delete, "svc", "ocr", caller: ApiCalls.System, query: ("k", "A")));
         Assert.Equal("{\"s\":\"ok\",\"v\":1}", ApiCalls.Render(removed));
         Assert.Equal(ErrorCode.UnknownService, (await CallAsync(ApiCalls.Request(ApiMethod.Get, "ocr"))).Error);
+    }
+
+    [Fact]
+    public async Task A_host_that_does_not_answer_in_time_counts_as_failed()
+    {
+        await Register("ocr", _a, load: 10);
+        await Register("ocr", _b, load: 50);
+        _a.Delay = TimeSpan.FromMinutes(5); // far beyond the attempt deadline of this forwarder
+        using var impatient = new ExternalServiceForwarder(_registry, new ExternalServiceOptions { TimeoutSeconds = 5 });
+
+        var reply = await impatient.ForwardAsync(ApiCalls.Request(ApiMethod.Get, "ocr", "jobs"), "ocr");
+        Assert.Equal("B", ApiCalls.Value(reply).GetProperty("host").GetString());
+        Assert.Equal(1, _a.Requests);
+        Assert.Equal(["B"], _registry.LiveHosts("ocr").Select(h => h.HostId));
+
+        await Register("ocr", _a, load: 10); // its next heartbeat brings it back
+        _a.Delay = TimeSpan.Zero;
+        Assert.Equal("A", await AnsweringHost());
+    }
+
+    [Theory]
+    [InlineData(200, "{\"s\":\"ok\",\"v\":[1,2]}", "{\"s\":\"ok\",\"v\":[1,2]}")]
+    [InlineData(200, "{\"s\":\"ok\"}", "{\"s\":\"ok\"}")]
+    [InlineData(200, "{\"text\":\"hi\"}", "{\"s\":\"ok\",\"v\":{\"text\":\"hi\"}}")]
+    [InlineData(200, "", "{\"s\":\"ok\"}")]
+    [InlineData(409, "{\"s\":\"error\",\"v\":\"exists\"}", "{\"s\":\"error\",\"v\":\"exists\"}")]
+    [InlineData(400, "{\"s\":\"error\",\"v\":\"no_such_code\"}", "{\"s\":\"error\",\"v\":\"bad_param\"}")]
+    [InlineData(404, "not json at all", null)]
+    [InlineData(403, "", "{\"s\":\"error\",\"v\":\"forbidden\"}")]
+    [InlineData(500, "{\"oops\":1}", "{\"s\":\"error\",\"v\":\"unavailable\"}")]
+    public void Host_answers_become_contract_replies(int status, string body, string? expected)
+    {
+        var reply = ExternalServiceForwarder.ToReply(status, System.Text.Encoding.UTF8.GetBytes(body));
+        Assert.Equal(expected, reply is { } r ? ApiCalls.Render(r) : null);
     }
 }

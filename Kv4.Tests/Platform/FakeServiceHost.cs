@@ -32,6 +32,9 @@ public sealed class FakeServiceHost : IAsyncDisposable
 
     public bool Stopped { get; private set; }
 
+    /// <summary>How long the host waits before answering (a hung host, for timeout tests).</summary>
+    public TimeSpan Delay { get; set; }
+
     public static async Task<FakeServiceHost> StartAsync(string name)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -49,6 +52,11 @@ public sealed class FakeServiceHost : IAsyncDisposable
     private async Task AnswerAsync(HttpContext context)
     {
         Interlocked.Increment(ref _requests);
+        if (Delay > TimeSpan.Zero)
+        {
+            try { await Task.Delay(Delay, context.RequestAborted); }
+            catch (OperationCanceledException) { return; }
+        }
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync();
         string Header(string name) => context.Request.Headers[name].ToString();
