@@ -71,7 +71,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         try
         {
             var recovered = StoreRecovery.Run(options.DataDirectory, log, options.PartitionCount);
-            var store = new Kv4Store(options, log, recovered);
+            var store = new Kv4Store(options, log, recovered) { OpenedWith = (recovered.ReplayedRecords, recovered.Damaged) };
             if (recovered.Damaged is not null)
             {
                 // Before anything new is appended: a checkpoint that starts replay after the damaged range,
@@ -88,6 +88,14 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     }
 
     public StoreOptions Options => options;
+
+    /// <summary>What the last open found: records replayed after the checkpoint, and a damaged log range it dropped.</summary>
+    internal (long ReplayedRecords, AddressRange? Damaged) OpenedWith { get; private init; }
+
+    /// <summary>The address after the last appended record (for tests and tools that inspect the log file).</summary>
+    internal long LogTailAddress => log.TailAddress;
+
+    internal long FeedOverflows => feed.Overflows;
 
     /// <summary>The sequence number of the last acknowledged mutation (0 for an empty store).</summary>
     public long LastSequence => Volatile.Read(ref lastSequence);
@@ -347,7 +355,9 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         AddressRules.ValidateBucket(filter.Bucket);
         if (filter.Layer is not null) AddressRules.ValidateLayer(filter.Layer);
         var normalized = filter with { PathPrefix = AddressRules.NormalizePath(filter.PathPrefix ?? "") };
-        return feed.ReadAsync(normalized, afterSequence, cancellationToken);
+        // "Live events after the call": the iterator only starts at the first MoveNextAsync, so pin the
+        // starting point now; anything written in between is replayed from the log.
+        return feed.ReadAsync(normalized, afterSequence ?? LastSequence, cancellationToken);
     }
 
     /// <summary>The partition (0..PartitionCount-1) that owns a (bucket, layer, path).</summary>

@@ -28,6 +28,10 @@ internal sealed class ChangeFeed(Lock writerLock, Func<long> lastSequence, Func<
 
     private FeedSubscription[] subscriptions = [];
     private bool closed;
+    private long overflows;
+
+    /// <summary>How many times a subscription was closed because its reader fell behind.</summary>
+    public long Overflows => Interlocked.Read(ref overflows);
 
     public bool HasSubscribers => Volatile.Read(ref subscriptions).Length > 0;
 
@@ -41,7 +45,9 @@ internal sealed class ChangeFeed(Lock writerLock, Func<long> lastSequence, Func<
         {
             if (!subscription.Matches(record.Bucket, record.Layer, record.Path, record.Op)) continue;
             change ??= ToEvent(record, value);
-            if (!subscription.Offer(change)) Remove(subscription);
+            if (subscription.Offer(change)) continue;
+            Interlocked.Increment(ref overflows);
+            Remove(subscription);
         }
     }
 

@@ -98,17 +98,15 @@ internal static class IndexCheckpoint
         Prune(directory, keep: 2);
     }
 
-    /// <summary>Loads the newest checkpoint that checks out and covers no more of the log than exists; null if none.</summary>
-    public static (CheckpointHeader Header, StoreIndex Index)? LoadNewest(string dataDirectory, long logTailAddress)
+    /// <summary>The checkpoints that check out (trailer, CRC, format), newest first, each loaded into a fresh index.</summary>
+    public static IEnumerable<(CheckpointHeader Header, StoreIndex Index)> LoadNewestFirst(string dataDirectory)
     {
         var directory = DirectoryOf(dataDirectory);
-        if (!Directory.Exists(directory)) return null;
+        if (!Directory.Exists(directory)) yield break;
         foreach (var path in Directory.GetFiles(directory, "index-*.ckpt").OrderDescending(StringComparer.Ordinal))
         {
-            var loaded = TryLoad(path);
-            if (loaded is { } ok && ok.Header.ReplayFromAddress <= logTailAddress) return ok;
+            if (TryLoad(path) is { } loaded) yield return loaded;
         }
-        return null;
     }
 
     private static (CheckpointHeader Header, StoreIndex Index)? TryLoad(string path)

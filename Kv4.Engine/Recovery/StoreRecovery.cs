@@ -21,7 +21,7 @@ internal static class StoreRecovery
     public static RecoveredState Run(string dataDirectory, RecordLog log, int partitionCount)
     {
         var tail = log.TailAddress;
-        var loaded = IndexCheckpoint.LoadNewest(dataDirectory, tail);
+        var loaded = NewestTrustworthyCheckpoint(dataDirectory, log, tail);
         var index = loaded?.Index ?? new StoreIndex();
         var header = loaded?.Header;
         var partitionSequences = new long[partitionCount];
@@ -63,6 +63,41 @@ internal static class StoreRecovery
 
         index.RebuildDerivedState();
         return new RecoveredState(index, lastSequence, partitionSequences, sequenceIndex, skipRanges, damaged, replayed);
+    }
+
+    /// <summary>
+    /// The newest checkpoint whose end of log is intact. A checkpoint's entries point into the log just
+    /// before its replay address, so if the tail was damaged there (a flipped byte, a truncated file) the
+    /// checkpoint would keep serving values whose records are gone and whose history cannot be read. The
+    /// records between the last sparse-index point and the replay address (at most one stride) are
+    /// checked; a checkpoint that fails is passed over for an older one or for a full replay, which
+    /// then stops at the damage like any other.
+    /// </summary>
+    private static (CheckpointHeader Header, StoreIndex Index)? NewestTrustworthyCheckpoint(string dataDirectory, RecordLog log, long tail)
+    {
+        foreach (var candidate in IndexCheckpoint.LoadNewestFirst(dataDirectory))
+        {
+            var header = candidate.Header;
+            if (header.ReplayFromAddress > tail || header.ReplayFromAddress < log.BeginAddress) continue;
+            var verifyFrom = log.BeginAddress;
+            for (var i = header.SparseAddresses.Length - 1; i >= 0; i--)
+            {
+                if (header.SparseAddresses[i] > header.ReplayFromAddress) continue;
+                verifyFrom = header.SparseAddresses[i];
+                break;
+            }
+            var skips = new List<AddressRange>();
+            for (var i = 0; i < header.SkipStarts.Length; i++) skips.Add(new AddressRange(header.SkipStarts[i], header.SkipEnds[i]));
+            var intact = true;
+            foreach (var item in log.Scan(verifyFrom, header.ReplayFromAddress, skips))
+            {
+                if (item.Record is not null) continue;
+                intact = false;
+                break;
+            }
+            if (intact) return candidate;
+        }
+        return null;
     }
 
     /// <summary>Applies one replayed record; idempotent, because a fuzzy checkpoint may already hold a newer version.</summary>

@@ -32,3 +32,142 @@ public class RecoveryTests
         Assert.Equal(last + 1, next.Sequence);
     }
 }
+
+public class CheckpointAndDamageTests
+{
+    private static StoreOptions Small(StoreOptions o, long checkpointEvery = 1_000_000) =>
+        new() { DataDirectory = o.DataDirectory, Clock = o.Clock, CheckpointEveryRecords = checkpointEvery };
+
+    [Fact]
+    public async Task Reopen_after_many_records_uses_a_checkpoint_in_the_middle_and_replays_only_the_rest()
+    {
+        await using var s = ScratchStore.Open(o => Small(o, checkpointEvery: 1000));
+        for (var i = 0; i < 5500; i++)
+            await s.Store.PutAsync(At($"p/{i % 13}", "k" + (i % 300)), Json(i.ToString()), "u");
+        await s.Store.CheckpointAsync();
+        for (var i = 5500; i < 6000; i++)
+            await s.Store.PutAsync(At($"p/{i % 13}", "k" + (i % 300)), Json(i.ToString()), "u");
+        await s.Store.FlushAsync();
+
+        // Reopen from the files as they are (no dispose, so no final checkpoint): checkpoint + tail replay.
+        var copy = s.Directory + "-copy";
+        CopyDirectory(s.Directory, copy);
+        try
+        {
+            await using var reopened = Kv4Store.Open(new StoreOptions { DataDirectory = copy });
+            Assert.InRange(reopened.OpenedWith.ReplayedRecords, 1, 1000);
+            Assert.Null(reopened.OpenedWith.Damaged);
+            Assert.Equal(6000, reopened.LastSequence);
+            for (var i = 5700; i < 6000; i++)
+            {
+                Assert.True(reopened.TryGetLatest(At($"p/{i % 13}", "k" + (i % 300)), out var value));
+                Assert.Equal(i.ToString(), Text(value.Json));
+            }
+            var history = await reopened.GetHistoryAsync(At("p/0", "k0"), HistoryQuery.All);
+            Assert.Equal(Enumerable.Range(0, 6000).Where(i => i % 13 == 0 && i % 300 == 0).Reverse().Select(i => i.ToString()), history.Select(h => Text(h.Value)));
+            Assert.Equal(13 * 300, reopened.ListPaths("b1", "data", "").Sum(p => reopened.ListKeys("b1", "data", p).Count));
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("flip")]
+    [InlineData("truncate")]
+    public async Task A_damaged_log_tail_is_dropped_and_the_store_keeps_working_across_reopens(string damage)
+    {
+        await using var s = ScratchStore.Open();
+        for (var i = 0; i < 100; i++)
+            await s.Store.PutAsync(At("p", "k" + i), Json(i.ToString()), "u");
+        await s.Store.CheckpointAsync();
+        var goodTail = s.Store.LogTailAddress;
+        for (var i = 100; i < 200; i++)
+            await s.Store.PutAsync(At("p", "k" + i), Json(i.ToString()), "u");
+        var damagedTail = s.Store.LogTailAddress;
+        await s.Store.DisposeAsync();
+
+        var logFile = Path.Combine(s.Directory, "log", "kv4.log.0");
+        var at = goodTail + (damagedTail - goodTail) / 2;
+        if (damage == "flip")
+        {
+            await using var file = File.Open(logFile, FileMode.Open, FileAccess.ReadWrite);
+            file.Position = at;
+            var b = file.ReadByte();
+            file.Position = at;
+            file.WriteByte((byte)(b ^ 0x5A));
+        }
+        else
+        {
+            await using var file = File.Open(logFile, FileMode.Open, FileAccess.ReadWrite);
+            file.SetLength(at);
+        }
+
+        await s.ReopenAsync();
+        var damaged = s.Store.OpenedWith.Damaged;
+        Assert.NotNull(damaged);
+        var kept = s.Store.LastSequence;
+        Assert.InRange(kept, 100, 198);
+        for (var i = 0; i < kept; i++)
+        {
+            Assert.True(s.Store.TryGetLatest(At("p", "k" + i), out var value), $"k{i} should have survived");
+            Assert.Equal(i.ToString(), Text(value.Json));
+            Assert.Single(await s.Store.GetHistoryAsync(At("p", "k" + i), HistoryQuery.All));
+        }
+        for (var i = (int)kept; i < 200; i++)
+            Assert.False(s.Store.TryGetLatest(At("p", "k" + i), out _), $"k{i} was in the damaged suffix");
+
+        // New writes after the damage, then two more reopens: nothing lost, nothing resurrected.
+        var after = await s.Store.PutAsync(At("p", "after"), Json("1"), "u");
+        Assert.Equal(kept + 1, after.Sequence);
+        await s.Store.FlushAsync();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            var events = new List<long>();
+            await foreach (var e in s.Store.ReadChangesAsync(new ChangeFilter("b1"), 0, timeout.Token))
+            {
+                events.Add(e.Sequence);
+                if (e.Sequence == after.Sequence) break;
+            }
+            Assert.Equal(Enumerable.Range(1, (int)after.Sequence).Select(i => (long)i), events);
+        }
+        for (var round = 0; round < 2; round++)
+        {
+            await s.ReopenAsync();
+            Assert.Null(s.Store.OpenedWith.Damaged);
+            Assert.Equal(after.Sequence, s.Store.LastSequence);
+            Assert.True(s.Store.TryGetLatest(At("p", "after"), out _));
+            Assert.False(s.Store.TryGetLatest(At("p", "k199"), out _));
+            Assert.Equal((int)kept + 1, s.Store.ListKeys("b1", "data", "p").Count);
+        }
+    }
+
+    [Fact]
+    public async Task A_damaged_checkpoint_file_is_ignored_in_favour_of_the_log()
+    {
+        await using var s = ScratchStore.Open();
+        for (var i = 0; i < 50; i++)
+            await s.Store.PutAsync(At("p", "k" + i), Json(i.ToString()), "u");
+        await s.Store.DisposeAsync();
+        foreach (var checkpoint in Directory.GetFiles(Path.Combine(s.Directory, "checkpoints"), "*.ckpt"))
+        {
+            var bytes = await File.ReadAllBytesAsync(checkpoint);
+            bytes[bytes.Length / 2] ^= 0xFF;
+            await File.WriteAllBytesAsync(checkpoint, bytes);
+        }
+        await s.ReopenAsync();
+        Assert.Equal(50, s.Store.OpenedWith.ReplayedRecords);
+        Assert.Equal(50, s.Store.ListKeys("b1", "data", "p").Count);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+}
