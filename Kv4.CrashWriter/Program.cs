@@ -1,0 +1,40 @@
+using System.Globalization;
+using System.Text;
+using Kv4.Engine;
+using Kv4.Engine.Model;
+
+// Usage: Kv4.CrashWriter <data directory> <round> <writers>
+// Opens the store with sync durability and lets <writers> tasks write until the process is killed.
+// Task t owns keys "w<t>-k0".."w<t>-k7" and writes them round-robin, one write at a time, so each key's
+// versions have one known order. A line "ack <key> <version> <round> <n>" is printed only after
+// PutAsync has returned, i.e. after the engine acknowledged the write as durable; the parent treats
+// every complete line it reads as a promise the store must keep after SIGKILL.
+if (args.Length != 3)
+{
+    Console.Error.WriteLine("usage: Kv4.CrashWriter <data directory> <round> <writers>");
+    return 2;
+}
+var directory = args[0];
+var round = int.Parse(args[1], CultureInfo.InvariantCulture);
+var writers = int.Parse(args[2], CultureInfo.InvariantCulture);
+
+var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true };
+var printLock = new object();
+
+var store = Kv4Store.Open(new StoreOptions { DataDirectory = directory, Durability = DurabilityMode.Sync });
+lock (printLock) stdout.Write("open\n");
+
+var tasks = Enumerable.Range(0, writers).Select(t => Task.Run(async () =>
+{
+    for (var n = 0; ; n++)
+    {
+        var key = $"w{t}-k{n % 8}";
+        var json = Encoding.UTF8.GetBytes($"{{\"round\":{round},\"task\":{t},\"n\":{n}}}");
+        var result = await store.PutAsync(new EntryAddress("crash", "data", "acks", key), json, $"writer-{t}");
+        var line = $"ack {key} {result.Version.Sequence} {round} {n}\n";
+        lock (printLock) stdout.Write(line);
+    }
+})).ToArray();
+
+await Task.WhenAll(tasks); // never completes: the parent kills this process
+return 0;

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using Kv4.Engine;
+using Kv4.Engine.Model;
+using Kv4.Tests.Engine.Support;
+
+namespace Kv4.Tests.Engine;
+
+/// <summary>
+/// Sync durability survives SIGKILL. A child process (Kv4.CrashWriter) writes from several tasks with
+/// <see cref="DurabilityMode.Sync"/> and prints each write only after the store acknowledged it. The test
+/// kills the child with SIGKILL (no dispose, no flush, no finalizers: exactly what a power cut leaves of
+/// the process, short of the OS page cache) at a point it does not choose relative to the writes, then
+/// reopens the directory itself and requires every acknowledged write: its version is in the key's
+/// history with its value, in the order the writer made them, and the latest value is the newest
+/// version. Because an ack line can only exist after PutAsync returned, a missing one means the engine
+/// acknowledged a write before it was durable. Writes that were in flight at the kill may or may not
+/// be there, but never garbled: every version in a history must be one the writer really attempted,
+/// and at most the one write per task that was in flight. Three rounds on one directory, so recovery
+/// must also keep what earlier crashes left.
+/// </summary>
+public class CrashTests
+{
+    private const int Writers = 6;
+    private const int Rounds = 3;
+    private static readonly EntryAddress Acks = new("crash", "data", "acks", "");
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    private sealed record Ack(string Key, long Version, int Round, int N);
+
+    [Fact]
+    public async Task Every_acknowledged_sync_write_survives_sigkill_over_several_rounds()
+    {
+        using var directory = new TempDirectory("crash");
+        var acked = new List<Ack>();
+        for (var round = 1; round <= Rounds; round++)
+        {
+            // Vary the kill point from round to round.
+            var killAfter = 120 + 45 * round;
+            var roundAcks = await RunWriterUntilKilledAsync(directory.Path, round, killAfter);
+            Assert.True(roundAcks.Count >= killAfter, $"round {round}: only {roundAcks.Count} acks before the kill");
+            acked.AddRange(roundAcks);
+            await AssertAllAcknowledgedWritesAreThereAsync(directory.Path, acked, round);
+        }
+    }
+
+    private static async Task<List<Ack>> RunWriterUntilKilledAsync(string dataDirectory, int round, int killAfter)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(CrashWriterPath());
+        start.ArgumentList.Add(dataDirectory);
+        start.ArgumentList.Add(round.ToString(CultureInfo.InvariantCulture));
+        start.ArgumentList.Add(Writers.ToString(CultureInfo.InvariantCulture));
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the crash writer");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var acks = new List<Ack>();
+        try
+        {
+            using var timeout = new CancellationTokenSource(Patience);
+            var lines = new LineReader(process.StandardOutput);
+            // Read until killAfter acks, then SIGKILL while the writers are still going.
+            while (acks.Count < killAfter)
+            {
+                var line = await lines.ReadLineAsync(timeout.Token);
+                if (line is null)
+                    Assert.Fail($"round {round}: the writer ended after {acks.Count} acks; stderr:\n{await stderr}");
+                if (ParseAck(line) is { } ack) acks.Add(ack);
+            }
+            process.Kill(entireProcessTree: true); // SIGKILL on Linux
+            // Everything the writer printed before it died is an acknowledged write too: read to the end.
+            // A last line cut short by the kill is not counted (LineReader drops it).
+            while (await lines.ReadLineAsync(timeout.Token) is { } line)
+                if (ParseAck(line) is { } ack) acks.Add(ack);
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(10_000);
+            }
+        }
+        return acks;
+    }
+
+    private static Ack? ParseAck(string line)
+    {
+        var parts = line.Split(' ');
+        if (parts[0] != "ack") return null;
+        return new Ack(parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture),
+            int.Parse(parts[3], CultureInfo.InvariantCulture), int.Parse(parts[4], CultureInfo.InvariantCulture));
+    }
+
+    private static async Task AssertAllAcknowledgedWritesAreThereAsync(string dataDirectory, List<Ack> acked, int round)
+    {
+        await using var store = Kv4Store.Open(new StoreOptions { DataDirectory = dataDirectory });
+        Assert.True(store.LastSequence >= acked.Max(a => a.Version), $"after round {round}: LastSequence {store.LastSequence} is before an acknowledged version");
+
+        foreach (var group in acked.GroupBy(a => a.Key))
+        {
+            var address = Acks with { Key = group.Key };
+            var task = int.Parse(group.Key[1..group.Key.IndexOf('-')], CultureInfo.InvariantCulture);
+            var history = await store.GetHistoryAsync(address, HistoryQuery.All with { Limit = int.MaxValue });
+            var oldestFirst = history.Reverse().ToList();
+            var written = oldestFirst.Select(h => (h.Version.Sequence, Value: Parse(h, group.Key, task))).ToList();
+
+            // Every acknowledged version is there with its value, in the writer's order.
+            var position = -1;
+            foreach (var ack in group.OrderBy(a => a.Round).ThenBy(a => a.N))
+            {
+                var at = written.FindIndex(w => w.Sequence == ack.Version);
+                Assert.True(at >= 0, $"after round {round}: acknowledged {ack} is missing from the history of {group.Key}");
+                Assert.True(at > position, $"after round {round}: {ack} is out of order in the history of {group.Key}");
+                Assert.Equal((ack.Round, task, ack.N), written[at].Value);
+                position = at;
+            }
+
+            // Versions the writer did not get to acknowledge: only the in-flight write of a task in a round.
+            var ackedVersions = group.Select(a => a.Version).ToHashSet();
+            foreach (var extra in written.Where(w => !ackedVersions.Contains(w.Sequence)))
+            {
+                var lastAckedN = acked.Where(a => a.Round == extra.Value.Round && a.Key.StartsWith($"w{task}-", StringComparison.Ordinal))
+                    .Select(a => a.N).DefaultIfEmpty(-1).Max();
+                Assert.True(extra.Value.N == lastAckedN + 1,
+                    $"after round {round}: {group.Key} has unacknowledged version {extra.Sequence} {extra.Value}, but the writer's last ack in that round was n={lastAckedN}");
+            }
+
+            Assert.True(store.TryGetLatest(address, out var latest));
+            Assert.Equal(oldestFirst[^1].Version, latest.Version);
+        }
+    }
+
+    /// <summary>The (round, task, n) a version carries; anything else is a garbled value.</summary>
+    private static (int Round, int Task, int N) Parse(HistoryEntry entry, string key, int task)
+    {
+        Assert.Equal(Operation.Put, entry.Op);
+        Assert.NotNull(entry.Value);
+        using var json = JsonDocument.Parse(entry.Value.Value);
+        var value = (json.RootElement.GetProperty("round").GetInt32(), json.RootElement.GetProperty("task").GetInt32(), json.RootElement.GetProperty("n").GetInt32());
+        Assert.True(value.Item2 == task, $"{key} holds a value written by task {value.Item2}");
+        Assert.True(value.Item3 % 8 == int.Parse(key[(key.IndexOf('k') + 1)..], CultureInfo.InvariantCulture), $"{key} holds n={value.Item3}");
+        Assert.Equal($"writer-{task}", entry.Actor);
+        return value;
+    }
+
+    /// <summary>The `dotnet` that runs these tests (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
+    /// <summary>Next to the test assembly if a build put it there, else the crash writer's own output folder.</summary>
+    private static string CrashWriterPath()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "Kv4.CrashWriter.dll");
+        if (File.Exists(beside)) return beside;
+        var built = typeof(CrashTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "Kv4.CrashWriter.Path")?.Value;
+        if (built is not null && File.Exists(built)) return built;
+        throw new FileNotFoundException($"Kv4.CrashWriter.dll is neither beside the tests nor at {built}; build the solution first");
+    }
+
+    /// <summary>Reads complete '\n'-terminated lines; a tail without its newline (cut by the kill) is dropped.</summary>
+    private sealed class LineReader(StreamReader reader)
+    {
+        private readonly StringBuilder _pending = new();
+        private readonly char[] _buffer = new char[4096];
+        private readonly Queue<string> _lines = new();
+
+        public async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
+        {
+            while (_lines.Count == 0)
+            {
+                // WaitAsync: a pipe read does not always observe cancellation by itself.
+                var read = await reader.ReadAsync(_buffer.AsMemory(), cancellationToken).AsTask().WaitAsync(cancellationToken);
+                if (read == 0) return null;
+                for (var i = 0; i < read; i++)
+                {
+                    if (_buffer[i] == '\n')
+                    {
+                        _lines.Enqueue(_pending.ToString());
+                        _pending.Clear();
+                    }
+                    else _pending.Append(_buffer[i]);
+                }
+            }
+            return _lines.Dequeue();
+        }
+    }
+}

@@ -1,0 +1,369 @@
+using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using Kv4.Engine;
+using Kv4.Engine.Model;
+using Kv4.Engine.Rules;
+using Kv4.Tests.Engine.Support;
+
+namespace Kv4.Tests.Engine;
+
+/// <summary>
+/// Model-based test: random runs of put / compare-and-set / put-if-absent / delete / delete-subtree /
+/// reopen are applied both to a real store on disk and to <see cref="StoreModel"/>. After every step
+/// the step's own answer, the touched entry and LastSequence must agree; before and after every reopen
+/// and at the end of the run everything observable is compared: latest values, secondary keys and
+/// lookups by them, key listings, path listings at several depths, layer counts, bucket listings,
+/// per-key histories (whole and time/limit bounded), per-path histories, and the change feed replayed
+/// from sequence 0 (per bucket and filtered by layer and path prefix), which must be the model's list
+/// of mutations in order, with no gap and no duplicate, across reopens.
+/// </summary>
+public class StoreModelProperties
+{
+    private const int MaxSteps = 40;
+
+    [Property(MaxTest = 100)]
+    public Property The_store_behaves_like_the_model() =>
+        Prop.ForAll(StoreOp.Runs(MaxSteps), run => RunAsync(run).GetAwaiter().GetResult());
+
+    private static async Task RunAsync(StoreOp[] run)
+    {
+        using var directory = new TempDirectory("model");
+        var clock = new ManualClock();
+        var options = new StoreOptions { DataDirectory = directory.Path, Clock = clock };
+        var model = new StoreModel();
+        var store = Kv4Store.Open(options);
+        try
+        {
+            for (var i = 0; i < run.Length; i++)
+            {
+                var op = run[i];
+                try
+                {
+                    if (op is StoreOp.Reopen)
+                    {
+                        await CompareEverythingAsync(store, model);
+                        await store.DisposeAsync();
+                        store = null;
+                        store = Kv4Store.Open(options);
+                        await CompareEverythingAsync(store, model);
+                    }
+                    else
+                    {
+                        await ApplyAsync(store, model, clock, op);
+                    }
+                }
+                catch (Exception ex) when (ex is not StepFailure)
+                {
+                    throw new StepFailure($"step {i + 1} of {run.Length}: {op}\n{ex}");
+                }
+            }
+            try
+            {
+                await CompareEverythingAsync(store!, model);
+            }
+            catch (Exception ex) when (ex is not StepFailure)
+            {
+                throw new StepFailure($"after the last step of {run.Length}:\n{ex}");
+            }
+        }
+        finally
+        {
+            if (store is not null) await store.DisposeAsync();
+        }
+    }
+
+    private sealed class StepFailure(string message) : Exception(message);
+
+    private static async Task ApplyAsync(Kv4Store store, StoreModel model, ManualClock clock, StoreOp op)
+    {
+        switch (op)
+        {
+            case StoreOp.Put put:
+                clock.Advance(put.AdvanceMs);
+                await PutAsync(store, model, clock, put);
+                AssertLatest(store, model, put.At);
+                break;
+            case StoreOp.Delete delete:
+                clock.Advance(delete.AdvanceMs);
+                await DeleteAsync(store, model, clock, delete);
+                AssertLatest(store, model, delete.At);
+                break;
+            case StoreOp.DeleteTree tree:
+                clock.Advance(tree.AdvanceMs);
+                await DeleteTreeAsync(store, model, clock, tree);
+                break;
+        }
+        Assert.Equal(model.LastSequence, store.LastSequence);
+    }
+
+    private static async Task PutAsync(Kv4Store store, StoreModel model, ManualClock clock, StoreOp.Put put)
+    {
+        var condition = put.Kind switch
+        {
+            StoreOp.PutKind.IfCurrentVersion => WriteCondition.IfVersion(model.CurrentVersion(put.At) is { IsNone: false } v ? v : model.StaleVersion(put.At)),
+            StoreOp.PutKind.IfStaleVersion => WriteCondition.IfVersion(model.StaleVersion(put.At)),
+            StoreOp.PutKind.IfAbsent => WriteCondition.IfAbsent,
+            _ => WriteCondition.None,
+        };
+        var expectedErrors = model.PutErrors(put.At, condition, put.SecondaryKeys);
+        var json = Encoding.UTF8.GetBytes(put.Json);
+        if (expectedErrors.Count > 0)
+        {
+            var ex = await Assert.ThrowsAsync<EngineException>(async () => await store.PutAsync(put.At, json, put.Actor, condition, put.SecondaryKeys));
+            Assert.True(expectedErrors.Contains(ex.Error), $"refused with {ex.Error}, expected one of {string.Join(", ", expectedErrors)}");
+            return;
+        }
+
+        var result = await store.PutAsync(put.At, json, put.Actor, condition, put.SecondaryKeys);
+        AssertFreshWrite(store, model, clock, put.At, result);
+        model.ApplyPut(put.At, JsonValueRules.ValidateAndCompact(json, JsonValueRules.DefaultMaxValueBytes), result.Version,
+            clock.NowMs, put.Actor, put.SecondaryKeys, result.PartitionSequence);
+    }
+
+    private static async Task DeleteAsync(Kv4Store store, StoreModel model, ManualClock clock, StoreOp.Delete delete)
+    {
+        var condition = delete.Kind switch
+        {
+            StoreOp.DeleteKind.IfCurrentVersion => WriteCondition.IfVersion(model.CurrentVersion(delete.At) is { IsNone: false } v ? v : model.StaleVersion(delete.At)),
+            StoreOp.DeleteKind.IfStaleVersion => WriteCondition.IfVersion(model.StaleVersion(delete.At)),
+            _ => WriteCondition.None,
+        };
+        var expectedErrors = model.DeleteErrors(delete.At, condition);
+        if (expectedErrors.Count > 0)
+        {
+            var ex = await Assert.ThrowsAsync<EngineException>(async () => await store.DeleteAsync(delete.At, delete.Actor, condition));
+            Assert.True(expectedErrors.Contains(ex.Error), $"refused with {ex.Error}, expected one of {string.Join(", ", expectedErrors)}");
+            return;
+        }
+
+        var wasLive = model.TryGetLive(delete.At, out _);
+        var result = await store.DeleteAsync(delete.At, delete.Actor, condition);
+        if (!wasLive)
+        {
+            // Deleting what is not there appends nothing.
+            Assert.False(result.Applied, "a delete of an absent entry reported Applied");
+            return;
+        }
+        AssertFreshWrite(store, model, clock, delete.At, result);
+        model.ApplyDelete(delete.At, result.Version, clock.NowMs, delete.Actor, result.PartitionSequence);
+    }
+
+    private static void AssertFreshWrite(Kv4Store store, StoreModel model, ManualClock clock, EntryAddress at, WriteResult result)
+    {
+        Assert.True(result.Applied);
+        Assert.True(result.Sequence > model.LastSequence, $"sequence {result.Sequence} is not after {model.LastSequence}");
+        Assert.Equal(result.Sequence, result.Version.Sequence);
+        Assert.Equal(clock.NowMs, result.TimestampMs);
+        Assert.Equal(store.PartitionOf(at.Bucket, at.Layer, at.Path), result.Partition);
+        Assert.Equal(result.Sequence, store.LastSequence);
+    }
+
+    private static async Task DeleteTreeAsync(Kv4Store store, StoreModel model, ManualClock clock, StoreOp.DeleteTree tree)
+    {
+        var doomed = model.LiveUnder(tree.Bucket, tree.Layer, tree.Prefix);
+        var before = model.LastSequence;
+        var count = await store.DeleteTreeAsync(tree.Bucket, tree.Layer, tree.Prefix, tree.Actor);
+        Assert.Equal(doomed.Count, count);
+
+        // The tombstones' order among themselves is the engine's choice: learn each one's version
+        // from its history, check they are fresh and distinct, and let the feed check their order.
+        var tombstones = new List<(EntryAddress At, HistoryEntry Tombstone)>();
+        foreach (var at in doomed)
+        {
+            var newest = (await store.GetHistoryAsync(at, HistoryQuery.All with { Limit = 1 })).Single();
+            Assert.Equal(Operation.Delete, newest.Op);
+            Assert.Null(newest.Value);
+            Assert.Equal(tree.Actor, newest.Actor);
+            Assert.Equal(clock.NowMs, newest.TimestampMs);
+            Assert.True(newest.Version.Sequence > before, $"tombstone of {at} has version {newest.Version}, not after {before}");
+            tombstones.Add((at, newest));
+        }
+        Assert.Equal(tombstones.Count, tombstones.Select(t => t.Tombstone.Version).Distinct().Count());
+        Assert.Equal(tombstones.Count == 0 ? before : tombstones.Max(t => t.Tombstone.Version.Sequence), store.LastSequence);
+        foreach (var (at, tombstone) in tombstones.OrderBy(t => t.Tombstone.Version.Sequence))
+            model.ApplyDelete(at, tombstone.Version, tombstone.TimestampMs, tombstone.Actor, partitionSequence: null);
+    }
+
+    private static void AssertLatest(Kv4Store store, StoreModel model, EntryAddress at)
+    {
+        if (model.TryGetLive(at, out var entry))
+        {
+            Assert.True(store.TryGetLatest(at, out var value), $"{at} is live in the model but absent in the store");
+            AssertStored(entry.Latest, value, at);
+        }
+        else
+        {
+            Assert.False(store.TryGetLatest(at, out var value), $"{at} is absent in the model but the store has {Show(value.Json)}");
+        }
+    }
+
+    private static void AssertStored(StoreModel.ModelVersion expected, StoredValue actual, EntryAddress at)
+    {
+        Assert.True(expected.Value.AsSpan().SequenceEqual(actual.Json.Span), $"{at}: expected {Show(expected.Value)}, got {Show(actual.Json)}");
+        Assert.Equal(expected.Version, actual.Version);
+        Assert.Equal(expected.TimestampMs, actual.TimestampMs);
+        Assert.Equal(expected.Actor, actual.Actor);
+    }
+
+    /// <summary>Compares everything observable over the <see cref="StoreOp"/> alphabet; also used by the corruption tests.</summary>
+    internal static async Task CompareEverythingAsync(Kv4Store store, StoreModel model)
+    {
+        Assert.Equal(model.LastSequence, store.LastSequence);
+        Assert.Equal(model.Buckets(""), store.ListBuckets());
+        Assert.Equal(model.Buckets("b1#"), store.ListBuckets("b1#"));
+
+        foreach (var bucket in StoreOp.Buckets)
+        {
+            Assert.Equal(model.Layers(bucket), store.ListLayers(bucket));
+            foreach (var layer in StoreOp.Layers)
+            {
+                foreach (var prefix in StoreOp.Paths.Append("zz"))
+                    foreach (var depth in new int?[] { null, 1, 2 })
+                        Assert.True(model.Paths(bucket, layer, prefix, depth).SequenceEqual(store.ListPaths(bucket, layer, prefix, depth)),
+                            $"ListPaths({bucket}, {layer}, \"{prefix}\", {depth?.ToString() ?? "all"}): expected [{string.Join(", ", model.Paths(bucket, layer, prefix, depth))}], got [{string.Join(", ", store.ListPaths(bucket, layer, prefix, depth))}]");
+
+                foreach (var path in StoreOp.Paths)
+                {
+                    Assert.Equal(model.Keys(bucket, layer, path), store.ListKeys(bucket, layer, path));
+                    await ComparePathHistoryAsync(store, model, bucket, layer, path);
+                    CompareSecondaryLookups(store, model, bucket, layer, path);
+                }
+            }
+        }
+
+        foreach (var at in StoreOp.AllAddresses())
+        {
+            AssertLatest(store, model, at);
+            if (model.TryGetLive(at, out var entry))
+            {
+                Assert.True(store.TryGetSecondaryKeys(at, out var keys), $"{at}: no secondary keys answer for a live entry");
+                Assert.Equal(entry.SecondaryKeys, keys);
+            }
+            await CompareHistoryAsync(store, model, at);
+        }
+
+        await CompareFeedAsync(store, model);
+    }
+
+    private static void CompareSecondaryLookups(Kv4Store store, StoreModel model, string bucket, string layer, string path)
+    {
+        foreach (var slot in StoreModel.Slots)
+            foreach (var value in new[] { "e1", "e2", "p1", "q1" })
+            {
+                var expected = model.BySecondaryKey(bucket, layer, path, slot, value);
+                var found = store.TryGetBySecondaryKey(bucket, layer, path, slot, value, out var key, out var stored);
+                var where = $"{bucket}/_{layer}/{path}?{slot}={value}";
+                if (expected is null)
+                {
+                    Assert.False(found, $"{where}: the store found key {key}, the model has none");
+                    continue;
+                }
+                Assert.True(found, $"{where}: the model has key {expected.Value.Key}, the store found none");
+                Assert.Equal(expected.Value.Key, key);
+                AssertStored(expected.Value.Value, stored, new EntryAddress(bucket, layer, path, key));
+            }
+    }
+
+    private static async Task CompareHistoryAsync(Kv4Store store, StoreModel model, EntryAddress at)
+    {
+        var all = model.VersionsOf(at);
+        AssertHistory(model.History(at, HistoryQuery.All), await store.GetHistoryAsync(at, HistoryQuery.All), $"history of {at}");
+        if (all.Count >= 2)
+        {
+            // A time window that cuts off the oldest version, and a limit.
+            var window = new HistoryQuery(all[1].TimestampMs, all[^1].TimestampMs, 2);
+            AssertHistory(model.History(at, window), await store.GetHistoryAsync(at, window), $"history of {at} in {window}");
+            var beforeNewest = new HistoryQuery(long.MinValue, all[^1].TimestampMs - 1, HistoryQuery.DefaultLimit);
+            AssertHistory(model.History(at, beforeNewest), await store.GetHistoryAsync(at, beforeNewest), $"history of {at} in {beforeNewest}");
+        }
+    }
+
+    private static void AssertHistory(List<StoreModel.ModelVersion> expected, IReadOnlyList<HistoryEntry> actual, string what)
+    {
+        Assert.True(expected.Count == actual.Count,
+            $"{what}: expected {expected.Count} versions [{string.Join(", ", expected.Select(v => v.Version))}], got {actual.Count} [{string.Join(", ", actual.Select(v => v.Version))}]");
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var e = expected[i];
+            var a = actual[i];
+            var label = $"{what}, #{i}";
+            Assert.Equal(e.Version, a.Version);
+            Assert.Equal(e.Op, a.Op);
+            Assert.Equal(e.TimestampMs, a.TimestampMs);
+            Assert.Equal(e.Actor, a.Actor);
+            AssertValue(e.Value, a.Value, label);
+        }
+    }
+
+    private static async Task ComparePathHistoryAsync(Kv4Store store, StoreModel model, string bucket, string layer, string path)
+    {
+        var expected = model.PathHistory(bucket, layer, path);
+        var actual = await store.GetPathHistoryAsync(bucket, layer, path, HistoryQuery.All);
+        var what = $"path history of {bucket}/_{layer}/{path}";
+        Assert.True(expected.Count == actual.Count, $"{what}: expected {expected.Count} versions, got {actual.Count}");
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Key, actual[i].Key);
+            Assert.Equal(expected[i].Version.Version, actual[i].Version);
+            Assert.Equal(expected[i].Version.Op, actual[i].Op);
+            Assert.Equal(expected[i].Version.TimestampMs, actual[i].TimestampMs);
+            Assert.Equal(expected[i].Version.Actor, actual[i].Actor);
+            AssertValue(expected[i].Version.Value, actual[i].Value, $"{what}, #{i}");
+        }
+    }
+
+    private static async Task CompareFeedAsync(Kv4Store store, StoreModel model)
+    {
+        foreach (var bucket in StoreOp.Buckets)
+        {
+            var expected = model.Changes.Where(c => c.Address.Bucket == bucket).ToList();
+            var events = await FeedReader.ReadAsync(store, new ChangeFilter(bucket), 0, expected.Count);
+            AssertChanges(store, expected, events, $"feed of {bucket} from 0");
+
+            // A narrower reader starting mid-way: layer "data", paths under "a" (not "ab").
+            var from = model.Changes.Count == 0 ? 0 : model.Changes[model.Changes.Count / 2].Version.Version.Sequence;
+            var filtered = expected.Where(c => c.Version.Version.Sequence > from && c.Address.Layer == "data"
+                                               && AddressRules.IsUnder(c.Address.Path, "a")).ToList();
+            var filteredEvents = await FeedReader.ReadAsync(store, new ChangeFilter(bucket, "data", "a"), from, filtered.Count);
+            AssertChanges(store, filtered, filteredEvents, $"feed of {bucket}/_data/a after {from}");
+        }
+    }
+
+    private static void AssertChanges(Kv4Store store, List<StoreModel.Change> expected, List<ChangeEvent> events, string what)
+    {
+        var lastPartitionSequence = new Dictionary<int, long>();
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var e = expected[i];
+            var a = events[i];
+            var label = $"{what}, event #{i} (seq {a.Sequence}, expected {e.Version.Version.Sequence} {e.Version.Op} {e.Address})";
+            Assert.True(e.Version.Version.Sequence == a.Sequence, label);
+            Assert.True(e.Version.Version == a.Version, label);
+            Assert.True(e.Address == new EntryAddress(a.Bucket, a.Layer, a.Path, a.Key), $"{label}: got {a.Bucket}/_{a.Layer}/{a.Path}?k={a.Key}");
+            Assert.True(e.Version.Op == a.Op, $"{label}: op {a.Op}");
+            Assert.True(e.Version.TimestampMs == a.TimestampMs, $"{label}: timestamp {a.TimestampMs}");
+            Assert.True(e.Version.Actor == a.Actor, $"{label}: actor {a.Actor}");
+            AssertValue(e.Version.Value, a.Value, label);
+            Assert.True(store.PartitionOf(a.Bucket, a.Layer, a.Path) == a.Partition, $"{label}: partition {a.Partition}");
+            if (e.PartitionSequence is { } ps) Assert.True(ps == a.PartitionSequence, $"{label}: partition sequence {a.PartitionSequence}, the write returned {ps}");
+            if (lastPartitionSequence.TryGetValue(a.Partition, out var last))
+                Assert.True(a.PartitionSequence > last, $"{label}: partition sequence {a.PartitionSequence} not after {last}");
+            lastPartitionSequence[a.Partition] = a.PartitionSequence;
+        }
+    }
+
+    private static void AssertValue(byte[]? expected, ReadOnlyMemory<byte>? actual, string what)
+    {
+        if (expected is null)
+        {
+            Assert.True(actual is null, $"{what}: expected no value, got {Show(actual!.Value)}");
+            return;
+        }
+        Assert.True(actual is not null, $"{what}: expected {Show(expected)}, got no value");
+        Assert.True(expected.AsSpan().SequenceEqual(actual.Value.Span), $"{what}: expected {Show(expected)}, got {Show(actual.Value)}");
+    }
+
+    private static string Show(ReadOnlyMemory<byte> json) => Encoding.UTF8.GetString(json.Span);
+}
