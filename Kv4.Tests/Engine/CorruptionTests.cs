@@ -48,7 +48,7 @@ public class CorruptionTests
     public async Task A_truncated_tail_is_dropped_and_the_store_keeps_working(string how, int fromEnd, int relative)
     {
         using var directory = new TempDirectory("truncate");
-        var clock = new ManualClock();
+        var clock = new SteppedClock();
         var writes = await WriteAndCloseAsync(directory.Path, clock);
         var (segment, offsets) = LocateRecords(directory.Path, writes);
         var target = Writes - fromEnd;
@@ -66,7 +66,7 @@ public class CorruptionTests
     public async Task Flipped_bytes_in_the_tail_are_dropped_and_the_store_keeps_working(string how, int fromEnd, int relative)
     {
         using var directory = new TempDirectory("flip");
-        var clock = new ManualClock();
+        var clock = new SteppedClock();
         var writes = await WriteAndCloseAsync(directory.Path, clock);
         var (segment, offsets) = LocateRecords(directory.Path, writes);
         var target = Writes - fromEnd;
@@ -83,7 +83,7 @@ public class CorruptionTests
         await ReopenAndCheckAsync(directory.Path, clock, writes, offsets, damageStart: at, how);
     }
 
-    private static async Task<List<Write>> WriteAndCloseAsync(string dataDirectory, ManualClock clock)
+    private static async Task<List<Write>> WriteAndCloseAsync(string dataDirectory, SteppedClock clock)
     {
         var writes = new List<Write>();
         await using var store = Kv4Store.Open(new StoreOptions { DataDirectory = dataDirectory, Clock = clock });
@@ -125,7 +125,7 @@ public class CorruptionTests
         return (segment, offsets);
     }
 
-    private static async Task ReopenAndCheckAsync(string dataDirectory, ManualClock clock, List<Write> writes, long[] offsets, long damageStart, string how)
+    private static async Task ReopenAndCheckAsync(string dataDirectory, SteppedClock clock, List<Write> writes, long[] offsets, long damageStart, string how)
     {
         // A write whose value starts at or after the damage, or is cut by it, must be gone ...
         var mostThatMaySurvive = Enumerable.Range(0, writes.Count).Count(i => offsets[i] + writes[i].Json.Length <= damageStart);

@@ -30,7 +30,7 @@ public class StoreModelProperties
     private static async Task RunAsync(StoreOp[] run)
     {
         using var directory = new TempDirectory("model");
-        var clock = new ManualClock();
+        var clock = new SteppedClock();
         var options = new StoreOptions { DataDirectory = directory.Path, Clock = clock };
         var model = new StoreModel();
         var store = Kv4Store.Open(options);
@@ -76,7 +76,7 @@ public class StoreModelProperties
 
     private sealed class StepFailure(string message) : Exception(message);
 
-    private static async Task ApplyAsync(Kv4Store store, StoreModel model, ManualClock clock, StoreOp op)
+    private static async Task ApplyAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp op)
     {
         switch (op)
         {
@@ -98,7 +98,7 @@ public class StoreModelProperties
         Assert.Equal(model.LastSequence, store.LastSequence);
     }
 
-    private static async Task PutAsync(Kv4Store store, StoreModel model, ManualClock clock, StoreOp.Put put)
+    private static async Task PutAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp.Put put)
     {
         var condition = put.Kind switch
         {
@@ -122,7 +122,7 @@ public class StoreModelProperties
             clock.NowMs, put.Actor, put.SecondaryKeys, result.PartitionSequence);
     }
 
-    private static async Task DeleteAsync(Kv4Store store, StoreModel model, ManualClock clock, StoreOp.Delete delete)
+    private static async Task DeleteAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp.Delete delete)
     {
         var condition = delete.Kind switch
         {
@@ -150,7 +150,7 @@ public class StoreModelProperties
         model.ApplyDelete(delete.At, result.Version, clock.NowMs, delete.Actor, result.PartitionSequence);
     }
 
-    private static void AssertFreshWrite(Kv4Store store, StoreModel model, ManualClock clock, EntryAddress at, WriteResult result)
+    private static void AssertFreshWrite(Kv4Store store, StoreModel model, SteppedClock clock, EntryAddress at, WriteResult result)
     {
         Assert.True(result.Applied);
         Assert.True(result.Sequence > model.LastSequence, $"sequence {result.Sequence} is not after {model.LastSequence}");
@@ -160,7 +160,7 @@ public class StoreModelProperties
         Assert.Equal(result.Sequence, store.LastSequence);
     }
 
-    private static async Task DeleteTreeAsync(Kv4Store store, StoreModel model, ManualClock clock, StoreOp.DeleteTree tree)
+    private static async Task DeleteTreeAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp.DeleteTree tree)
     {
         var doomed = model.LiveUnder(tree.Bucket, tree.Layer, tree.Prefix);
         var before = model.LastSequence;

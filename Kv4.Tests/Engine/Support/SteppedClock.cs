@@ -4,7 +4,7 @@ namespace Kv4.Tests.Engine.Support;
 /// A clock the test moves by hand, so version timestamps are known exactly. Only the wall clock is
 /// faked: timers and Stopwatch-style timestamps stay real, so the engine's background commits still run.
 /// </summary>
-public sealed class ManualClock(long startUnixMs = 1_458_109_242_000) : TimeProvider
+public sealed class SteppedClock(long startUnixMs = 1_458_109_242_000) : TimeProvider
 {
     private long _nowMs = startUnixMs;
 
