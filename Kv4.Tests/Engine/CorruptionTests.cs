@@ -9,8 +9,9 @@ namespace Kv4.Tests.Engine;
 
 /// <summary>
 /// A damaged log tail is dropped, never served. Each case writes the same 30 puts (unique values, several
-/// versions per key, some with secondary keys), closes the store, damages the newest log segment on disk
-/// (truncation, or flipped bytes) and reopens. Where each record lies is found by searching the file for
+/// versions per key, some with secondary keys) in two sessions, closes the store, damages the newest log
+/// segment on disk (truncation, or flipped bytes) and reopens, with the index checkpoint covering all of
+/// the log, only the part before the damage (a crash), or absent (see <see cref="CheckpointStates"/>). Where each record lies is found by searching the file for
 /// its value's bytes (values are stored verbatim), which gives bounds on what may survive:
 /// - a write whose value bytes are damaged or cut off must be gone, and so must every later one (the
 ///   log is a sequence; serving write n+1 without write n would invent a history that never existed);
@@ -25,31 +26,71 @@ public class CorruptionTests
 
     private sealed record Write(EntryAddress At, byte[] Json, string Actor, SecondaryKeys SecondaryKeys, WriteResult Result);
 
-    public static TheoryData<string, int, int> Truncations => new()
-    {
-        // (how, which write from the end (1 = last), offset relative to that write's value start)
-        { "mid-value of the last write", 1, 5 },
-        { "just before the last write's value", 1, -2 },
-        { "mid-value of the 2nd to last write", 2, 3 },
-        { "inside the record header of the 3rd to last write", 3, -6 },
-        { "mid-value of the 6th to last write", 6, 1 },
-    };
+    /// <summary>
+    /// What the index checkpoint covers when the damage is found:
+    /// "clean close" - the checkpoint written on dispose covers every write, damaged ones included;
+    /// "crash" - the newest checkpoint is from before the damaged writes (as after a crash, when the log
+    ///           went on past the last checkpoint), so the damage is met while replaying the log;
+    /// "no checkpoint" - the whole log is replayed.
+    /// </summary>
+    public static readonly string[] CheckpointStates = ["clean close", "crash", "no checkpoint"];
 
-    public static TheoryData<string, int, int> Flips => new()
+    private const string CleanClose = "clean close";
+
+    // (how, which write from the end (1 = last), offset relative to that write's value start)
+    private static readonly (string How, int FromEnd, int Relative)[] TruncationPoints =
+    [
+        ("mid-value of the last write", 1, 5),
+        ("just before the last write's value", 1, -2),
+        ("mid-value of the 2nd to last write", 2, 3),
+        ("inside the record header of the 3rd to last write", 3, -6),
+        ("mid-value of the 6th to last write", 6, 1),
+    ];
+
+    private static readonly (string How, int FromEnd, int Relative)[] FlipPoints =
+    [
+        ("a byte of the last write's value", 1, 4),
+        ("a byte of the 2nd to last write's value", 2, 6),
+        ("a byte of the 5th to last write's value", 5, 2),
+        ("a header byte of the 3rd to last write", 3, -3),
+        ("the first byte of the 4th to last write's value", 4, 0),
+    ];
+
+    public static TheoryData<string, string, int, int> Truncations => Cases(TruncationPoints, CheckpointStates.Where(c => c != CleanClose));
+
+    public static TheoryData<string, string, int, int> Flips => Cases(FlipPoints, CheckpointStates.Where(c => c != CleanClose));
+
+    public static TheoryData<string, string, int, int> TruncationsAfterCleanClose => Cases(TruncationPoints, [CleanClose]);
+
+    public static TheoryData<string, string, int, int> FlipsAfterCleanClose => Cases(FlipPoints, [CleanClose]);
+
+    private static TheoryData<string, string, int, int> Cases((string How, int FromEnd, int Relative)[] points, IEnumerable<string> states)
     {
-        { "a byte of the last write's value", 1, 4 },
-        { "a byte of the 2nd to last write's value", 2, 6 },
-        { "a byte of the 5th to last write's value", 5, 2 },
-        { "a header byte of the 3rd to last write", 3, -3 },
-        { "the first byte of the 4th to last write's value", 4, 0 },
-    };
+        var data = new TheoryData<string, string, int, int>();
+        foreach (var state in states)
+            foreach (var (how, fromEnd, relative) in points)
+                data.Add(state, how, fromEnd, relative);
+        return data;
+    }
+
+    /// <summary>
+    /// The same damage after a clean close: the checkpoint written on dispose claims every write,
+    /// the damaged ones included, so the damage must be noticed although no replay meets it.
+    /// </summary>
+    [Theory, MemberData(nameof(TruncationsAfterCleanClose))]
+    public Task A_truncated_tail_after_a_clean_close_is_dropped_too(string checkpoint, string how, int fromEnd, int relative) =>
+        A_truncated_tail_is_dropped_and_the_store_keeps_working(checkpoint, how, fromEnd, relative);
+
+    [Theory, MemberData(nameof(FlipsAfterCleanClose))]
+    public Task Flipped_bytes_after_a_clean_close_are_dropped_too(string checkpoint, string how, int fromEnd, int relative) =>
+        Flipped_bytes_in_the_tail_are_dropped_and_the_store_keeps_working(checkpoint, how, fromEnd, relative);
 
     [Theory, MemberData(nameof(Truncations))]
-    public async Task A_truncated_tail_is_dropped_and_the_store_keeps_working(string how, int fromEnd, int relative)
+    public async Task A_truncated_tail_is_dropped_and_the_store_keeps_working(string checkpoint, string how, int fromEnd, int relative)
     {
         using var directory = new TempDirectory("truncate");
         var clock = new SteppedClock();
-        var writes = await WriteAndCloseAsync(directory.Path, clock);
+        var writes = await WriteAndCloseAsync(directory.Path, clock, checkpoint);
         var (segment, offsets) = LocateRecords(directory.Path, writes);
         var target = Writes - fromEnd;
         var cut = offsets[target] + relative;
@@ -63,11 +104,11 @@ public class CorruptionTests
     }
 
     [Theory, MemberData(nameof(Flips))]
-    public async Task Flipped_bytes_in_the_tail_are_dropped_and_the_store_keeps_working(string how, int fromEnd, int relative)
+    public async Task Flipped_bytes_in_the_tail_are_dropped_and_the_store_keeps_working(string checkpoint, string how, int fromEnd, int relative)
     {
         using var directory = new TempDirectory("flip");
         var clock = new SteppedClock();
-        var writes = await WriteAndCloseAsync(directory.Path, clock);
+        var writes = await WriteAndCloseAsync(directory.Path, clock, checkpoint);
         var (segment, offsets) = LocateRecords(directory.Path, writes);
         var target = Writes - fromEnd;
         var at = offsets[target] + relative;
@@ -83,22 +124,60 @@ public class CorruptionTests
         await ReopenAndCheckAsync(directory.Path, clock, writes, offsets, damageStart: at, how);
     }
 
-    private static async Task<List<Write>> WriteAndCloseAsync(string dataDirectory, SteppedClock clock)
+    /// <summary>Writes the first half, closes, writes the second half, closes; then leaves the checkpoints as <paramref name="checkpoint"/> says.</summary>
+    private static async Task<List<Write>> WriteAndCloseAsync(string dataDirectory, SteppedClock clock, string checkpoint)
     {
         var writes = new List<Write>();
-        await using var store = Kv4Store.Open(new StoreOptions { DataDirectory = dataDirectory, Clock = clock });
-        var addresses = StoreOp.AllAddresses().Where((_, i) => i % 7 == 0).Take(8).ToArray();
-        for (var i = 0; i < Writes; i++)
+        var addresses = StoreOp.AllAddresses().Where((_, i) => i % 7 == 0).ToArray();
+        var checkpoints = Path.Combine(dataDirectory, "checkpoints");
+        var saved = dataDirectory + "-checkpoints-after-first-half";
+        try
         {
-            clock.Advance(1000);
-            var at = addresses[i % addresses.Length];
-            // Unique per write and never a substring of another (the closing brace ends it).
-            var json = Encoding.UTF8.GetBytes($"{{\"write\":{i},\"pad\":\"{new string((char)('a' + i % 26), 10 + i * 7 % 90)}\"}}");
-            var secondary = i % 5 == 0 ? new SecondaryKeys(K2: $"e{i}") : SecondaryKeys.None;
-            var result = await store.PutAsync(at, json, "writer", secondaryKeys: secondary);
-            writes.Add(new Write(at, json, "writer", secondary, result));
+            for (var half = 0; half < 2; half++)
+            {
+                await using (var store = Kv4Store.Open(new StoreOptions { DataDirectory = dataDirectory, Clock = clock }))
+                {
+                    for (var i = half * Writes / 2; i < (half + 1) * Writes / 2; i++)
+                    {
+                        clock.Advance(1000);
+                        var at = addresses[i % addresses.Length];
+                        // Unique per write and never a substring of another (the closing brace ends it).
+                        var json = Encoding.UTF8.GetBytes($"{{\"write\":{i},\"pad\":\"{new string((char)('a' + i % 26), 10 + i * 7 % 90)}\"}}");
+                        var secondary = i % 5 == 0 ? new SecondaryKeys(K2: $"e{i}") : SecondaryKeys.None;
+                        var result = await store.PutAsync(at, json, "writer", secondaryKeys: secondary);
+                        writes.Add(new Write(at, json, "writer", secondary, result));
+                    }
+                }
+                if (half == 0 && checkpoint == "crash")
+                {
+                    Assert.True(Directory.Exists(checkpoints), $"the store wrote no {checkpoints} on close; this test needs to know where checkpoints live");
+                    CopyDirectory(checkpoints, saved);
+                }
+            }
+
+            switch (checkpoint)
+            {
+                case "crash":
+                    Directory.Delete(checkpoints, recursive: true);
+                    CopyDirectory(saved, checkpoints);
+                    break;
+                case "no checkpoint":
+                    if (Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true);
+                    break;
+            }
+            return writes;
         }
-        return writes;
+        finally
+        {
+            if (Directory.Exists(saved)) Directory.Delete(saved, recursive: true);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 
     /// <summary>The newest log segment and, for each write, the file offset where its value's bytes start.</summary>
@@ -138,7 +217,7 @@ public class CorruptionTests
         {
             var survivors = writes.Count(w => w.Result.Sequence <= store.LastSequence);
             Assert.True(survivors <= mostThatMaySurvive,
-                $"{how}: {survivors} writes survived, but write {mostThatMaySurvive} was damaged (LastSequence {store.LastSequence})");
+                $"{how}: the store claims {survivors} writes (LastSequence {store.LastSequence}), but write #{mostThatMaySurvive} (from #0) was damaged: it and every later write must be gone");
             Assert.True(survivors >= fewestThatMustSurvive,
                 $"{how}: only {survivors} writes survived, but the first {fewestThatMustSurvive} lay before the damage");
             model = ModelOf(writes.Take(survivors));

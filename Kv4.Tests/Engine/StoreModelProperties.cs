@@ -358,7 +358,7 @@ public class StoreModelProperties
     {
         if (expected is null)
         {
-            Assert.True(actual is null, $"{what}: expected no value, got {Show(actual!.Value)}");
+            if (actual is { } unexpected) Assert.Fail($"{what}: expected no value, got {Show(unexpected)}");
             return;
         }
         Assert.True(actual is not null, $"{what}: expected {Show(expected)}, got no value");
