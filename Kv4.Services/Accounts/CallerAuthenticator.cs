@@ -24,6 +24,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     private readonly byte[] _systemSecretHash;
     private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<UInt128, CachedLogin> _cache = new();
+    private readonly ConcurrentDictionary<string, (long Generation, bool Active)> _standing = new(StringComparer.Ordinal);
     private readonly TimeProvider _clock;
     private readonly TimeSpan _cacheFor;
 
@@ -61,6 +62,30 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     /// </summary>
     public ValueTask<Caller?> AuthenticatePasswordAsync(string login, string password, CancellationToken cancellationToken = default) =>
         new(LoginForm.TryParsePasswordLogin(login, password, out var form) ? Verify(form, passwordLogin: true) : null);
+
+    /// <summary>
+    /// Whether a caller authenticated earlier (a bearer token carries one for minutes) may still act: its top-level
+    /// account exists and is active, and so does its sub-account or admin record. Answered from memory and remembered
+    /// per actor until the next account change, so hosts can ask it on every token-authenticated request.
+    /// </summary>
+    public bool IsActive(Caller caller)
+    {
+        if (caller.IsSystem) return true;
+        var generation = _directory.Generation;
+        if (_standing.TryGetValue(caller.Actor, out var known) && known.Generation == generation) return known.Active;
+        var active = _directory.TryGetAccount(Caller.SystemBucket, caller.Ident, out var top) && top.Active && caller.Kind switch
+        {
+            CallerKind.Account => caller.Bucket == caller.Ident,
+            CallerKind.SubAccount => caller.Bucket.Length > caller.Ident.Length + 1
+                && _directory.TryGetAccount(caller.Ident, caller.Bucket[(caller.Ident.Length + 1)..], out var sub) && sub.Active,
+            CallerKind.Admin => caller.Actor.StartsWith(caller.Ident + ":", StringComparison.Ordinal)
+                && _directory.TryGetAdmin(caller.Ident, caller.Actor[(caller.Ident.Length + 1)..], out _),
+            _ => false,
+        };
+        if (_standing.Count >= MaxCachedLogins) _standing.Clear();
+        _standing[caller.Actor] = (generation, active);
+        return active;
+    }
 
     private Caller? Verify(LoginForm form, bool passwordLogin)
     {

@@ -171,3 +171,39 @@ public sealed class CallerAuthenticatorTests : IAsyncLifetime
         ("elena", "boss#hunter22"),
     ];
 }
+
+/// <summary>A caller authenticated earlier (as a bearer token carries it) loses its standing with its account.</summary>
+public sealed class CallerStandingTests
+{
+    [Fact]
+    public async Task Callers_stay_active_until_their_account_changes()
+    {
+        await using var h = await ServiceHarness.StartAsync();
+        var (elena, _) = await h.CreateAccountAsync("elena");
+        var (lily, _) = await h.CreateAccountAsync("lily", elena);
+        await h.PutAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"password":"pw"}}""");
+        var boss = (await h.LoginAsync("elena", "boss#pw"))!;
+        var auth = h.Services.Authenticator;
+        Assert.True(auth.IsActive(h.Sys));
+        Assert.True(auth.IsActive(elena));
+        Assert.True(auth.IsActive(lily));
+        Assert.True(auth.IsActive(boss));
+
+        await h.PostAsync(elena, "acc", "accounts", """{"k":"lily","v":{"active":false}}""");
+        Assert.False(auth.IsActive(lily));
+        Assert.True(auth.IsActive(elena));
+
+        await h.DeleteAsync(elena, "acc", "users/admins", "k=boss");
+        Assert.False(auth.IsActive(boss));
+
+        await h.PostAsync(elena, "acc", "accounts", """{"k":"lily","v":{"active":true}}""");
+        Assert.True(auth.IsActive(lily));
+        await h.PostAsync(h.Sys, "acc", "accounts", """{"k":"elena","v":{"active":false}}""");
+        Assert.False(auth.IsActive(elena));
+        Assert.False(auth.IsActive(lily));
+
+        await h.DeleteAsync(h.Sys, "acc", "accounts", "k=elena");
+        Assert.False(auth.IsActive(elena));
+        Assert.False(auth.IsActive(new Caller("ghost", "ghost", CallerKind.Account, [])));
+    }
+}
