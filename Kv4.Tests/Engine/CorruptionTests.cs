@@ -37,7 +37,6 @@ public class CorruptionTests
 
     private const string CleanClose = "clean close";
 
-    private const string SkipCleanClose = "Engine finding (open): after a clean close the checkpoint written on dispose covers the damaged records, so open never looks at them: LastSequence still counts the damaged writes, their latest values are served from the checkpoint, and reading their history throws FasterException (Checksum failed for read) or InvalidDataException (damaged log record) instead of the damaged suffix being dropped";
 
     // (how, which write from the end (1 = last), offset relative to that write's value start)
     private static readonly (string How, int FromEnd, int Relative)[] TruncationPoints =
@@ -79,11 +78,11 @@ public class CorruptionTests
     /// The same damage after a clean close: the checkpoint written on dispose claims every write,
     /// the damaged ones included, so the damage must be noticed although no replay meets it.
     /// </summary>
-    [Theory(Skip = SkipCleanClose), MemberData(nameof(TruncationsAfterCleanClose))]
+    [Theory, MemberData(nameof(TruncationsAfterCleanClose))]
     public Task A_truncated_tail_after_a_clean_close_is_dropped_too(string checkpoint, string how, int fromEnd, int relative) =>
         A_truncated_tail_is_dropped_and_the_store_keeps_working(checkpoint, how, fromEnd, relative);
 
-    [Theory(Skip = SkipCleanClose), MemberData(nameof(FlipsAfterCleanClose))]
+    [Theory, MemberData(nameof(FlipsAfterCleanClose))]
     public Task Flipped_bytes_after_a_clean_close_are_dropped_too(string checkpoint, string how, int fromEnd, int relative) =>
         Flipped_bytes_in_the_tail_are_dropped_and_the_store_keeps_working(checkpoint, how, fromEnd, relative);
 
