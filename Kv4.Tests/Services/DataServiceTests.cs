@@ -118,6 +118,17 @@ public sealed class DataServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Of_concurrent_updates_from_one_version_exactly_one_wins()
+    {
+        var v1 = await PutVersion("cas", """{"k":"a","v":0}""");
+        var replies = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
+            _h.PostAsync(_elena, "data", "cas", $$"""{"k":"a","v":{{i}},"_ver_":"{{v1}}"}""")));
+        Assert.Single(replies, r => r.IsOk);
+        Assert.All(replies.Where(r => !r.IsOk), r => r.Is("version_conflict"));
+        Assert.Equal(2, (await Get("cas", "time_series=1&k=a")).Ok().GetArrayLength());
+    }
+
+    [Fact]
     public async Task Compare_and_set_on_a_deleted_key_is_not_found()
     {
         var v1 = await PutVersion("cas", """{"k":"a","v":1}""");

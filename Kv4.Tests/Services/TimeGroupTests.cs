@@ -1,3 +1,4 @@
+using FsCheck.Xunit;
 using Kv4.Services.Common;
 
 namespace Kv4.Tests.Services;
@@ -82,5 +83,17 @@ public class TimeGroupTests
         Assert.Equal("2016:3:16:5:7:9", TimeGroup.Format(t, 6));
         Assert.True(TimeGroup.TryParse(TimeGroup.Format(t, 5), out var g));
         Assert.InRange(t, g.StartMs, g.EndInclusiveMs);
+    }
+
+    [Property(MaxTest = 500)]
+    public bool A_formatted_group_parses_back_to_a_group_holding_the_time(uint seconds, ushort millis, byte depthSeed)
+    {
+        var t = seconds * 1000L + millis % 1000;
+        var depth = depthSeed % TimeGroup.MaxDepth + 1;
+        return TimeGroup.TryParse(TimeGroup.Format(t, depth), out var group)
+            && group.Depth == depth
+            && group.StartMs <= t && t <= group.EndInclusiveMs
+            && TimeGroup.Format(group.StartMs, depth) == TimeGroup.Format(group.EndInclusiveMs, depth)
+            && TimeGroup.Format(group.EndInclusiveMs + 1, depth) != TimeGroup.Format(t, depth);
     }
 }
