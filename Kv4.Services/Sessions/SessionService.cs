@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Kv4.Services.Accounts;
 using Kv4.Services.Api;
 using Kv4.Services.Tokens;
 
@@ -8,8 +7,8 @@ namespace Kv4.Services.Sessions;
 /// <summary>
 /// `_sess` (contract 5.12).
 /// <list type="bullet">
-/// <item>`POST /_sess {"k":"&lt;login&gt;","v":{"password":".."}}`, no credentials: checks the login like HTTP Basic
-///   (any form of contract section 4) and answers `{"access_token":&lt;JWT&gt;,"token_type":"Bearer","expires_in":900,
+/// <item>`POST /_sess {"k":"&lt;login&gt;","v":{"password":".."}}`, no credentials: checks the login with its password
+///   (`elena`, `elena#lily`, `elena:admin`) and answers `{"access_token":&lt;JWT&gt;,"token_type":"Bearer","expires_in":900,
 ///   "refresh_token":..,"session":&lt;sid&gt;}`. A refused login is `unauthorized`.</item>
 /// <item>`POST /_sess/refresh {"refresh_token":".."}` (or `{"v":{"refresh_token":..}}`), no credentials: the same
 ///   shape with a new access token and a new refresh token; the old refresh token is spent.</item>
@@ -18,7 +17,9 @@ namespace Kv4.Services.Sessions;
 ///   without k every session of the bucket, v = how many.</item>
 /// </list>
 /// </summary>
-public sealed class SessionService(ICallerAuthenticator authenticator, SessionStore sessions, TokenAuthority tokens, SessionOptions options) : IApiService
+/// <param name="passwordLogin">Checks a login and its password (the accounts' password login), null when refused.</param>
+public sealed class SessionService(Func<string, string, CancellationToken, ValueTask<Caller?>> passwordLogin, SessionStore sessions,
+    TokenAuthority tokens, SessionOptions options) : IApiService
 {
     public string Name => "sess";
 
@@ -81,7 +82,7 @@ public sealed class SessionService(ICallerAuthenticator authenticator, SessionSt
             if (!body.TryGetProperty("v", out var v) || v.ValueKind != JsonValueKind.Object ||
                 !v.TryGetProperty("password", out var password) || password.ValueKind != JsonValueKind.String)
                 return ErrorCode.BadParam;
-            var caller = await authenticator.AuthenticateAsync(k.GetString()!, password.GetString()!, request.CancellationToken).ConfigureAwait(false);
+            var caller = await passwordLogin(k.GetString()!, password.GetString()!, request.CancellationToken).ConfigureAwait(false);
             if (caller is null) return ErrorCode.Unauthorized;
             var (sid, refresh) = await sessions.OpenAsync(caller, RefreshLifetime, request.CancellationToken).ConfigureAwait(false);
             return Grant(caller with { SessionId = sid }, sid, refresh);

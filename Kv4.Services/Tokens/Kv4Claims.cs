@@ -4,27 +4,32 @@ using Kv4.Services.Api;
 namespace Kv4.Services.Tokens;
 
 /// <summary>
-/// The claim names of Kv4's JWTs, and the one mapping from a validated token's claims back to a <see cref="Caller"/>.
-/// Two kinds of token share them (claim <see cref="Use"/>):
+/// The claim names of Kv4's JWTs (the host's bearer scheme reads the same names), and the mapping from a
+/// validated token's claims back to a <see cref="Caller"/> for the signal WebSocket. Two uses share them:
 /// <code>
-/// access (from _sess):  {"sub":"elena","kv4_use":"access","kv4_bucket":"elena","kv4_actor":"elena","kv4_kind":"Account",
-///                        "roles":["account"],"sid":"3f0c..","iss":"kv4","aud":"kv4","exp":..}
-/// signal (from _token): {"sub":"alice","kv4_use":"signal","kv4_bucket":"elena","kv4_actor":"elena","kv4_kind":"Account",
-///                        "roles":["signal"],"kv4_channel":"room/1","iss":"kv4","aud":"kv4","exp":..}
+/// access (from _sess):  {"bucket":"elena","actor":"elena","kind":"account","roles":["account"],"sid":"3f0c..",
+///                        "use":"access","iss":"kv4","aud":"kv4","exp":..}
+/// signal (from _token): {"bucket":"elena","actor":"elena","kind":"account","roles":["signal"],"sub":"alice",
+///                        "channel":"room/1","use":"signal","iss":"kv4","aud":"kv4","exp":..}
 /// </code>
-/// A signal token without <see cref="Channel"/> has no channel restriction. Hosts must validate with
-/// MapInboundClaims off, so these names arrive unchanged.
+/// A signal token without "channel" has no channel restriction. Verifiers run with MapInboundClaims off, so these
+/// names arrive unchanged. As a REST bearer a signal token acts for its issuer's bucket with the single role
+/// "signal" (contract 4 accepts `_token` tokens as bearers).
 /// </summary>
 public static class Kv4Claims
 {
-    public const string Subject = "sub";
-    public const string Use = "kv4_use";
-    public const string Bucket = "kv4_bucket";
-    public const string Actor = "kv4_actor";
-    public const string Kind = "kv4_kind";
+    public const string Bucket = "bucket";
+    public const string Actor = "actor";
+    /// <summary>The <see cref="CallerKind"/> in lower case: system, account, subaccount, admin.</summary>
+    public const string Kind = "kind";
     public const string Roles = "roles";
-    public const string Channel = "kv4_channel";
     public const string SessionId = "sid";
+    /// <summary>"access" or "signal".</summary>
+    public const string Use = "use";
+    /// <summary>Signal tokens: the user who joins.</summary>
+    public const string Subject = "sub";
+    /// <summary>Signal tokens: the only channel they may join.</summary>
+    public const string Channel = "channel";
 
     public const string UseAccess = "access";
     public const string UseSignal = "signal";
@@ -32,8 +37,29 @@ public static class Kv4Claims
     /// <summary>The role a `_token` token carries when it is presented as a bearer on the REST API.</summary>
     public const string SignalRole = "signal";
 
-    public const string Issuer = "kv4";
-    public const string Audience = "kv4";
+    public const string DefaultIssuer = "kv4";
+    public const string DefaultAudience = "kv4";
+
+    public static string KindName(CallerKind kind) => kind switch
+    {
+        CallerKind.System => "system",
+        CallerKind.Account => "account",
+        CallerKind.SubAccount => "subaccount",
+        CallerKind.Admin => "admin",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static bool TryParseKind(string? name, out CallerKind kind)
+    {
+        foreach (var candidate in Enum.GetValues<CallerKind>())
+            if (KindName(candidate) == name)
+            {
+                kind = candidate;
+                return true;
+            }
+        kind = default;
+        return false;
+    }
 
     /// <summary>The caller a validated token stands for; null when a claim the caller needs is missing or malformed.</summary>
     public static Caller? ToCaller(IEnumerable<Claim> claims)
@@ -51,7 +77,7 @@ public static class Kv4Claims
                 case Roles: roles.Add(claim.Value); break;
             }
         }
-        if (bucket is null || actor is null || !Enum.TryParse<CallerKind>(kind, ignoreCase: false, out var callerKind))
+        if (bucket is null || actor is null || !Kv4.Engine.Rules.AddressRules.IsValidBucket(bucket) || !TryParseKind(kind, out var callerKind))
             return null;
         return new Caller(bucket, actor, callerKind, roles, sid);
     }

@@ -18,28 +18,37 @@ public sealed class TokenAuthority
     private readonly TimeProvider _clock;
     private readonly ISessionRegistry? _sessions;
 
-    public TokenAuthority(SecurityKey key, TimeProvider? clock = null, ISessionRegistry? sessions = null, TimeSpan? clockSkew = null)
+    /// <summary>
+    /// Signs with <paramref name="credentials"/> and verifies with <paramref name="validation"/> — the host passes the
+    /// ones its bearer scheme uses, so there is one key source (`Kv4:Jwt:SigningKey` or the data directory's key file).
+    /// Tokens carry validation's ValidIssuer and ValidAudience.
+    /// </summary>
+    public TokenAuthority(SigningCredentials credentials, TokenValidationParameters validation, ISessionRegistry? sessions = null, TimeProvider? clock = null)
     {
-        _credentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256);
-        _clock = clock ?? TimeProvider.System;
+        _credentials = credentials;
+        ValidationParameters = validation;
         _sessions = sessions;
-        ValidationParameters = new TokenValidationParameters
+        _clock = clock ?? TimeProvider.System;
+    }
+
+    /// <summary>For tests and tools: HMAC-SHA256 over <paramref name="key"/>, issuer and audience "kv4", 5 s clock skew.</summary>
+    public TokenAuthority(SecurityKey key, TimeProvider? clock = null, ISessionRegistry? sessions = null)
+        : this(new SigningCredentials(key, SecurityAlgorithms.HmacSha256), new TokenValidationParameters
         {
-            ValidIssuer = Kv4Claims.Issuer,
-            ValidAudience = Kv4Claims.Audience,
+            ValidIssuer = Kv4Claims.DefaultIssuer,
+            ValidAudience = Kv4Claims.DefaultAudience,
             IssuerSigningKey = key,
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-            ValidateIssuerSigningKey = true,
             // `_token?expire=0` issues tokens without expiry (contract 5.4); those carry no exp claim.
             RequireExpirationTime = false,
             ValidateLifetime = true,
-            ClockSkew = clockSkew ?? TimeSpan.FromSeconds(5),
-            NameClaimType = Kv4Claims.Subject,
+            ClockSkew = TimeSpan.FromSeconds(5),
+            NameClaimType = Kv4Claims.Actor,
             RoleClaimType = Kv4Claims.Roles,
-        };
+        }, sessions, clock)
+    {
     }
 
-    /// <summary>What every verifier must use (the host hands it to JwtBearer, with MapInboundClaims off).</summary>
     public TokenValidationParameters ValidationParameters { get; }
 
     /// <summary>
@@ -48,7 +57,8 @@ public sealed class TokenAuthority
     /// </summary>
     public string IssueSignalToken(Caller issuer, string user, string? channel, TimeSpan? lifetime)
     {
-        var claims = BaseClaims(issuer, user, Kv4Claims.UseSignal);
+        var claims = BaseClaims(issuer, Kv4Claims.UseSignal);
+        claims[Kv4Claims.Subject] = user;
         claims[Kv4Claims.Roles] = new[] { Kv4Claims.SignalRole };
         if (channel is not null) claims[Kv4Claims.Channel] = channel;
         return Create(claims, lifetime);
@@ -57,7 +67,7 @@ public sealed class TokenAuthority
     /// <summary>A `_sess` access token: the caller's identity, bucket and roles, bound to a session.</summary>
     public string IssueAccessToken(Caller caller, string sessionId, TimeSpan lifetime)
     {
-        var claims = BaseClaims(caller, caller.Actor, Kv4Claims.UseAccess);
+        var claims = BaseClaims(caller, Kv4Claims.UseAccess);
         claims[Kv4Claims.Roles] = caller.Roles.ToArray();
         claims[Kv4Claims.SessionId] = sessionId;
         return Create(claims, lifetime);
@@ -99,13 +109,12 @@ public sealed class TokenAuthority
     /// <summary>Bounds what a verifier reads from a URL or header before any parsing.</summary>
     public const int MaxTokenChars = 8192;
 
-    private static Dictionary<string, object> BaseClaims(Caller caller, string subject, string use) => new()
+    private static Dictionary<string, object> BaseClaims(Caller caller, string use) => new()
     {
-        [Kv4Claims.Subject] = subject,
         [Kv4Claims.Use] = use,
         [Kv4Claims.Bucket] = caller.Bucket,
         [Kv4Claims.Actor] = caller.Actor,
-        [Kv4Claims.Kind] = caller.Kind.ToString(),
+        [Kv4Claims.Kind] = Kv4Claims.KindName(caller.Kind),
         ["jti"] = Guid.NewGuid().ToString("N"),
     };
 
@@ -114,8 +123,8 @@ public sealed class TokenAuthority
         var now = _clock.GetUtcNow().UtcDateTime;
         var descriptor = new SecurityTokenDescriptor
         {
-            Issuer = Kv4Claims.Issuer,
-            Audience = Kv4Claims.Audience,
+            Issuer = ValidationParameters.ValidIssuer,
+            Audience = ValidationParameters.ValidAudience,
             IssuedAt = now,
             Claims = claims,
             SigningCredentials = _credentials,

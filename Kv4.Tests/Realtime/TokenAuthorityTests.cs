@@ -77,30 +77,6 @@ public sealed class TokenAuthorityTests
         Assert.Null(await authority.ValidateAsync(token));
     }
 
-    [Fact]
-    public void The_signing_key_is_generated_once_kept_owner_only_and_reused()
-    {
-        var dir = Directory.CreateTempSubdirectory("kv4-key-").FullName;
-        try
-        {
-            var first = SigningKeySource.Load(null, dir);
-            var second = SigningKeySource.Load(null, dir);
-            Assert.Equal(first.Key, second.Key);
-            Assert.True(first.Key.Length >= 32);
-            var file = Path.Combine(dir, SigningKeySource.FileName);
-            if (!OperatingSystem.IsWindows())
-                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
-
-            var configured = SigningKeySource.Load("a configured key of at least thirty-two bytes", dir);
-            Assert.NotEqual(first.Key, configured.Key);
-            Assert.Throws<InvalidOperationException>(() => SigningKeySource.Load("short", dir));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
-    }
-
     private sealed class SetRegistry(HashSet<string> revoked) : ISessionRegistry
     {
         public bool IsRevoked(string bucket, string sessionId) => revoked.Contains(sessionId);
