@@ -5,17 +5,22 @@ namespace Kv4.Services.Hosts;
 /// http→ws, https→wss, "/ws" appended), at the load of its live signal connections. Other nodes of a cluster
 /// (and other types) come from further <see cref="IHostDirectory"/> implementations.
 /// </summary>
-public sealed class LocalHostDirectory(string nodeId, string publicUrl, Func<double>? signalLoad = null) : IHostDirectory
+/// <param name="publicUrl">Asked once, on first use: a host without a configured URL answers with the address it listens on, known only after start.</param>
+public sealed class LocalHostDirectory(string nodeId, Func<string> publicUrl, Func<double>? signalLoad = null) : IHostDirectory
 {
     public const string SignalType = "signal";
 
-    private readonly string _signalUrl = SignalBase(publicUrl);
+    private readonly Lazy<string> _signalUrl = new(() => SignalBase(publicUrl()));
+
+    public LocalHostDirectory(string nodeId, string publicUrl, Func<double>? signalLoad = null) : this(nodeId, () => publicUrl, signalLoad)
+    {
+    }
 
     public bool TryGetCandidates(string type, out IReadOnlyList<HostCandidate> candidates)
     {
         if (type == SignalType)
         {
-            candidates = [new HostCandidate(nodeId, _signalUrl, signalLoad?.Invoke() ?? 0)];
+            candidates = [new HostCandidate(nodeId, _signalUrl.Value, signalLoad?.Invoke() ?? 0)];
             return true;
         }
         candidates = [];

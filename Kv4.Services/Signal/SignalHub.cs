@@ -119,6 +119,9 @@ public sealed class SignalHub(SignalOptions options)
         return SignalReceiveResult.Relayed;
     }
 
+    /// <summary>Answers a frame the host could not hand over (a binary frame, say) with an error frame.</summary>
+    public void RefuseFrame(SignalConnection sender, string code) => sender.TryEnqueue(SignalFrames.Error(sender.Channel, code));
+
     /// <summary>The connection of <paramref name="user"/> on this channel, if joined here.</summary>
     public SignalConnection? Find(string bucket, string channel, string user) =>
         _rooms.TryGetValue((bucket, channel), out var room) ? Array.Find(room.Members, m => m.User == user) : null;

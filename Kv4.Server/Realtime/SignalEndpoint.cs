@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.Net;
+using System.Net.WebSockets;
+using Kv4.Engine.Rules;
+using Kv4.Server.Endpoints;
+using Kv4.Server.Hosting;
+using Kv4.Services;
+using Kv4.Services.Api;
+using Kv4.Services.Signal;
+
+namespace Kv4.Server.Realtime;
+
+/// <summary>
+/// `GET /ws/v2/{token}` (contract section 6): the signal WebSocket. Everything that can refuse a join is checked
+/// before the upgrade and answered as a plain HTTP error envelope: engine not ready (503 unavailable), a bad,
+/// expired or revoked token (401 unauthorized), a denied IP for the token's bucket and channel (403 forbidden),
+/// no WebSocket request (400 bad_param). A token without a channel joins the channel named by `?channel=`
+/// (default: the root channel). Then the socket is handed to the <see cref="SignalHub"/>: one loop reads frames
+/// into it, one drains the connection's queue onto the socket, and whichever ends first ends both.
+/// </summary>
+public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter replies, ILogger<SignalEndpoint> log)
+{
+    /// <summary>How long a closing connection waits for the client's close frame before the socket is aborted.</summary>
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
+
+    public async Task HandleAsync(HttpContext context, string token)
+    {
+        if (engine.Runtime?.Realtime is not { } realtime)
+        {
+            await replies.WriteErrorAsync(context.Response, ErrorCode.Unavailable);
+            return;
+        }
+        var ticket = await realtime.Tokens.ValidateSignalAsync(token);
+        if (ticket is null)
+        {
+            await replies.WriteErrorAsync(context.Response, ErrorCode.Unauthorized);
+            return;
+        }
+        var channel = ticket.Channel;
+        if (channel is null && !AddressRules.TryNormalizePath(context.Request.Query["channel"].ToString(), out channel))
+        {
+            await replies.WriteErrorAsync(context.Response, ErrorCode.BadPath);
+            return;
+        }
+        if (IsDenied(engine.Runtime!, ticket.Bucket, channel, context.Connection.RemoteIpAddress))
+        {
+            await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden);
+            return;
+        }
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await replies.WriteErrorAsync(context.Response, ErrorCode.BadParam);
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var connection = realtime.Hub.Join(ticket.Bucket, channel, ticket.User, ticket.Issuer.Actor);
+        try
+        {
+            await SyncPresenceAsync(realtime, connection);
+            await RunAsync(socket, realtime.Hub, connection, context.RequestAborted);
+        }
+        finally
+        {
+            realtime.Hub.Leave(connection);
+            await SyncPresenceAsync(realtime, connection);
+        }
+    }
+
+    internal static bool IsDenied(ServiceRuntime runtime, string bucket, string path, IPAddress? remote) =>
+        remote is not null && runtime.AccessPolicy.IsDenied(bucket, path, remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
+
+    private async Task SyncPresenceAsync(RealtimeSet realtime, SignalConnection connection)
+    {
+        try
+        {
+            await realtime.Presence.SyncAsync(connection.Bucket, connection.Channel, connection.User);
+        }
+        catch (Exception e)
+        {
+            // Presence is a mirror of the hub; a failed write must not take the connection (or the node) down.
+            LogPresenceFailed(e, connection.Channel, connection.User);
+        }
+    }
+
+    private static async Task RunAsync(WebSocket socket, SignalHub hub, SignalConnection connection, CancellationToken aborted)
+    {
+        using var idle = new CancellationTokenSource();
+        var idleTimeout = TimeSpan.FromSeconds(hub.Options.IdleTimeoutSeconds);
+        using var idleRegistration = idle.Token.Register(() => connection.Close(SignalCloseReason.IdleTimeout));
+        using var abortRegistration = aborted.Register(() => connection.Close(SignalCloseReason.ClientGone));
+        idle.CancelAfter(idleTimeout);
+
+        var sending = SendLoopAsync(socket, connection);
+        var receiving = ReceiveLoopAsync(socket, hub, connection, idle, idleTimeout);
+        await Task.WhenAny(sending, receiving);
+        // Either the client went (receiving ended) or the server decided to end it (sending ended after a close frame).
+        connection.Close(SignalCloseReason.ClientGone);
+        hub.Leave(connection);
+        var both = Task.WhenAll(sending, receiving);
+        if (await Task.WhenAny(both, Task.Delay(CloseHandshakeTimeout)) != both) socket.Abort();
+        await both;
+    }
+
+    private static async Task SendLoopAsync(WebSocket socket, SignalConnection connection)
+    {
+        try
+        {
+            await foreach (var frame in connection.Outgoing.ReadAllAsync(connection.Closing))
+                await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, connection.Closing);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (WebSocketException)
+        {
+            connection.Close(SignalCloseReason.ClientGone);
+            return;
+        }
+        try
+        {
+            var (status, description) = CloseStatusFor(connection.CloseReason ?? SignalCloseReason.ServerStopping);
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                await socket.CloseOutputAsync(status, description, CancellationToken.None);
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task ReceiveLoopAsync(WebSocket socket, SignalHub hub, SignalConnection connection, CancellationTokenSource idle, TimeSpan idleTimeout)
+    {
+        var max = hub.Options.MaxFrameBytes;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(max, 16 * 1024) + 1);
+        try
+        {
+            while (true)
+            {
+                var length = 0;
+                var tooLarge = false;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        // Grows up to max + 1 bytes: one byte past the limit is enough to know a frame is too large.
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max + 1));
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
+                    length += result.Count;
+                    if (length > max) tooLarge = true;
+                } while (!result.EndOfMessage && !tooLarge && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    connection.Close(SignalCloseReason.ClientGone);
+                    return;
+                }
+                if (connection.CloseReason is not null) continue; // closing: drain until the client's close frame
+                if (tooLarge)
+                {
+                    connection.Close(SignalCloseReason.FrameTooLarge);
+                    continue;
+                }
+                idle.CancelAfter(idleTimeout);
+                if (result.MessageType == WebSocketMessageType.Binary)
+                    hub.RefuseFrame(connection, "bad_json"); // the protocol's frames are JSON text
+                else
+                    hub.Receive(connection, buffer.AsSpan(0, length));
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            connection.Close(SignalCloseReason.ClientGone);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Close statuses: 1008 for an oversized frame (policy violation), 1013 for a too slow reader, 1001 when the node stops.</summary>
+    internal static (WebSocketCloseStatus Status, string Description) CloseStatusFor(SignalCloseReason reason) => reason switch
+    {
+        SignalCloseReason.FrameTooLarge => (WebSocketCloseStatus.PolicyViolation, "frame too large"),
+        SignalCloseReason.SlowConsumer => ((WebSocketCloseStatus)1013, "send queue full"),
+        SignalCloseReason.ServerStopping => (WebSocketCloseStatus.EndpointUnavailable, "server stopping"),
+        SignalCloseReason.Replaced => (WebSocketCloseStatus.NormalClosure, "replaced"),
+        SignalCloseReason.Kicked => (WebSocketCloseStatus.NormalClosure, "kicked"),
+        SignalCloseReason.IdleTimeout => (WebSocketCloseStatus.NormalClosure, "idle timeout"),
+        _ => (WebSocketCloseStatus.NormalClosure, ""),
+    };
+
+    [LoggerMessage(LogLevel.Warning, "presence update failed for {Channel}/{User}")]
+    private partial void LogPresenceFailed(Exception error, string channel, string user);
+}

@@ -1,0 +1,82 @@
+using Kv4.Engine;
+using Kv4.Services.Api;
+using Kv4.Services.Hosts;
+using Kv4.Services.Sessions;
+using Kv4.Services.Signal;
+using Kv4.Services.Tokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Kv4.Services;
+
+/// <summary>
+/// The realtime part the host wires next to <see cref="ServiceSet"/>: `_token`, `_sess`, `_host`, `_subs`, and what
+/// the WebSocket and watch endpoints need (the signal hub, presence, the token authority, the store).
+/// Build it once the store is open: it first removes the presence entries a crash of this node left behind.
+/// </summary>
+public sealed class RealtimeSet
+{
+    private RealtimeSet(Kv4Store store, SignalHub hub, PresenceRecorder presence, SessionStore sessions, TokenAuthority tokens, IReadOnlyList<IApiService> services)
+    {
+        Store = store;
+        Hub = hub;
+        Presence = presence;
+        Sessions = sessions;
+        Tokens = tokens;
+        Services = services;
+    }
+
+    public Kv4Store Store { get; }
+
+    public SignalHub Hub { get; }
+
+    public PresenceRecorder Presence { get; }
+
+    /// <summary>The revocation check the bearer scheme must run after validating a token.</summary>
+    public SessionStore Sessions { get; }
+
+    public TokenAuthority Tokens { get; }
+
+    /// <summary>`_token`, `_sess`, `_host`, `_subs`.</summary>
+    public IReadOnlyList<IApiService> Services { get; }
+
+    /// <param name="passwordLogin">The accounts' password login (for `_sess`).</param>
+    /// <param name="channelExists">Whether a (bucket, path) node exists in `_ns` (for `_token`).</param>
+    /// <param name="hostDirectories">Host sources beyond this node's own signal endpoint (TURN pool, external registry, cluster).</param>
+    public static async Task<RealtimeSet> CreateAsync(Kv4Store store, RealtimeSettings settings,
+        SigningCredentials signing, TokenValidationParameters validation,
+        Func<string, string, CancellationToken, ValueTask<Caller?>> passwordLogin, Func<string, string, bool> channelExists,
+        IEnumerable<IHostDirectory> hostDirectories, CancellationToken cancellationToken = default)
+    {
+        var hub = new SignalHub(settings.Signal);
+        var presence = new PresenceRecorder(store, hub, settings.NodeId);
+        await presence.RemoveStaleAsync(cancellationToken).ConfigureAwait(false);
+        var sessions = new SessionStore(store, settings.Clock);
+        var tokens = new TokenAuthority(signing, validation, sessions, settings.Clock);
+        var directories = new List<IHostDirectory> { new LocalHostDirectory(settings.NodeId, settings.PublicUrl, () => hub.ConnectionCount) };
+        directories.AddRange(hostDirectories);
+        IApiService[] services =
+        [
+            new TokenService(tokens, channelExists),
+            new SessionService(passwordLogin, sessions, tokens, settings.Sessions),
+            new HostService(directories),
+            new SubsService(store, hub, presence),
+        ];
+        return new RealtimeSet(store, hub, presence, sessions, tokens, services);
+    }
+}
+
+/// <summary>What <see cref="RealtimeSet"/> is built with (bound by the host from `Kv4:Node`, `Kv4:Signal`, `Kv4:Sessions`).</summary>
+public sealed class RealtimeSettings
+{
+    /// <summary>This node's id, stamped as `origin` on presence entries; must stay the same across restarts.</summary>
+    public required string NodeId { get; init; }
+
+    /// <summary>This node's public base URL (`Kv4:Node:PublicUrl`), asked on first use.</summary>
+    public required Func<string> PublicUrl { get; init; }
+
+    public SignalOptions Signal { get; init; } = new();
+
+    public SessionOptions Sessions { get; init; } = new();
+
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+}
