@@ -40,11 +40,11 @@ public sealed class RealtimeSet
     public IReadOnlyList<IApiService> Services { get; }
 
     /// <param name="passwordLogin">The accounts' password login (for `_sess`).</param>
-    /// <param name="channelExists">Whether a (bucket, path) node exists in `_ns` (for `_token`).</param>
+    /// <param name="channels">Whether a (bucket, path) node exists in `_ns` (for `_token`).</param>
     /// <param name="hostDirectories">Host sources beyond this node's own signal endpoint (TURN pool, external registry, cluster).</param>
     public static async Task<RealtimeSet> CreateAsync(Kv4Store store, RealtimeSettings settings,
         SigningCredentials signing, TokenValidationParameters validation,
-        Func<string, string, CancellationToken, ValueTask<Caller?>> passwordLogin, Func<string, string, bool> channelExists,
+        Func<string, string, CancellationToken, ValueTask<Caller?>> passwordLogin, IChannelDirectory channels,
         IEnumerable<IHostDirectory> hostDirectories, CancellationToken cancellationToken = default)
     {
         var hub = new SignalHub(settings.Signal);
@@ -56,7 +56,7 @@ public sealed class RealtimeSet
         directories.AddRange(hostDirectories);
         IApiService[] services =
         [
-            new TokenService(tokens, channelExists),
+            new TokenService(tokens, channels),
             new SessionService(passwordLogin, sessions, tokens, settings.Sessions),
             new HostService(directories),
             new SubsService(store, hub, presence),

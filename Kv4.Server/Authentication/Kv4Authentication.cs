@@ -35,6 +35,16 @@ public static class Kv4Authentication
                         await replies.WriteErrorAsync(context.Response, ErrorCode.Unauthorized);
                     },
                     OnForbidden = async context => await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden),
+                    // A `_sess` token is refused once its session is revoked (or gone with its bucket).
+                    OnTokenValidated = context =>
+                    {
+                        var realtime = context.HttpContext.RequestServices.GetRequiredService<Kv4.Server.Hosting.EngineLifetime>().Runtime?.Realtime;
+                        if (context.Principal is { } principal && (realtime is null
+                                ? principal.HasClaim(c => c.Type == Kv4Claims.SessionId)
+                                : realtime.Tokens.IsRevoked(principal.Claims)))
+                            context.Fail("session revoked");
+                        return Task.CompletedTask;
+                    },
                 };
             });
         return services;

@@ -28,6 +28,12 @@ public sealed class Kv4Options
 
     public JwtOptions Jwt { get; set; } = new();
 
+    /// <summary>The signal WebSocket's limits (`Kv4:Signal:SendQueueFrames`, `MaxFrameBytes`, `IdleTimeoutSeconds`).</summary>
+    public Kv4.Services.Signal.SignalOptions Signal { get; set; } = new();
+
+    /// <summary>Login session lifetimes (`Kv4:Sessions:AccessTokenSeconds`, `RefreshTokenDays`).</summary>
+    public Kv4.Services.Sessions.SessionOptions Sessions { get; set; } = new();
+
     public RateLimitOptions RateLimit { get; set; } = new();
 
     /// <summary>`Kv4:Turn:Hosts:0=HOST:PORT`, `Kv4:Turn:Secret`, `Kv4:Turn:TtlSeconds`: the built-in `_turn` issuer.</summary>
@@ -61,6 +67,9 @@ public sealed class NodeOptions
 {
     /// <summary>This node's public base URL (e.g. https://node1.example.com), used by `_host`.</summary>
     public string? PublicUrl { get; set; }
+
+    /// <summary>This node's id, stamped as `origin` on its presence entries; keep it stable across restarts. Default: the host name.</summary>
+    public string? Id { get; set; }
 }
 
 public sealed class JwtOptions

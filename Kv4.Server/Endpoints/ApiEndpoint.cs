@@ -24,6 +24,7 @@ public sealed partial class ApiEndpoint(
     ReplyWriter replies,
     ApiMetrics metrics,
     IOptions<Kv4Options> options,
+    Kv4.Server.Realtime.WatchEndpoint watch,
     ILogger<ApiEndpoint> log)
 {
     private readonly int _maxBodyBytes = options.Value.Api.MaxBodyBytes;
@@ -106,6 +107,10 @@ public sealed partial class ApiEndpoint(
         if (!AnonymousCaller.Is(caller) && remote is not null
             && runtime.AccessPolicy.IsDenied(caller.Bucket, path, remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
             return ApiReply.Fail(ErrorCode.Forbidden);
+
+        // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (contract 7).
+        if (method == ApiMethod.Get && Kv4.Server.Realtime.WatchEndpoint.IsWatch(context.Request))
+            return AnonymousCaller.Is(caller) ? ApiReply.Fail(ErrorCode.Unauthorized) : await watch.ServeSseAsync(context, caller, service.Name, path);
 
         using var body = await BoundedBody.ReadAsync(context.Request, _maxBodyBytes, context.RequestAborted);
         if (body is null) return ApiReply.Fail(ErrorCode.ValueTooLarge);

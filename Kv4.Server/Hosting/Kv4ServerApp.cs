@@ -42,6 +42,7 @@ public static class Kv4ServerApp
         services.AddSingleton<ReplyWriter>();
         services.AddSingleton<ApiEndpoint>();
         services.AddKv4Authentication();
+        Kv4.Server.Realtime.RealtimeEndpoints.AddKv4Realtime(services);
         services.AddBucketRateLimiting(kv4.RateLimit);
         services.AddOpenApi(o => o.AddDocumentTransformer<TemplateDocumentTransformer>());
         services.AddSingleton<TemplateDocumentTransformer>();
@@ -74,6 +75,7 @@ public static class Kv4ServerApp
         app.MapHealth();
         app.MapMetrics("/metrics");
         app.MapOpenApi("/openapi/{documentName}.json");
+        Kv4.Server.Realtime.RealtimeEndpoints.MapKv4Realtime(app);
         var endpoint = app.Services.GetRequiredService<ApiEndpoint>();
         app.Map("/_{service}", endpoint.HandleAsync).ExcludeFromDescription();
         app.Map("/_{service}/{**path}", endpoint.HandleAsync).ExcludeFromDescription();

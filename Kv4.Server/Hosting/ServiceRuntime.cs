@@ -25,8 +25,12 @@ public sealed class ServiceRuntime(ServiceCatalog catalog, ICallerAuthenticator 
     /// <summary>`_turn`, `_svc`, `_stats`, `_cfg` and the external-service forwarding; its stats recorder hears every call.</summary>
     public Kv4.Services.PlatformSet? Platform { get; init; }
 
+    /// <summary>Tokens, sessions, the signal hub and presence (null in host tests without an engine).</summary>
+    public Kv4.Services.RealtimeSet? Realtime { get; init; }
+
     public async ValueTask DisposeAsync()
     {
+        Realtime?.Hub.CloseAll(Kv4.Services.Signal.SignalCloseReason.ServerStopping);
         // Stats still in memory are flushed while the store is open.
         if (Platform is not null) await Platform.DisposeAsync();
         if (Store is null) return;

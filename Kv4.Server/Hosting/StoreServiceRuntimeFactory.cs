@@ -1,8 +1,7 @@
 using Kv4.Engine;
 using Kv4.Server.Configuration;
+using Kv4.Server.Authentication;
 using Kv4.Services;
-using Kv4.Services.Access;
-using Kv4.Services.Accounts;
 using Kv4.Services.Api;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +11,8 @@ namespace Kv4.Server.Hosting;
 /// The production composition: opens the <see cref="Kv4Store"/> in the configured data directory and builds
 /// the services on it. Services registered in DI as <see cref="IApiService"/> are added to the catalog too.
 /// </summary>
-public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, ServerSecrets secrets, IEnumerable<IApiService> extraServices)
+public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, ServerSecrets secrets, IEnumerable<IApiService> extraServices,
+    JwtSigningKey jwt, Microsoft.AspNetCore.Hosting.Server.IServer server)
     : IServiceRuntimeFactory
 {
     public ServiceRuntime Open(CancellationToken cancellationToken)
@@ -28,11 +28,17 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
         });
         try
         {
-            // Until the services are merged the catalog holds only the extra services and nobody can log in.
-            _ = secrets.SystemSecret;
+            var set = ServiceSet.CreateAsync(store, new ServiceSettings { SystemSecret = secrets.SystemSecret }, cancellationToken)
+                .AsTask().GetAwaiter().GetResult();
             var platform = PlatformSet.Create(store, new PlatformSettings { Turn = o.Turn, External = o.External, Stats = o.Stats });
-            return new ServiceRuntime(new ServiceCatalog(extraServices.Concat(platform.Services), platform.Fallback), new NobodyAuthenticator(),
-                new NothingDenied(), store) { Platform = platform };
+            var realtime = RealtimeSet.CreateAsync(store, RealtimeSettingsFrom(o), jwt.Credentials, jwt.ValidationParameters(),
+                set.Authenticator.AuthenticatePasswordAsync, set.Namespaces, platform.HostDirectories, cancellationToken).GetAwaiter().GetResult();
+            var services = set.Services.Concat(realtime.Services).Concat(platform.Services).Concat(extraServices);
+            return new ServiceRuntime(new ServiceCatalog(services, platform.Fallback), set.Authenticator, set.AccessPolicy, store)
+            {
+                Platform = platform,
+                Realtime = realtime,
+            };
         }
         catch
         {
@@ -41,13 +47,14 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
         }
     }
 
-    private sealed class NobodyAuthenticator : ICallerAuthenticator
+    private RealtimeSettings RealtimeSettingsFrom(Kv4Options o) => new()
     {
-        public ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default) => new((Caller?)null);
-    }
-
-    private sealed class NothingDenied : IAccessPolicy
-    {
-        public bool IsDenied(string bucket, string path, System.Net.IPAddress address) => false;
-    }
+        NodeId = o.Node.Id ?? Environment.MachineName.ToLowerInvariant(),
+        // Without a configured public URL, `_host` answers the address this server listens on (known once it runs).
+        PublicUrl = () => o.Node.PublicUrl
+            ?? server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? Kv4ServerApp.DefaultUrl,
+        Signal = o.Signal,
+        Sessions = o.Sessions,
+    };
 }

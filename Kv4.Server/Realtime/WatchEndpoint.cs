@@ -6,7 +6,6 @@ using Kv4.Server.Endpoints;
 using Kv4.Server.Hosting;
 using Kv4.Services;
 using Kv4.Services.Api;
-using Kv4.Services.Tokens;
 using Kv4.Services.Watch;
 
 namespace Kv4.Server.Realtime;
@@ -99,7 +98,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         var caller = CallerPrincipal.From(context.User);
         if (caller is null && context.Request.Query["access_token"].ToString() is { Length: > 0 } token
             && await realtime.Tokens.ValidateAsync(token) is { } identity)
-            caller = Kv4Claims.ToCaller(identity.Claims);
+            caller = Kv4.Services.Tokens.Kv4Claims.ToCaller(identity.Claims);
         if (caller is null)
         {
             await replies.WriteErrorAsync(context.Response, ErrorCode.Unauthorized);

@@ -9,8 +9,8 @@ namespace Kv4.Services.Tokens;
 /// as a JSON string. The channel must exist in `_ns` (else no_namespace); no path means no channel restriction.
 /// `k` omitted: a random user id; `expire` omitted: 60 s; `expire=0`: no expiry.
 /// </summary>
-/// <param name="channelExists">Whether (bucket, path) is a node of `_ns` (the namespace service answers it).</param>
-public sealed class TokenService(TokenAuthority authority, Func<string, string, bool> channelExists) : IApiService
+/// <param name="channels">Whether (bucket, path) is a node of `_ns` (the namespace service answers it).</param>
+public sealed class TokenService(TokenAuthority authority, IChannelDirectory channels) : IApiService
 {
     public const int DefaultExpireSeconds = 60;
 
@@ -36,7 +36,7 @@ public sealed class TokenService(TokenAuthority authority, Func<string, string, 
         }
 
         string? channel = request.Path.Length == 0 ? null : request.Path;
-        if (channel is not null && !channelExists(request.Caller.Bucket, channel))
+        if (channel is not null && !channels.Exists(request.Caller.Bucket, channel))
             return new(ErrorCode.NoNamespace);
 
         return new(ApiReply.OkString(authority.IssueSignalToken(request.Caller, user, channel, lifetime)));
