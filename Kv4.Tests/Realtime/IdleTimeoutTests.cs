@@ -1,0 +1,62 @@
+using System.Net.WebSockets;
+using Kv4.Tests.Server;
+
+namespace Kv4.Tests.Realtime;
+
+public sealed class IdleTimeoutTests
+{
+    [Fact]
+    public async Task A_silent_connection_is_closed_after_the_idle_timeout_while_a_pinging_one_stays()
+    {
+        await using var server = await Kv4TestServer.StartAsync(RealtimeServerFixture.RealtimeArgs(idleSeconds: 2));
+        var fixture = new RealtimeServerFixtureOn(server);
+        await fixture.SetUpAsync();
+
+        await using var pinger = await fixture.JoinAsync("room", "pinger");
+        await pinger.NextAsync();
+        await using var silent = await fixture.JoinAsync("room", "silent");
+        await silent.NextAsync();
+        await pinger.NextAsync();
+
+        // The Xirsys client pings every 800 ms; do the same until the silent one is gone.
+        using var stop = new CancellationTokenSource();
+        var pinging = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await pinger.SendAsync("ping");
+                await Task.Delay(300);
+            }
+        });
+        var (status, description) = await silent.WaitClosedAsync();
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, status);
+        Assert.Equal("idle timeout", description);
+        Assert.Equal("""{"m":{"o":"peer_removed","f":"/room/silent"}}""", await pinger.NextAsync());
+        await stop.CancelAsync();
+        await pinging;
+        Assert.Equal(WebSocketState.Open, pinger.Socket.State);
+    }
+}
+
+/// <summary>Elena with channel "room" on a given server (for tests that need their own server options).</summary>
+public sealed class RealtimeServerFixtureOn(Kv4TestServer server)
+{
+    private string _secret = "";
+
+    public async Task SetUpAsync()
+    {
+        _secret = await RealtimeServerFixture.CreateAccountAsync(server, "elena", RealtimeServerFixture.ElenaPassword);
+        using var elena = Elena();
+        (await elena.PutReplyAsync("/_ns/room")).IsOk();
+    }
+
+    public HttpClient Elena() => server.Client("elena", _secret);
+
+    public async Task<SignalClient> JoinAsync(string channel, string user)
+    {
+        using var elena = Elena();
+        var token = (await elena.PutReplyAsync($"/_token/{channel}?k={user}")).IsOk().V.GetString()!;
+        var host = (await elena.GetReplyAsync("/_host?type=signal")).IsOk().V.GetString()!;
+        return await SignalClient.ConnectAsync(new Uri(host + "/v2/" + token));
+    }
+}

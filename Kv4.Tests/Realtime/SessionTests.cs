@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Kv4.Tests.Server;
+
+namespace Kv4.Tests.Realtime;
+
+/// <summary>`_sess` login sessions (contract 5.12) and bearer tokens on the REST API, against the real server.</summary>
+public sealed class SessionTests(RealtimeServerFixture fixture) : IClassFixture<RealtimeServerFixture>
+{
+    private static string Login(string login, string password) => JsonSerializer.Serialize(new { k = login, v = new { password } });
+
+    private HttpClient Bearer(string token)
+    {
+        var client = fixture.Server.Client();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    [Fact]
+    public async Task Login_gives_a_bearer_token_that_acts_as_the_account_and_revoking_the_session_refuses_it()
+    {
+        using var anonymous = fixture.Server.Client();
+        var grant = (await anonymous.PostReplyAsync("/_sess", Login("elena", RealtimeServerFixture.ElenaPassword))).IsOk().V;
+        var access = grant.GetProperty("access_token").GetString()!;
+        var refresh = grant.GetProperty("refresh_token").GetString()!;
+        var sid = grant.GetProperty("session").GetString()!;
+        Assert.Equal(900, grant.GetProperty("expires_in").GetInt32());
+        Assert.DoesNotContain(RealtimeServerFixture.ElenaPassword, grant.GetRawText());
+
+        using var bearer = Bearer(access);
+        (await bearer.PutReplyAsync("/_data/sess-test", """{"k":"a","v":{"n":1}}""")).IsOk();
+        using var basic = fixture.Elena();
+        var history = (await basic.GetReplyAsync("/_data/sess-test?k=a&time_series=1")).IsOk().V;
+        Assert.Equal("elena", history[0][1].GetString()); // the actor is the login, as with Basic
+
+        var sessions = (await bearer.GetReplyAsync("/_sess")).IsOk().V;
+        var mine = sessions.EnumerateArray().Single(s => s.GetProperty("sid").GetString() == sid);
+        Assert.True(mine.GetProperty("current").GetBoolean());
+        Assert.False(mine.TryGetProperty("refresh", out _));
+
+        // Refresh: a new access token and refresh token; the old refresh token is spent.
+        var renewed = (await anonymous.PostReplyAsync("/_sess/refresh", JsonSerializer.Serialize(new { refresh_token = refresh }))).IsOk().V;
+        Assert.NotEqual(refresh, renewed.GetProperty("refresh_token").GetString());
+        Assert.Equal(sid, renewed.GetProperty("session").GetString());
+        (await anonymous.PostReplyAsync("/_sess/refresh", JsonSerializer.Serialize(new { refresh_token = refresh }))).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        using var renewedBearer = Bearer(renewed.GetProperty("access_token").GetString()!);
+        (await renewedBearer.GetReplyAsync("/_data/sess-test?k=a")).IsOk();
+
+        Assert.Equal(1, (await basic.DeleteReplyAsync("/_sess?k=" + sid)).IsOk().V.GetInt32());
+        (await bearer.GetReplyAsync("/_data/sess-test?k=a")).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        (await renewedBearer.GetReplyAsync("/_data/sess-test?k=a")).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        (await anonymous.PostReplyAsync("/_sess/refresh", JsonSerializer.Serialize(new { refresh_token = renewed.GetProperty("refresh_token").GetString() })))
+            .IsError("unauthorized", HttpStatusCode.Unauthorized);
+        Assert.Equal(0, (await basic.DeleteReplyAsync("/_sess?k=" + sid)).IsOk().V.GetInt32());
+    }
+
+    [Fact]
+    public async Task Bad_logins_and_bodies_are_refused()
+    {
+        using var anonymous = fixture.Server.Client();
+        (await anonymous.PostReplyAsync("/_sess", Login("elena", "wrong"))).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        (await anonymous.PostReplyAsync("/_sess", Login("nobody", "x"))).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        (await anonymous.PostReplyAsync("/_sess", "{not json")).IsError("bad_json", HttpStatusCode.BadRequest);
+        (await anonymous.PostReplyAsync("/_sess", """{"k":"elena"}""")).IsError("bad_param", HttpStatusCode.BadRequest);
+        (await anonymous.PostReplyAsync("/_sess/refresh", """{"refresh_token":"x.y.z"}""")).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        (await anonymous.GetReplyAsync("/_sess")).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        using var forged = Bearer("eyJhbGciOiJIUzI1NiJ9.e30.x");
+        (await forged.GetReplyAsync("/_data/x?k=a")).IsError("unauthorized", HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task A_signal_token_also_works_as_a_bearer_for_its_issuers_bucket()
+    {
+        var token = await fixture.TokenAsync("room", "alice");
+        using var bearer = Bearer(token);
+        (await bearer.GetReplyAsync("/_ns")).IsOk();
+    }
+}
