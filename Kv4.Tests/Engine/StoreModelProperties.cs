@@ -11,7 +11,9 @@ namespace Kv4.Tests.Engine;
 
 /// <summary>
 /// Model-based test: random runs of put / compare-and-set / put-if-absent / delete / delete-subtree /
-/// reopen are applied both to a real store on disk and to <see cref="StoreModel"/>. After every step
+/// checkpoint / reopen (also with the newest or every index checkpoint lost, so recovery must replay the
+/// log from an older checkpoint or from the start) are applied both to a real store on disk and to
+/// <see cref="StoreModel"/>. After every step
 /// the step's own answer, the touched entry and LastSequence must agree; before and after every reopen
 /// and at the end of the run everything observable is compared: latest values, secondary keys and
 /// lookups by them, key listings, path listings at several depths, layer counts, bucket listings,
@@ -31,7 +33,8 @@ public class StoreModelProperties
     {
         using var directory = new TempDirectory("model");
         var clock = new SteppedClock();
-        var options = new StoreOptions { DataDirectory = directory.Path, Clock = clock };
+        // Checkpoints every few records as well, so some are taken while a run is writing.
+        var options = new StoreOptions { DataDirectory = directory.Path, Clock = clock, CheckpointEveryRecords = 7 };
         var model = new StoreModel();
         var store = Kv4Store.Open(options);
         try
@@ -41,13 +44,19 @@ public class StoreModelProperties
                 var op = run[i];
                 try
                 {
-                    if (op is StoreOp.Reopen)
+                    if (op is StoreOp.Reopen reopen)
                     {
                         await CompareEverythingAsync(store, model);
                         await store.DisposeAsync();
                         store = null;
+                        LoseCheckpoints(directory.Path, reopen.Loss);
                         store = Kv4Store.Open(options);
                         await CompareEverythingAsync(store, model);
+                    }
+                    else if (op is StoreOp.Checkpoint)
+                    {
+                        await store.CheckpointAsync();
+                        Assert.Equal(model.LastSequence, store.LastSequence);
                     }
                     else
                     {
@@ -75,6 +84,18 @@ public class StoreModelProperties
     }
 
     private sealed class StepFailure(string message) : Exception(message);
+
+    /// <summary>Deletes index checkpoint files (the engine keeps them as checkpoints/index-&lt;sequence&gt;.ckpt).</summary>
+    private static void LoseCheckpoints(string dataDirectory, StoreOp.CheckpointLoss loss)
+    {
+        if (loss == StoreOp.CheckpointLoss.None) return;
+        var directory = Path.Combine(dataDirectory, "checkpoints");
+        Assert.True(Directory.Exists(directory), $"no {directory} after a close; the test needs to know where checkpoints live");
+        var files = Directory.GetFiles(directory, "index-*.ckpt").Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(files);
+        foreach (var file in loss == StoreOp.CheckpointLoss.Newest ? files[^1..] : files)
+            File.Delete(file);
+    }
 
     private static async Task ApplyAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp op)
     {

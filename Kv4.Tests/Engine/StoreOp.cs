@@ -31,8 +31,17 @@ public abstract record StoreOp
 
     public sealed record DeleteTree(string Bucket, string Layer, string Prefix, string Actor, long AdvanceMs) : StoreOp;
 
-    /// <summary>Dispose the store and open it again on the same directory.</summary>
-    public sealed record Reopen : StoreOp;
+    /// <summary>
+    /// Dispose the store and open it again on the same directory. With a checkpoint loss, the newest (or every)
+    /// index checkpoint file is deleted in between, as if the process had died before writing it: the reopened
+    /// store must then rebuild the same state from an older checkpoint plus the log after it, or from the log alone.
+    /// </summary>
+    public sealed record Reopen(CheckpointLoss Loss) : StoreOp;
+
+    /// <summary>Write an index checkpoint now, so later reopens have one in the middle of the log to start from.</summary>
+    public sealed record Checkpoint : StoreOp;
+
+    public enum CheckpointLoss { None, Newest, All }
 
     public enum PutKind { Plain, IfCurrentVersion, IfStaleVersion, IfAbsent }
 
@@ -84,7 +93,8 @@ public abstract record StoreOp
         (12, PutGen),
         (4, DeleteGen),
         (1, DeleteTreeGen),
-        (1, Gen.Constant((StoreOp)new Reopen())));
+        (1, Gen.Elements(CheckpointLoss.None, CheckpointLoss.Newest, CheckpointLoss.All).Select(loss => (StoreOp)new Reopen(loss))),
+        (1, Gen.Constant((StoreOp)new Checkpoint())));
 
     /// <summary>Runs of 1..maxSteps steps; a failing run shrinks by dropping steps.</summary>
     public static Arbitrary<StoreOp[]> Runs(int maxSteps) =>
