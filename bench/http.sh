@@ -285,7 +285,7 @@ if [ -n "${TRACE:-}" ]; then
   mkdir -p "$OUT"
   trace_file=$OUT/trace-$TRACE-$(date -u +%Y%m%d-%H%M%S).nettrace
   seconds=${DURATION%s}
-  dotnet-trace collect -p "$kv4_pid" --profile cpu-sampling --duration "00:00:$(printf '%02d' $((seconds + 2)))" -o "$trace_file" >"$WORK/trace.log" 2>&1 &
+  dotnet-trace collect -p "$kv4_pid" --profile dotnet-sampled-thread-time --duration "00:00:$(printf '%02d' $((seconds + 2)))" -o "$trace_file" >"$WORK/trace.log" 2>&1 &
   trace_pid=$!
   sleep 1
   log "traced $TRACE: $(run_wrk kv4 "$TRACE" "$DURATION" | awk '{printf "%.0f req/s, p50 %.2f ms, p99 %.2f ms", $1/$2, $3/1000, $4/1000}')"
