@@ -129,6 +129,17 @@ internal sealed class StoreModel
         Record(address, v, partitionSequence);
     }
 
+    /// <summary>True when the bucket holds any entry, live or deleted (so dropping it has something to remove).</summary>
+    public bool HoldsAnything(string bucket) => _entries.Keys.Any(a => a.Bucket == bucket);
+
+    /// <summary>Drops the bucket: its entries and histories go; the drop itself is a change of the bucket with empty layer, path and key.</summary>
+    public void ApplyDropBucket(string bucket, VersionId version, long timestampMs, string actor)
+    {
+        foreach (var address in _entries.Keys.Where(a => a.Bucket == bucket).ToList())
+            _entries.Remove(address);
+        Record(new EntryAddress(bucket, "", "", ""), new ModelVersion(Operation.DropBucket, null, version, timestampMs, actor), null);
+    }
+
     private void Record(EntryAddress address, ModelVersion version, long? partitionSequence)
     {
         Changes.Add(new Change(address, version, partitionSequence));

@@ -10,7 +10,7 @@ using Kv4.Tests.Engine.Support;
 namespace Kv4.Tests.Engine;
 
 /// <summary>
-/// Model-based test: random runs of put / compare-and-set / put-if-absent / delete / delete-subtree /
+/// Model-based test: random runs of put / compare-and-set / put-if-absent / delete / delete-subtree / drop-bucket /
 /// checkpoint / reopen (also with the newest or every index checkpoint lost, so recovery must replay the
 /// log from an older checkpoint or from the start) are applied both to a real store on disk and to
 /// <see cref="StoreModel"/>. After every step
@@ -115,6 +115,10 @@ public class StoreModelProperties
                 clock.Advance(tree.AdvanceMs);
                 await DeleteTreeAsync(store, model, clock, tree);
                 break;
+            case StoreOp.DeleteBucket drop:
+                clock.Advance(drop.AdvanceMs);
+                await DeleteBucketAsync(store, model, clock, drop);
+                break;
         }
         Assert.Equal(model.LastSequence, store.LastSequence);
     }
@@ -205,6 +209,24 @@ public class StoreModelProperties
         Assert.Equal(tombstones.Count == 0 ? before : tombstones.Max(t => t.Tombstone.Version.Sequence), store.LastSequence);
         foreach (var (at, tombstone) in tombstones.OrderBy(t => t.Tombstone.Version.Sequence))
             model.ApplyDelete(at, tombstone.Version, tombstone.TimestampMs, tombstone.Actor, partitionSequence: null);
+    }
+
+    private static async Task DeleteBucketAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp.DeleteBucket drop)
+    {
+        var live = model.Layers(drop.Bucket).Sum(l => l.Entries);
+        var holdsAnything = model.HoldsAnything(drop.Bucket);
+        var before = model.LastSequence;
+        var count = await store.DeleteBucketAsync(drop.Bucket, drop.Actor);
+        Assert.Equal(live, count);
+        if (!holdsAnything)
+        {
+            // Nothing to drop: nothing appended.
+            Assert.Equal(before, store.LastSequence);
+            return;
+        }
+        // One DropBucket record; the feed comparison checks its place, op, actor and time.
+        Assert.True(store.LastSequence > before, $"dropping {drop.Bucket} appended nothing");
+        model.ApplyDropBucket(drop.Bucket, new VersionId(store.LastSequence), clock.NowMs, drop.Actor);
     }
 
     private static void AssertLatest(Kv4Store store, StoreModel model, EntryAddress at)
@@ -345,8 +367,10 @@ public class StoreModelProperties
 
             // A narrower reader starting mid-way: layer "data", paths under "a" (not "ab").
             var from = model.Changes.Count == 0 ? 0 : model.Changes[model.Changes.Count / 2].Version.Version.Sequence;
-            var filtered = expected.Where(c => c.Version.Version.Sequence > from && c.Address.Layer == "data"
-                                               && AddressRules.IsUnder(c.Address.Path, "a")).ToList();
+            // A DropBucket of the bucket always matches.
+            var filtered = expected.Where(c => c.Version.Version.Sequence > from
+                                               && (c.Version.Op == Operation.DropBucket
+                                                   || (c.Address.Layer == "data" && AddressRules.IsUnder(c.Address.Path, "a")))).ToList();
             var filteredEvents = await FeedReader.ReadAsync(store, new ChangeFilter(bucket, "data", "a"), from, filtered.Count);
             AssertChanges(store, filtered, filteredEvents, $"feed of {bucket}/_data/a after {from}");
         }

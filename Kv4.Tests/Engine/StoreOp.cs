@@ -31,6 +31,9 @@ public abstract record StoreOp
 
     public sealed record DeleteTree(string Bucket, string Layer, string Prefix, string Actor, long AdvanceMs) : StoreOp;
 
+    /// <summary>Drop a whole bucket (an account's data): entries and their histories leave the store.</summary>
+    public sealed record DeleteBucket(string Bucket, string Actor, long AdvanceMs) : StoreOp;
+
     /// <summary>
     /// Dispose the store and open it again on the same directory. With a checkpoint loss, the newest (or every)
     /// index checkpoint file is deleted in between, as if the process had died before writing it: the reopened
@@ -89,12 +92,19 @@ public abstract record StoreOp
         from advance in Advance
         select (StoreOp)new DeleteTree(b, l, prefix, actor, advance);
 
+    private static readonly Gen<StoreOp> DeleteBucketGen =
+        from b in Gen.Elements(Buckets)
+        from actor in Gen.Elements(Actors)
+        from advance in Advance
+        select (StoreOp)new DeleteBucket(b, actor, advance);
+
     private static readonly Gen<StoreOp> Step = Gen.Frequency(
-        (12, PutGen),
-        (4, DeleteGen),
-        (1, DeleteTreeGen),
-        (1, Gen.Elements(CheckpointLoss.None, CheckpointLoss.Newest, CheckpointLoss.All).Select(loss => (StoreOp)new Reopen(loss))),
-        (1, Gen.Constant((StoreOp)new Checkpoint())));
+        (24, PutGen),
+        (8, DeleteGen),
+        (2, DeleteTreeGen),
+        (1, DeleteBucketGen),
+        (2, Gen.Elements(CheckpointLoss.None, CheckpointLoss.Newest, CheckpointLoss.All).Select(loss => (StoreOp)new Reopen(loss))),
+        (2, Gen.Constant((StoreOp)new Checkpoint())));
 
     /// <summary>Runs of 1..maxSteps steps; a failing run shrinks by dropping steps.</summary>
     public static Arbitrary<StoreOp[]> Runs(int maxSteps) =>
