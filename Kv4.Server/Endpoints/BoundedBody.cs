@@ -4,9 +4,12 @@ using System.IO.Pipelines;
 namespace Kv4.Server.Endpoints;
 
 /// <summary>
-/// A request body read into a pooled buffer, refusing to read more than the limit: a declared Content-Length
-/// over it is refused before reading anything, a chunked body as soon as it passes it. The buffer goes back
-/// to the pool on dispose, so the body is valid only while the service call runs (the engine copies what it stores).
+/// A request body read into a pooled buffer, refusing to keep more than the limit: a declared Content-Length
+/// over it is refused before buffering anything, a chunked body as soon as it passes it. The rest of a refused
+/// body is read and discarded (up to Kestrel's hard MaxRequestBodySize), because a server that answers and
+/// closes while the client is still sending makes most clients lose the answer (a reset instead of the 413).
+/// The buffer goes back to the pool on dispose, so the body is valid only while the service call runs
+/// (the engine copies what it stores).
 /// </summary>
 public sealed class BoundedBody : IDisposable
 {
@@ -28,7 +31,11 @@ public sealed class BoundedBody : IDisposable
     public static async ValueTask<BoundedBody?> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         var declared = request.ContentLength;
-        if (declared > limit) return null;
+        if (declared > limit)
+        {
+            await DrainAsync(request.BodyReader, cancellationToken);
+            return null;
+        }
         if (declared == 0) return Empty;
         var reader = request.BodyReader;
         byte[]? rented = null;
@@ -43,6 +50,8 @@ public sealed class BoundedBody : IDisposable
                 {
                     reader.AdvanceTo(buffer.End);
                     Return(rented);
+                    rented = null;
+                    if (!result.IsCompleted) await DrainAsync(reader, cancellationToken);
                     return null;
                 }
                 if (!buffer.IsEmpty)
@@ -71,6 +80,23 @@ public sealed class BoundedBody : IDisposable
             throw;
         }
         return length == 0 ? Empty : new BoundedBody(rented, length);
+    }
+
+    private static async ValueTask DrainAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(cancellationToken);
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled) return;
+            }
+        }
+        catch (BadHttpRequestException)
+        {
+            // Past Kestrel's hard limit: it closes the connection after our reply; nothing more we can do.
+        }
     }
 
     public void Dispose()

@@ -46,9 +46,10 @@ public static class Kv4ServerApp
         services.AddBucketRateLimiting(kv4.RateLimit);
         services.AddOpenApi(o => o.AddDocumentTransformer<TemplateDocumentTransformer>());
         services.AddSingleton<TemplateDocumentTransformer>();
-        // Kestrel's own body limit stays above ours so the endpoint answers value_too_large in the envelope.
+        // Kestrel's own body limit stays well above ours: the endpoint answers value_too_large in the envelope and
+        // discards the rest of a refused body up to this hard limit, so the client reads the answer.
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
-            k.Limits.MaxRequestBodySize = Math.Max(kv4.Api.MaxBodyBytes, 1) + 1024L * 1024);
+            k.Limits.MaxRequestBodySize = 4L * Math.Max(kv4.Api.MaxBodyBytes, 1024 * 1024));
 
         configure?.Invoke(builder);
 

@@ -42,7 +42,9 @@ public sealed class Kv4TestServer : IAsyncDisposable
     {
         var owns = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "kv4-test-" + Guid.NewGuid().ToString("N"));
-        var args = new List<string> { "--urls", "http://127.0.0.1:0", $"--Kv4:DataDir={dataDir}", "--Kv4:Durability=sync" };
+        var args = new List<string> { "--urls", "http://127.0.0.1:0", $"--Kv4:DataDir={dataDir}", "--Kv4:Durability=sync",
+            // Recorded api:3 stats are flushed into the store on this interval; tests that prove "nothing written" need it quiet.
+            "--Kv4:Stats:FlushSeconds=86400" };
         if (!string.IsNullOrEmpty(sysSecret)) args.Add($"--Kv4:SysSecret={sysSecret}");
         args.AddRange(extraArgs ?? []);
         var server = new Kv4TestServer(dataDir, owns, args.ToArray(), configure);
