@@ -5,8 +5,9 @@ using Kv4.Engine.Model;
 
 // Usage: Kv4.CrashWriter <data directory> <round> <writers>
 // Opens the store with sync durability and lets <writers> tasks write until the process is killed.
-// Task t owns keys "w<t>-k0".."w<t>-k7" and writes them round-robin, one write at a time, so each key's
-// versions have one known order. A line "ack <key> <version> <round> <n>" is printed only after
+// Each task writes one write at a time. Its n-th write goes to a key of its own, "w<t>-k<n % 8>", or, every
+// third write, to a key all tasks share, "s<n % 4>", so shared keys get versions from racing writers.
+// A line "ack <key> <version> <round> <task> <n>" is printed only after
 // PutAsync has returned, i.e. after the engine acknowledged the write as durable; the parent treats
 // every complete line it reads as a promise the store must keep after SIGKILL.
 if (args.Length != 3)
@@ -28,13 +29,16 @@ var tasks = Enumerable.Range(0, writers).Select(t => Task.Run(async () =>
 {
     for (var n = 0; ; n++)
     {
-        var key = $"w{t}-k{n % 8}";
+        var key = KeyOf(t, n);
         var json = Encoding.UTF8.GetBytes($"{{\"round\":{round},\"task\":{t},\"n\":{n}}}");
         var result = await store.PutAsync(new EntryAddress("crash", "data", "acks", key), json, $"writer-{t}");
-        var line = $"ack {key} {result.Version.Sequence} {round} {n}\n";
+        var line = $"ack {key} {result.Version.Sequence} {round} {t} {n}\n";
         lock (printLock) stdout.Write(line);
     }
 })).ToArray();
 
 await Task.WhenAll(tasks); // never completes: the parent kills this process
 return 0;
+
+/// <summary>The key task t writes in its n-th write; CrashTests uses the same rule to check every version it finds.</summary>
+static string KeyOf(int task, int n) => n % 3 == 2 ? $"s{n % 4}" : $"w{task}-k{n % 8}";

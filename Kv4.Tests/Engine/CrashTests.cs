@@ -15,8 +15,8 @@ namespace Kv4.Tests.Engine;
 /// kills the child with SIGKILL (no dispose, no flush, no finalizers: exactly what a power cut leaves of
 /// the process, short of the OS page cache) at a point it does not choose relative to the writes, then
 /// reopens the directory itself and requires every acknowledged write: its version is in the key's
-/// history with its value, in the order the writer made them, and the latest value is the newest
-/// version. Because an ack line can only exist after PutAsync returned, a missing one means the engine
+/// history with its value, each task's writes in the order it made them (also on keys all tasks share),
+/// versions strictly ordered, and the latest value is the newest version. Because an ack line can only exist after PutAsync returned, a missing one means the engine
 /// acknowledged a write before it was durable. Writes that were in flight at the kill may or may not
 /// be there, but never garbled: every version in a history must be one the writer really attempted,
 /// and at most the one write per task that was in flight. Three rounds on one directory, so recovery
@@ -29,7 +29,7 @@ public class CrashTests
     private static readonly EntryAddress Acks = new("crash", "data", "acks", "");
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    private sealed record Ack(string Key, long Version, int Round, int N);
+    private sealed record Ack(string Key, long Version, int Round, int TaskId, int N);
 
     [Fact]
     public async Task Every_acknowledged_sync_write_survives_sigkill_over_several_rounds()
@@ -97,59 +97,78 @@ public class CrashTests
     {
         var parts = line.Split(' ');
         if (parts[0] != "ack") return null;
-        return new Ack(parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture),
-            int.Parse(parts[3], CultureInfo.InvariantCulture), int.Parse(parts[4], CultureInfo.InvariantCulture));
+        return new Ack(parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture), int.Parse(parts[3], CultureInfo.InvariantCulture),
+            int.Parse(parts[4], CultureInfo.InvariantCulture), int.Parse(parts[5], CultureInfo.InvariantCulture));
     }
+
+    /// <summary>The key the writer's task <paramref name="task"/> writes in its n-th write (the rule in Kv4.CrashWriter/Program.cs).</summary>
+    private static string KeyOf(int task, int n) => n % 3 == 2 ? $"s{n % 4}" : $"w{task}-k{n % 8}";
 
     private static async Task AssertAllAcknowledgedWritesAreThereAsync(string dataDirectory, List<Ack> acked, int round)
     {
         await using var store = Kv4Store.Open(new StoreOptions { DataDirectory = dataDirectory });
         Assert.True(store.LastSequence >= acked.Max(a => a.Version), $"after round {round}: LastSequence {store.LastSequence} is before an acknowledged version");
 
-        foreach (var group in acked.GroupBy(a => a.Key))
+        var ackByVersion = acked.ToDictionary(a => a.Version);
+        // The last write each task acknowledged in each round: the only unacknowledged version it may have
+        // left is the next one, the write in flight when it was killed.
+        var lastAckedN = acked.GroupBy(a => (a.Round, Task: a.TaskId))
+            .ToDictionary(g => g.Key, g => g.Max(a => a.N));
+
+        var keys = store.ListKeys(Acks.Bucket, Acks.Layer, Acks.Path).Union(acked.Select(a => a.Key)).ToList();
+        foreach (var key in keys)
         {
-            var address = Acks with { Key = group.Key };
-            var task = int.Parse(group.Key[1..group.Key.IndexOf('-')], CultureInfo.InvariantCulture);
+            var address = Acks with { Key = key };
             var history = await store.GetHistoryAsync(address, HistoryQuery.All with { Limit = int.MaxValue });
             var oldestFirst = history.Reverse().ToList();
-            var written = oldestFirst.Select(h => (h.Version.Sequence, Value: Parse(h, group.Key, task))).ToList();
-
-            // Every acknowledged version is there with its value, in the writer's order.
-            var position = -1;
-            foreach (var ack in group.OrderBy(a => a.Round).ThenBy(a => a.N))
+            var found = new Dictionary<long, (int Round, int Task, int N)>();
+            long previousVersion = 0;
+            foreach (var entry in oldestFirst)
             {
-                var at = written.FindIndex(w => w.Sequence == ack.Version);
-                Assert.True(at >= 0, $"after round {round}: acknowledged {ack} is missing from the history of {group.Key}");
-                Assert.True(at > position, $"after round {round}: {ack} is out of order in the history of {group.Key}");
-                Assert.Equal((ack.Round, task, ack.N), written[at].Value);
-                position = at;
+                var written = Parse(entry, key);
+                Assert.True(entry.Version.Sequence > previousVersion, $"after round {round}: the history of {key} is out of order at version {entry.Version}");
+                previousVersion = entry.Version.Sequence;
+                found[entry.Version.Sequence] = written;
+
+                if (ackByVersion.TryGetValue(entry.Version.Sequence, out var ack))
+                {
+                    Assert.True(ack.Key == key && (ack.Round, ack.N) == (written.Round, written.N) && ack.TaskId == written.Task,
+                        $"after round {round}: version {entry.Version} of {key} holds {written}, but the writer acknowledged {ack}");
+                    continue;
+                }
+                var last = lastAckedN.TryGetValue((written.Round, written.Task), out var n) ? n : -1;
+                Assert.True(written.N == last + 1,
+                    $"after round {round}: {key} has unacknowledged version {entry.Version} {written}, but task {written.Task}'s last ack in round {written.Round} was n={last}");
             }
 
-            // Versions the writer did not get to acknowledge: only the in-flight write of a task in a round.
-            var ackedVersions = group.Select(a => a.Version).ToHashSet();
-            foreach (var extra in written.Where(w => !ackedVersions.Contains(w.Sequence)))
+            // Every acknowledged write to this key is there, and each task's writes to it are in the order it made them.
+            foreach (var ack in acked.Where(a => a.Key == key))
+                Assert.True(found.ContainsKey(ack.Version), $"after round {round}: acknowledged {ack} is missing from the history of {key}");
+            foreach (var byTask in found.Values.GroupBy(w => w.Task))
             {
-                var lastAckedN = acked.Where(a => a.Round == extra.Value.Round && a.Key.StartsWith($"w{task}-", StringComparison.Ordinal))
-                    .Select(a => a.N).DefaultIfEmpty(-1).Max();
-                Assert.True(extra.Value.N == lastAckedN + 1,
-                    $"after round {round}: {group.Key} has unacknowledged version {extra.Sequence} {extra.Value}, but the writer's last ack in that round was n={lastAckedN}");
+                var inVersionOrder = found.Where(f => f.Value.Task == byTask.Key).OrderBy(f => f.Key).Select(f => (f.Value.Round, f.Value.N)).ToList();
+                Assert.True(inVersionOrder.SequenceEqual(inVersionOrder.Order()),
+                    $"after round {round}: task {byTask.Key}'s writes to {key} are not in the order it made them");
             }
 
-            Assert.True(store.TryGetLatest(address, out var latest));
-            Assert.Equal(oldestFirst[^1].Version, latest.Version);
+            if (oldestFirst.Count > 0)
+            {
+                Assert.True(store.TryGetLatest(address, out var latest));
+                Assert.Equal(oldestFirst[^1].Version, latest.Version);
+            }
         }
     }
 
     /// <summary>The (round, task, n) a version carries; anything else is a garbled value.</summary>
-    private static (int Round, int Task, int N) Parse(HistoryEntry entry, string key, int task)
+    private static (int Round, int Task, int N) Parse(HistoryEntry entry, string key)
     {
         Assert.Equal(Operation.Put, entry.Op);
         Assert.NotNull(entry.Value);
         using var json = JsonDocument.Parse(entry.Value.Value);
-        var value = (json.RootElement.GetProperty("round").GetInt32(), json.RootElement.GetProperty("task").GetInt32(), json.RootElement.GetProperty("n").GetInt32());
-        Assert.True(value.Item2 == task, $"{key} holds a value written by task {value.Item2}");
-        Assert.True(value.Item3 % 8 == int.Parse(key[(key.IndexOf('k') + 1)..], CultureInfo.InvariantCulture), $"{key} holds n={value.Item3}");
-        Assert.Equal($"writer-{task}", entry.Actor);
+        var root = json.RootElement;
+        var value = (Round: root.GetProperty("round").GetInt32(), Task: root.GetProperty("task").GetInt32(), N: root.GetProperty("n").GetInt32());
+        Assert.True(KeyOf(value.Task, value.N) == key, $"{key} holds {value}, which task {value.Task} wrote to {KeyOf(value.Task, value.N)}");
+        Assert.Equal($"writer-{value.Task}", entry.Actor);
         return value;
     }
 
