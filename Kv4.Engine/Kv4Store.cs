@@ -43,6 +43,10 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     private int checkpointRunning;
     private Task? backgroundCheckpoint;
     private volatile bool closed;
+    // Readers of the log (history, feed replay) hold a lease; dispose waits for them before closing FasterLog.
+    private readonly Lock logLeases = new();
+    private int logReaders;
+    private TaskCompletionSource? logReadersGone;
 
     private Kv4Store(StoreOptions options, RecordLog log, RecoveredState recovered)
     {
@@ -56,7 +60,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         lastSequence = recovered.LastSequence;
         recordsSinceCheckpoint = recovered.ReplayedRecords;
         commits = new GroupCommit(log, options.Durability == DurabilityMode.Interval ? Math.Max(1, options.CommitIntervalMs) : 0);
-        feed = new ChangeFeed(writerLock, () => lastSequence, commits.WaitDurableAsync, ReplayRange);
+        feed = new ChangeFeed(writerLock, () => lastSequence, commits.WaitDurableAsync, ReadRecordBatch);
     }
 
     /// <summary>Opens (or creates) the store in options.DataDirectory, recovering the index from the last checkpoint plus the log after it.</summary>
@@ -96,6 +100,8 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     internal long LogTailAddress => log.TailAddress;
 
     internal long FeedOverflows => feed.Overflows;
+
+    internal long LogCommits => commits.Commits;
 
     /// <summary>The sequence number of the last acknowledged mutation (0 for an empty store).</summary>
     public long LastSequence => Volatile.Read(ref lastSequence);
@@ -326,7 +332,15 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var entry = index.Find(bucket, layer, path, key);
         if (entry is null || query.Limit <= 0) return [];
         var versions = new List<HistoryEntry>();
-        await ReadChainAsync(key, entry, query, versions, cancellationToken).ConfigureAwait(false);
+        EnterLog();
+        try
+        {
+            await ReadChainAsync(key, entry, query, versions, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ExitLog();
+        }
         return versions;
     }
 
@@ -337,8 +351,16 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var normalized = ValidateLocation(bucket, layer, path);
         if (query.Limit <= 0 || index.FindNode(bucket, layer, normalized)?.Entries is not { } entries) return [];
         var versions = new List<HistoryEntry>();
-        foreach (var (key, entry) in entries)
-            await ReadChainAsync(key, entry, query, versions, cancellationToken).ConfigureAwait(false);
+        EnterLog();
+        try
+        {
+            foreach (var (key, entry) in entries)
+                await ReadChainAsync(key, entry, query, versions, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ExitLog();
+        }
         versions.Sort(static (a, b) => b.Version.Sequence.CompareTo(a.Version.Sequence));
         if (versions.Count > query.Limit) versions.RemoveRange(query.Limit, versions.Count - query.Limit);
         return versions;
@@ -399,6 +421,10 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         }
         finally
         {
+            Task readersGone;
+            lock (logLeases)
+                readersGone = logReaders == 0 ? Task.CompletedTask : (logReadersGone = new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            await readersGone.ConfigureAwait(false);
             log.Dispose();
         }
     }
@@ -513,17 +539,50 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>The records with after &lt; sequence ≤ until, from the log (the caller has made them durable).</summary>
-    private IEnumerable<LogRecord> ReplayRange(long after, long until)
+    /// <summary>Up to <paramref name="max"/> records with after &lt; sequence ≤ until, from the log (the caller made them durable); null when closed.</summary>
+    private List<LogRecord>? ReadRecordBatch(long after, long until, int max)
     {
-        var from = sequenceIndex.StartAddressAfter(after, log.BeginAddress);
-        foreach (var item in log.Scan(from, log.CommittedUntilAddress, Volatile.Read(ref skipRanges)))
+        if (!TryEnterLog()) return null;
+        try
         {
-            if (item.Record is not { } record)
-                throw new InvalidDataException($"damaged log record at address {item.Address}");
-            if (record.Sequence <= after) continue;
-            if (record.Sequence > until) yield break;
-            yield return record;
+            var batch = new List<LogRecord>();
+            var from = sequenceIndex.StartAddressAfter(after, log.BeginAddress);
+            foreach (var item in log.Scan(from, log.CommittedUntilAddress, Volatile.Read(ref skipRanges)))
+            {
+                if (item.Record is not { } record)
+                    throw new InvalidDataException($"damaged log record at address {item.Address}");
+                if (record.Sequence <= after) continue;
+                if (record.Sequence > until || batch.Count == max) break;
+                batch.Add(record);
+            }
+            return batch;
+        }
+        finally
+        {
+            ExitLog();
+        }
+    }
+
+    private bool TryEnterLog()
+    {
+        lock (logLeases)
+        {
+            if (closed) return false;
+            logReaders++;
+            return true;
+        }
+    }
+
+    private void EnterLog()
+    {
+        if (!TryEnterLog()) throw new EngineException(EngineError.Closed, "the store is closed");
+    }
+
+    private void ExitLog()
+    {
+        lock (logLeases)
+        {
+            if (--logReaders == 0) logReadersGone?.TrySetResult();
         }
     }
 

@@ -21,10 +21,13 @@ namespace Kv4.Engine.Feed;
 /// Live events are offered when a record is appended, before its commit: a reader can see a change a
 /// sync writer has not had acknowledged yet (and a crash could then lose it).
 /// </summary>
+/// <param name="readBatch">(after, until, max): up to max records with after &lt; sequence ≤ until from the log; null once the store is closed.</param>
 internal sealed class ChangeFeed(Lock writerLock, Func<long> lastSequence, Func<Task> makeDurable,
-    Func<long, long, IEnumerable<LogRecord>> replay)
+    Func<long, long, int, List<LogRecord>?> readBatch)
 {
     public const int SubscriptionCapacity = 8192;
+    // Replay reads the log in batches, so a slow consumer never holds the log open (dispose waits for readers of the log).
+    private const int ReplayBatch = (int)SequenceIndex.Stride;
 
     private FeedSubscription[] subscriptions = [];
     private bool closed;
@@ -79,12 +82,19 @@ internal sealed class ChangeFeed(Lock writerLock, Func<long> lastSequence, Func<
                 if (delivered < registeredAt)
                 {
                     await makeDurable().ConfigureAwait(false);
-                    foreach (var record in replay(delivered.Value, registeredAt))
+                    while (delivered < registeredAt)
                     {
-                        if (cancellationToken.IsCancellationRequested) yield break;
-                        delivered = record.Sequence;
-                        if (subscription.Matches(record.Bucket, record.Layer, record.Path, record.Op))
-                            yield return ToEvent(record, record.Value);
+                        var batch = readBatch(delivered.Value, registeredAt, ReplayBatch);
+                        if (batch is null) yield break; // the store closed
+                        // Empty: the rest of the range was in a damaged log region dropped at recovery.
+                        if (batch.Count == 0) break;
+                        foreach (var record in batch)
+                        {
+                            if (cancellationToken.IsCancellationRequested) yield break;
+                            delivered = record.Sequence;
+                            if (subscription.Matches(record.Bucket, record.Layer, record.Path, record.Op))
+                                yield return ToEvent(record, record.Value);
+                        }
                     }
                     delivered = registeredAt;
                 }

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Runtime.Intrinsics.X86;
+
 namespace Kv4.Engine.Log;
 
 /// <summary>
@@ -15,6 +18,17 @@ internal static class Crc32C
     public static uint Append(uint crc, ReadOnlySpan<byte> data)
     {
         var c = ~crc;
+        // The SSE4.2 crc32 instruction computes exactly CRC-32C; checkpoints of a million keys are ~100 MB.
+        if (Sse42.X64.IsSupported)
+        {
+            ulong wide = c;
+            while (data.Length >= 8)
+            {
+                wide = Sse42.X64.Crc32(wide, BinaryPrimitives.ReadUInt64LittleEndian(data));
+                data = data[8..];
+            }
+            c = (uint)wide;
+        }
         foreach (var b in data)
             c = Table[(c ^ b) & 0xFF] ^ (c >> 8);
         return ~c;

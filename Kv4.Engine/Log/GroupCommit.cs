@@ -25,6 +25,10 @@ internal sealed class GroupCommit : IAsyncDisposable
     private bool waiterPending;
     private bool finished;
     private int dirty;
+    private long commits;
+
+    /// <summary>How many commits the loop has issued (each may cover many writers).</summary>
+    public long Commits => Interlocked.Read(ref commits);
 
     /// <param name="intervalMs">0 for sync mode (commit only when a writer waits); else the interval between commits of appended data.</param>
     public GroupCommit(RecordLog log, int intervalMs)
@@ -89,6 +93,7 @@ internal sealed class GroupCommit : IAsyncDisposable
             waiterPending = false;
         }
         Interlocked.Exchange(ref dirty, 0);
+        Interlocked.Increment(ref commits);
         try
         {
             await log.CommitAsync().ConfigureAwait(false);

@@ -137,13 +137,12 @@ internal static class IndexCheckpoint
                 var block = MessagePackSerializer.Deserialize<CheckpointPath>(body, options, out read);
                 body = body[read..];
                 blocks++;
+                var table = index.GetOrAddNode(block.Bucket, block.Layer, block.Path).Node.EntriesForWrite();
                 foreach (var e in block.Entries)
                 {
                     entries++;
                     var keys = new SecondaryKeys(e.K2, e.K3, e.K4);
-                    index.Set(block.Bucket, block.Layer, block.Path, e.Key,
-                        new IndexEntry(e.Value, e.Version, e.TimestampMs, index.InternActor(e.Actor), e.LogAddress, IndexEntry.Box(keys)),
-                        maintainDerived: false);
+                    table[e.Key] = new IndexEntry(e.Value, e.Version, e.TimestampMs, index.InternActor(e.Actor), e.LogAddress, IndexEntry.Box(keys));
                 }
             }
         }
