@@ -39,9 +39,14 @@ public static class Kv4Authentication
                     // runtime the API answers `unavailable` anyway; host tests with fake services have no sessions.
                     OnTokenValidated = context =>
                     {
-                        var realtime = context.HttpContext.RequestServices.GetRequiredService<Kv4.Server.Hosting.EngineLifetime>().Runtime?.Realtime;
+                        var runtime = context.HttpContext.RequestServices.GetRequiredService<Kv4.Server.Hosting.EngineLifetime>().Runtime;
+                        var realtime = runtime?.Realtime;
                         if (realtime is not null && context.Principal is { } principal && realtime.Tokens.IsRevoked(principal.Claims))
                             context.Fail("session revoked");
+                        // A deactivated or deleted account (or sub-account, or admin) loses its tokens at once, as its Basic logins.
+                        else if (runtime?.Authenticator is Kv4.Services.Accounts.CallerAuthenticator accounts
+                                 && CallerPrincipal.From(context.Principal) is { } caller && !accounts.IsActive(caller))
+                            context.Fail("account inactive");
                         return Task.CompletedTask;
                     },
                 };
