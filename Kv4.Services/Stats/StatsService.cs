@@ -9,7 +9,8 @@ namespace Kv4.Services.Stats;
 /// `_stats` (section 5.9).
 /// <list type="bullet">
 /// <item>`POST /_stats/&lt;entity&gt;?l=&lt;measurement&gt;[&amp;k=&lt;key&gt;] {"v":&lt;number&gt;}` records one value at the current minute; the key
-///   defaults to the caller (its actor). The value shows in queries after the next flush.</item>
+///   defaults to the caller (its actor). The value shows in queries after the next flush. `l=api:3` is reserved for
+///   the host's call counts (forbidden).</item>
 /// <item>`GET /_stats/&lt;entity&gt;?l=&lt;measurement&gt;[&amp;k=..][&amp;gs=..&amp;ge=..][&amp;break=1]`: `{"sum","min","max","count"}` over the
 ///   range (bounds widened to whole minutes); with `break=1` an object keyed by group ("2016:3:16:5") at the depth of
 ///   `gs` (else of `ge`, else years), at most minutes, in time order.</item>
@@ -24,6 +25,8 @@ public sealed class StatsService(StatsRecorder recorder) : ApiService("stats")
     {
         if (request.Path.Length == 0) return new(ErrorCode.BadPath);
         if (!TryReadSeries(request, out var measurement, out var key, out var error)) return new(error);
+        // api:3 is counted by the host; a tenant cannot add to (or inflate) its own call counts.
+        if (measurement == StatsRecorder.ApiCallsMeasurement) return new(ErrorCode.Forbidden);
         if (!TryReadNumber(request.Body, out var value, out error)) return new(error);
         return recorder.Record(request.Caller.Bucket, request.Path, measurement, key ?? request.Caller.Actor, value)
             ? new(ApiReply.Ok())

@@ -89,6 +89,7 @@ public class StatsServiceTests
         Assert.Equal(ErrorCode.MethodNotAllowed, (await stats.Call(ApiMethod.Delete, "room1", query: ("l", "m"))).Error);
         Assert.Equal(ErrorCode.MethodNotAllowed, (await stats.Call(ApiMethod.Put, "room1", "{\"v\":1}", query: ("l", "m"))).Error);
         Assert.Equal(ErrorCode.BadParam, (await stats.Call(ApiMethod.Post, "room1", "{\"v\":1}")).Error);
+        Assert.Equal(ErrorCode.Forbidden, (await stats.Call(ApiMethod.Post, "data/GET", "{\"v\":1}", query: ("l", "api:3"))).Error);
         Assert.Equal(ErrorCode.BadParam, (await stats.Call(ApiMethod.Post, "room1", "{\"v\":1}", query: ("l", "a|b"))).Error);
         Assert.Equal(ErrorCode.BadParam, (await stats.Call(ApiMethod.Post, "room1", "{\"v\":\"1\"}", query: ("l", "m"))).Error);
         Assert.Equal(ErrorCode.BadParam, (await stats.Call(ApiMethod.Post, "room1", "{\"k\":\"x\"}", query: ("l", "m"))).Error);
