@@ -28,6 +28,14 @@ public sealed class ServiceRuntime(ServiceCatalog catalog, ICallerAuthenticator 
     /// <summary>Tokens, sessions, the signal hub and presence (null in host tests without an engine).</summary>
     public Kv4.Services.RealtimeSet? Realtime { get; init; }
 
+    /// <summary>
+    /// Whether a caller that a token vouched for earlier may still act: its session is not revoked and its account
+    /// (sub-account, admin) still exists and is active. Memory reads only; asked on every bearer request and signal join.
+    /// </summary>
+    public bool AcceptsTokenCaller(Caller caller, IEnumerable<System.Security.Claims.Claim> claims) =>
+        (Authenticator is not Kv4.Services.Accounts.CallerAuthenticator accounts || accounts.IsActive(caller))
+        && (Realtime is null || !Realtime.Tokens.IsRevoked(claims));
+
     public async ValueTask DisposeAsync()
     {
         Realtime?.Hub.CloseAll(Kv4.Services.Signal.SignalCloseReason.ServerStopping);

@@ -12,8 +12,8 @@ namespace Kv4.Server.Realtime;
 
 /// <summary>
 /// `GET /ws/v2/{token}` (contract section 6): the signal WebSocket. Everything that can refuse a join is checked
-/// before the upgrade and answered as a plain HTTP error envelope: engine not ready (503 unavailable), a bad,
-/// expired or revoked token (401 unauthorized), a denied IP for the token's bucket and channel (403 forbidden),
+/// before the upgrade and answered as a plain HTTP error envelope: engine not ready (503 unavailable), a bad or
+/// expired token or one whose issuing account is no longer active (401 unauthorized), a denied IP for the token's bucket and channel (403 forbidden),
 /// no WebSocket request (400 bad_param). A token without a channel joins the channel named by `?channel=`
 /// (default: the root channel). Then the socket is handed to the <see cref="SignalHub"/>: one loop reads frames
 /// into it, one drains the connection's queue onto the socket, and whichever ends first ends both.
@@ -31,7 +31,7 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
             return;
         }
         var ticket = await realtime.Tokens.ValidateSignalAsync(token);
-        if (ticket is null)
+        if (ticket is null || !engine.Runtime!.AcceptsTokenCaller(ticket.Issuer, []))
         {
             await replies.WriteErrorAsync(context.Response, ErrorCode.Unauthorized);
             return;

@@ -97,8 +97,10 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         }
         var caller = CallerPrincipal.From(context.User);
         if (caller is null && context.Request.Query["access_token"].ToString() is { Length: > 0 } token
-            && await realtime.Tokens.ValidateAsync(token) is { } identity)
-            caller = Kv4.Services.Tokens.Kv4Claims.ToCaller(identity.Claims);
+            && await realtime.Tokens.ValidateAsync(token) is { } identity
+            && Kv4.Services.Tokens.Kv4Claims.ToCaller(identity.Claims) is { } fromToken
+            && runtime.AcceptsTokenCaller(fromToken, identity.Claims))
+            caller = fromToken;
         if (caller is null)
         {
             await replies.WriteErrorAsync(context.Response, ErrorCode.Unauthorized);

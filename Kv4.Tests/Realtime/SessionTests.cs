@@ -70,6 +70,29 @@ public sealed class SessionTests(RealtimeServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Tokens_of_a_deactivated_account_stop_working_for_joins_and_watches()
+    {
+        var server = fixture.Server;
+        var secret = await RealtimeServerFixture.CreateAccountAsync(server, "zoe", "zoe password 1");
+        using var zoe = server.Client("zoe", secret);
+        (await zoe.PutReplyAsync("/_ns/room")).IsOk();
+        var token = (await zoe.PutReplyAsync("/_token/room?k=z")).IsOk().V.GetString()!;
+        using var anonymous = server.Client();
+        var access = (await anonymous.PostReplyAsync("/_sess", Login("zoe", "zoe password 1"))).IsOk().V.GetProperty("access_token").GetString()!;
+        var signalUri = await fixture.SignalUriAsync(token);
+        await using (var before = await SignalClient.ConnectAsync(signalUri))
+            Assert.Equal("peers", (await before.NextJsonAsync()).GetProperty("m").GetProperty("o").GetString());
+
+        using var sys = server.SystemClient();
+        (await sys.PostReplyAsync("/_acc/accounts", """{"k":"zoe","v":{"active":false}}""")).IsOk();
+        Assert.Equal(HttpStatusCode.Unauthorized, await SignalClient.RefusalAsync(signalUri));
+        var watchUri = new Uri(server.BaseAddress.ToString().Replace("http://", "ws://") + "ws/watch?l=data&path=&access_token=" + access);
+        Assert.Equal(HttpStatusCode.Unauthorized, await SignalClient.RefusalAsync(watchUri));
+        using var bearer = Bearer(access);
+        (await bearer.GetReplyAsync("/_ns")).IsError("unauthorized", HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
     public async Task A_signal_token_also_works_as_a_bearer_for_its_issuers_bucket()
     {
         var token = await fixture.TokenAsync("room", "alice");
