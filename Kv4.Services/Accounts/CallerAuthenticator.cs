@@ -40,13 +40,17 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
 
     public ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default)
     {
-        if (!LoginForm.TryParse(userName, password, out var form)) return new((Caller?)null);
+        if (string.IsNullOrEmpty(userName) || string.IsNullOrEmpty(password)
+            || userName.Length > LoginForm.MaxPartLength || password.Length > LoginForm.MaxPartLength)
+            return new((Caller?)null);
+        // The cache is asked before the credential is even parsed: a repeated login costs one HMAC and one lookup.
         var cacheKey = CacheKey(userName, password);
         var generation = _directory.Generation;
         var now = _clock.GetUtcNow().UtcTicks;
         if (_cache.TryGetValue(cacheKey, out var cached) && cached.Generation == generation && now < cached.ExpiresAt)
             return new(cached.Caller);
 
+        if (!LoginForm.TryParse(userName, password, out var form)) return new((Caller?)null);
         var caller = Verify(form, passwordLogin: false);
         if (caller is not null)
         {
@@ -122,11 +126,15 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     private bool Check(AccountRecord record, string given, bool passwordLogin) =>
         passwordLogin ? PasswordHasher.Verify(given, record.PasswordHash) : _secrets.Verify(given, record.SecretHash);
 
+    /// <summary>HMAC of "user\npassword" with the per-process key; both parts are bounded, so the text fits on the stack.</summary>
     private UInt128 CacheKey(string userName, string password)
     {
-        var text = Encoding.UTF8.GetBytes($"{userName}\n{password}");
+        Span<byte> text = stackalloc byte[(userName.Length + password.Length) * 3 + 1];
+        var length = Encoding.UTF8.GetBytes(userName, text);
+        text[length++] = (byte)'\n';
+        length += Encoding.UTF8.GetBytes(password, text[length..]);
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(_cacheKey, text, mac);
+        HMACSHA256.HashData(_cacheKey, text[..length], mac);
         return new UInt128(BitConverter.ToUInt64(mac), BitConverter.ToUInt64(mac[8..]));
     }
 
