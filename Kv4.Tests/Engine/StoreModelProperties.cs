@@ -19,7 +19,9 @@ namespace Kv4.Tests.Engine;
 /// lookups by them, key listings, path listings at several depths, layer counts, bucket listings,
 /// per-key histories (whole and time/limit bounded), per-path histories, and the change feed replayed
 /// from sequence 0 (per bucket and filtered by layer and path prefix), which must be the model's list
-/// of mutations in order, with no gap and no duplicate, across reopens.
+/// of mutations in order, with no gap and no duplicate, across reopens; and a reader started at the
+/// beginning of each store session must have received, live, exactly that session's changes.
+/// A quarter of the runs use sync durability.
 /// </summary>
 public class StoreModelProperties
 {
@@ -34,9 +36,13 @@ public class StoreModelProperties
         using var directory = new TempDirectory("model");
         var clock = new SteppedClock();
         // Checkpoints every few records as well, so some are taken while a run is writing.
-        var options = new StoreOptions { DataDirectory = directory.Path, Clock = clock, CheckpointEveryRecords = 7 };
+        // A quarter of the runs acknowledge only durable writes (the sync path with its group commit).
+        var durability = run.Length % 4 == 0 ? DurabilityMode.Sync : DurabilityMode.Interval;
+        var options = new StoreOptions { DataDirectory = directory.Path, Clock = clock, CheckpointEveryRecords = 7, Durability = durability };
         var model = new StoreModel();
         var store = Kv4Store.Open(options);
+        // A reader of bucket b1 follows the feed live from the start of each session.
+        LiveFeedRecorder? live = new(store, new ChangeFilter("b1"), model.LastSequence);
         try
         {
             for (var i = 0; i < run.Length; i++)
@@ -47,10 +53,14 @@ public class StoreModelProperties
                     if (op is StoreOp.Reopen reopen)
                     {
                         await CompareEverythingAsync(store, model);
+                        await CompareLiveFeedAsync(live, store, model);
+                        await live.DisposeAsync();
+                        live = null;
                         await store.DisposeAsync();
                         store = null;
                         LoseCheckpoints(directory.Path, reopen.Loss);
                         store = Kv4Store.Open(options);
+                        live = new LiveFeedRecorder(store, new ChangeFilter("b1"), model.LastSequence);
                         await CompareEverythingAsync(store, model);
                     }
                     else if (op is StoreOp.Checkpoint)
@@ -71,6 +81,7 @@ public class StoreModelProperties
             try
             {
                 await CompareEverythingAsync(store!, model);
+                await CompareLiveFeedAsync(live!, store!, model);
             }
             catch (Exception ex) when (ex is not StepFailure)
             {
@@ -79,6 +90,7 @@ public class StoreModelProperties
         }
         finally
         {
+            if (live is not null) await live.DisposeAsync();
             if (store is not null) await store.DisposeAsync();
         }
     }
@@ -374,6 +386,15 @@ public class StoreModelProperties
             var filteredEvents = await FeedReader.ReadAsync(store, new ChangeFilter(bucket, "data", "a"), from, filtered.Count);
             AssertChanges(store, filtered, filteredEvents, $"feed of {bucket}/_data/a after {from}");
         }
+    }
+
+    /// <summary>What the session's live reader received must be exactly the model's changes of its bucket since the session began.</summary>
+    private static async Task CompareLiveFeedAsync(LiveFeedRecorder live, Kv4Store store, StoreModel model)
+    {
+        var expected = model.Changes.Where(c => c.Address.Bucket == live.Filter.Bucket && c.Version.Version.Sequence > live.AfterSequence).ToList();
+        var events = await live.WaitForAsync(expected.Count);
+        Assert.True(events.Count == expected.Count, $"the live feed of {live.Filter.Bucket} delivered {events.Count} events, the model has {expected.Count}");
+        AssertChanges(store, expected, events, $"live feed of {live.Filter.Bucket} after {live.AfterSequence}");
     }
 
     private static void AssertChanges(Kv4Store store, List<StoreModel.Change> expected, List<ChangeEvent> events, string what)
