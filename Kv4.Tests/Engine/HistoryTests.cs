@@ -64,16 +64,21 @@ public class HistoryTests
     [Fact]
     public async Task History_survives_reopen_and_reads_versions_that_left_memory_for_disk()
     {
-        // A small log buffer, so the early versions are read back from disk pages, not memory.
-        await using var s = ScratchStore.Open(o => new StoreOptions { DataDirectory = o.DataDirectory, Clock = o.Clock, LogMemorySizeBits = 16, MaxValueBytes = 1024 });
-        var filler = Json("\"" + new string('x', 900) + "\"");
-        for (var i = 0; i < 500; i++)
+        // The smallest log buffer the engine allows is 16 MiB (4 MiB pages); ~30 MiB of versions push the
+        // early ones out of memory, so their history is read back from disk pages.
+        await using var s = ScratchStore.Open(o => new StoreOptions { DataDirectory = o.DataDirectory, Clock = o.Clock, LogMemorySizeBits = 16 });
+        var filler = Json("\"" + new string('x', 1_000_000) + "\"");
+        for (var i = 0; i < 60; i++)
         {
             await s.Store.PutAsync(At("p", "k"), Json(i.ToString()), "u");
-            await s.Store.PutAsync(At("filler", "f" + i), filler, "u");
+            if (i % 2 == 0) await s.Store.PutAsync(At("filler", "f" + i), filler, "u");
         }
+        Assert.True(s.Store.LogTailAddress > 28_000_000);
         var before = await s.Store.GetHistoryAsync(At("p", "k"), HistoryQuery.All);
-        Assert.Equal(Enumerable.Range(0, 500).Reverse().Select(i => i.ToString()), before.Select(h => Text(h.Value)));
+        Assert.Equal(Enumerable.Range(0, 60).Reverse().Select(i => i.ToString()), before.Select(h => Text(h.Value)));
+        var bigHistory = await s.Store.GetPathHistoryAsync("b1", "data", "filler", HistoryQuery.All);
+        Assert.Equal(30, bigHistory.Count);
+        Assert.All(bigHistory, h => Assert.Equal(1_000_002, h.Value!.Value.Length));
 
         await s.ReopenAsync();
         var after = await s.Store.GetHistoryAsync(At("p", "k"), HistoryQuery.All);
