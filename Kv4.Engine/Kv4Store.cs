@@ -248,7 +248,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var node = index.FindNode(bucket, layer, normalized);
         if (node?.SecondaryOwner(slot, secondaryKey) is { } owner
             && node.Find(owner) is { IsLive: true } entry
-            && entry.SecondaryKeys?.Value[slot] == secondaryKey)
+            && entry.SecondaryKeys[slot] == secondaryKey)
         {
             key = owner;
             value = entry.ToStoredValue();
@@ -266,7 +266,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var (bucket, layer, path, key) = Validate(address);
         if (index.Find(bucket, layer, path, key) is { IsLive: true } entry)
         {
-            secondaryKeys = entry.SecondaryKeys?.Value ?? default;
+            secondaryKeys = entry.SecondaryKeys;
             return true;
         }
         secondaryKeys = default;
@@ -464,7 +464,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         if (op != Operation.DropBucket)
         {
             index.Set(bucket, layer, path, key,
-                new IndexEntry(value, sequence, timestamp, actor, address, IndexEntry.Box(secondaryKeys)), maintainDerived: true);
+                IndexEntry.Create(value, sequence, timestamp, actor, address, secondaryKeys), maintainDerived: true);
         }
         sequenceIndex.Note(sequence, address);
         feed.Publish(record, value);

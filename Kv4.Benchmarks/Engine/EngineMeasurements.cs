@@ -50,7 +50,7 @@ internal static class EngineMeasurements
             var value = ValueOf(i);
             ownBytes += Encoding.UTF8.GetByteCount(key) + value.Length;
             index.Set("bucket", "data", PathOf(i), key,
-                new IndexEntry(value, i + 1, 1_700_000_000_000 + i, index.InternActor("elena"), 64 + 100L * i, null), maintainDerived: true);
+                IndexEntry.Create(value, i + 1, 1_700_000_000_000 + i, index.InternActor("elena"), 64 + 100L * i, default), maintainDerived: true);
         }
         var after = Settle();
         Report("index only (StoreIndex)", keys, after - before, ownBytes);

@@ -59,9 +59,9 @@ internal sealed class StoreIndex
 
         // Add before remove, and keep values the new version still carries: a concurrent lookup by
         // secondary key never misses an entry that holds it in both versions.
-        var kept = entry.IsLive && entry.SecondaryKeys is { } newKeys ? newKeys.Value : default;
+        var kept = entry.IsLive ? entry.SecondaryKeys : default;
         if (!kept.IsEmpty) node.SetSecondary(kept, key);
-        if (previous?.SecondaryKeys is { } oldKeys) node.RemoveSecondary(oldKeys.Value, key, kept);
+        if (previous is not null && !previous.SecondaryKeys.IsEmpty) node.RemoveSecondary(previous.SecondaryKeys, key, kept);
 
         var delta = (entry.IsLive ? 1 : 0) - (previous?.IsLive == true ? 1 : 0);
         if (delta != 0)
@@ -93,7 +93,7 @@ internal sealed class StoreIndex
                     {
                         if (!entry.IsLive) continue;
                         live++;
-                        if (entry.SecondaryKeys is { } keys) node.SetSecondary(keys.Value, key);
+                        if (!entry.SecondaryKeys.IsEmpty) node.SetSecondary(entry.SecondaryKeys, key);
                     }
                     if (live == 0) continue;
                     node.AddLive(live);

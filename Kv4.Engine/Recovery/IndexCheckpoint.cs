@@ -62,7 +62,7 @@ internal static class IndexCheckpoint
                 if (node.Entries is not { } table) continue;
                 foreach (var (key, entry) in table)
                 {
-                    var keys = entry.SecondaryKeys?.Value ?? default;
+                    var keys = entry.SecondaryKeys;
                     batch.Add(new CheckpointEntry
                     {
                         Key = key, Value = entry.Value, Version = entry.Version, TimestampMs = entry.TimestampMs,
@@ -142,7 +142,7 @@ internal static class IndexCheckpoint
                 {
                     entries++;
                     var keys = new SecondaryKeys(e.K2, e.K3, e.K4);
-                    table[e.Key] = new IndexEntry(e.Value, e.Version, e.TimestampMs, index.InternActor(e.Actor), e.LogAddress, IndexEntry.Box(keys));
+                    table[e.Key] = IndexEntry.Create(e.Value, e.Version, e.TimestampMs, index.InternActor(e.Actor), e.LogAddress, keys);
                 }
             }
         }

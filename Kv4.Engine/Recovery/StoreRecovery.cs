@@ -110,9 +110,9 @@ internal static class StoreRecovery
                 var existing = index.Find(record.Bucket, record.Layer, record.Path, record.Key);
                 if (existing is not null && existing.Version >= record.Sequence) return;
                 var value = record.Op == Operation.Put ? record.Value ?? "null"u8.ToArray() : null;
-                var keys = record.Op == Operation.Put ? IndexEntry.Box(record.SecondaryKeys) : null;
+                var keys = record.Op == Operation.Put ? record.SecondaryKeys : default;
                 index.Set(record.Bucket, record.Layer, record.Path, record.Key,
-                    new IndexEntry(value, record.Sequence, record.TimestampMs, index.InternActor(record.Actor), address, keys),
+                    IndexEntry.Create(value, record.Sequence, record.TimestampMs, index.InternActor(record.Actor), address, keys),
                     maintainDerived: false);
                 break;
             case Operation.DropBucket:
