@@ -94,6 +94,48 @@ public class BadInputTests(BadInputStore fixture) : IClassFixture<BadInputStore>
             () => Store.PutAsync(Good with { Key = key }, GoodJson, "elena").AsTask(),
             () => Store.DeleteAsync(Good with { Key = key }, "elena").AsTask());
 
+    public static TheoryData<int, string> BadSecondaryKeys()
+    {
+        var data = new TheoryData<int, string>();
+        foreach (var slot in new[] { 2, 3, 4 })
+            foreach (var bad in new[] { "", "a\tb", "\u0000", new string('k', AddressRules.MaxKeyBytes + 1) })
+                data.Add(slot, bad);
+        return data;
+    }
+
+    /// <summary>Secondary keys follow the key rule (the contract is silent; the engine applies AddressRules.IsValidKey).</summary>
+    [Theory, MemberData(nameof(BadSecondaryKeys))]
+    public Task Bad_secondary_key_is_refused_and_nothing_is_written(int slot, string value)
+    {
+        var keys = slot switch
+        {
+            2 => new SecondaryKeys(K2: value),
+            3 => new SecondaryKeys(K2: "fine", K3: value),
+            _ => new SecondaryKeys(K4: value),
+        };
+        return AssertRefusedAsync(EngineError.BadKey,
+            () => Store.PutAsync(Good, GoodJson, "elena", secondaryKeys: keys).AsTask(),
+            () => Store.PutAsync(BadInputStore.Seeded, GoodJson, "elena", WriteCondition.IfVersion(CurrentVersion()), keys).AsTask());
+    }
+
+    [Fact]
+    public async Task A_closed_store_refuses_writes_with_Closed_and_they_are_not_there_after_reopening()
+    {
+        using var directory = new TempDirectory("bad-input-closed");
+        var options = new StoreOptions { DataDirectory = directory.Path };
+        var store = Kv4Store.Open(options);
+        await store.PutAsync(Good, GoodJson, "elena");
+        await store.DisposeAsync();
+
+        Assert.Equal(EngineError.Closed, (await Assert.ThrowsAsync<EngineException>(async () => await store.PutAsync(Good with { Key = "late" }, GoodJson, "elena"))).Error);
+        Assert.Equal(EngineError.Closed, (await Assert.ThrowsAsync<EngineException>(async () => await store.DeleteAsync(Good, "elena"))).Error);
+        Assert.Equal(EngineError.Closed, (await Assert.ThrowsAsync<EngineException>(async () => await store.DeleteTreeAsync("elena", "data", "", "elena"))).Error);
+
+        await using var reopened = Kv4Store.Open(options);
+        Assert.Equal(1, reopened.LastSequence);
+        Assert.Equal(["k"], reopened.ListKeys(Good.Bucket, Good.Layer, Good.Path));
+    }
+
     [Theory, MemberData(nameof(MalformedJson))]
     public Task Malformed_json_is_refused_and_nothing_is_written(byte[] json) =>
         AssertRefusedAsync(EngineError.BadJson,
