@@ -62,7 +62,7 @@ public sealed class HashRing
     public int VirtualNodesPerNode { get; }
 
     /// <summary>The node ids on the ring, sorted ordinally.</summary>
-    public IReadOnlyList<string> Nodes => _snapshot.Nodes;
+    public IReadOnlyList<string> Nodes => _snapshot.NodesView;
 
     /// <summary>Adds a node. Returns false if it was already there.</summary>
     public bool AddNode(string nodeId)
@@ -219,6 +219,9 @@ public sealed class HashRing
     /// <summary>An immutable state of the ring: sorted point positions with their owners, and the partition table.</summary>
     private sealed record Snapshot(string[] Nodes, ulong[] Positions, string[] Owners, string[] PartitionOwners)
     {
+        /// <summary>The node ids as callers see them: a read-only view, so the shared array cannot be changed under other readers.</summary>
+        public IReadOnlyList<string> NodesView { get; } = Array.AsReadOnly(Nodes);
+
         public static readonly Snapshot Empty = new([], [], [], []);
     }
 }
