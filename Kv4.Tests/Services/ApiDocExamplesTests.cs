@@ -22,7 +22,8 @@ public sealed partial class ApiDocExamplesTests
         var ran = 0;
         foreach (var (command, expected, line) in examples)
         {
-            var call = Curl.Parse(command, vars);
+            // Examples that use other curl options or variables set by examples of other services are the HTTP runner's.
+            if (Curl.Parse(command, vars) is not { } call) continue;
             var uri = new Uri(call.Url);
             var segments = uri.AbsolutePath.TrimStart('/').Split('/', 2);
             if (!segments[0].StartsWith('_') || !h.Catalog.TryFind(segments[0][1..], out _)) continue;
@@ -45,7 +46,7 @@ public sealed partial class ApiDocExamplesTests
             Assert.True(problem is null, $"docs/api.md line {line}: {command}\n  expected {expected}\n  actual   {actual}\n  {problem}");
             ran++;
         }
-        Assert.True(ran >= 40, $"ran only {ran} examples");
+        Assert.True(ran >= 70, $"ran only {ran} examples (docs/api.md holds 71 for these services)");
     }
 
     private static string? Match(JsonElement expected, JsonElement actual, string where, Dictionary<string, string> vars)
@@ -108,10 +109,10 @@ public sealed partial class ApiDocExamplesTests
     /// <summary>The few `curl` options the examples use, with POSIX shell quoting and $VARIABLE expansion.</summary>
     private sealed record Curl(string Method, string User, string Url, string? Body)
     {
-        public static Curl Parse(string command, IReadOnlyDictionary<string, string> vars)
+        public static Curl? Parse(string command, IReadOnlyDictionary<string, string> vars)
         {
             var words = Words(command, vars);
-            Assert.Equal("curl", words[0]);
+            if (words is null || words[0] != "curl") return null;
             string method = "GET", user = "", url = "";
             string? body = null;
             for (var i = 1; i < words.Count; i++)
@@ -122,13 +123,14 @@ public sealed partial class ApiDocExamplesTests
                     case "-X": method = words[++i]; break;
                     case "-u": user = words[++i]; break;
                     case "-d": body = words[++i]; if (method == "GET") method = "POST"; break;
+                    case var option when option.StartsWith('-'): return null;
                     default: url = words[i]; break;
                 }
             }
             return new Curl(method, user, url, body);
         }
 
-        private static List<string> Words(string command, IReadOnlyDictionary<string, string> vars)
+        private static List<string>? Words(string command, IReadOnlyDictionary<string, string> vars)
         {
             var words = new List<string>();
             var word = new StringBuilder();
@@ -155,11 +157,11 @@ public sealed partial class ApiDocExamplesTests
                     for (i++; command[i] != '"'; i++)
                     {
                         if (command[i] == '\\' && command[i + 1] is '$' or '"' or '\\') word.Append(command[++i]);
-                        else if (command[i] == '$') i = Expand(command, i, vars, word);
+                        else if (command[i] == '$') { if ((i = Expand(command, i, vars, word)) < 0) return null; }
                         else word.Append(command[i]);
                     }
                 }
-                else if (c == '$') i = Expand(command, i, vars, word);
+                else if (c == '$') { if ((i = Expand(command, i, vars, word)) < 0) return null; }
                 else word.Append(c);
             }
             if (inWord) words.Add(word.ToString());
@@ -169,7 +171,7 @@ public sealed partial class ApiDocExamplesTests
         private static int Expand(string command, int dollar, IReadOnlyDictionary<string, string> vars, StringBuilder word)
         {
             var name = VariableName().Match(command, dollar + 1).Value;
-            Assert.True(vars.TryGetValue(name, out var value), $"variable ${name} is not set at this point of the examples");
+            if (!vars.TryGetValue(name, out var value)) return -1;
             word.Append(value);
             return dollar + name.Length;
         }
