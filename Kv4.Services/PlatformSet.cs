@@ -68,7 +68,13 @@ public sealed class PlatformSet : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _flushing.ConfigureAwait(false);
+        try
+        {
+            await _flushing.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
         try
         {
             await Stats.FlushAsync().ConfigureAwait(false);

@@ -58,9 +58,9 @@ public sealed class StatsRecorder(StatsAccumulator accumulator, StatsRollupStore
                 {
                     await FlushAsync(stoppingToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is EngineException or IOException)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    // kept in the accumulator; the next tick retries
+                    // The values went back into the accumulator; the next tick (or the flush on stop) retries.
                 }
             }
         }

@@ -113,6 +113,36 @@ public class StatsServiceTests
     }
 
     [Fact]
+    public async Task A_flush_that_cannot_write_keeps_its_values_for_the_next_one()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "kv4-stats-tests", Guid.NewGuid().ToString("N"));
+        try
+        {
+            var accumulator = new StatsAccumulator();
+            var clock = new ManualClock(Start);
+            var closed = Kv4.Engine.Kv4Store.Open(new Kv4.Engine.StoreOptions { DataDirectory = directory });
+            var recorder = new StatsRecorder(accumulator, new StatsRollupStore(closed), new StatsOptions(), clock);
+            recorder.Record("elena", "room1", "m", "elena", 4);
+            recorder.Record("elena", "room1", "m", "elena", 6);
+            await closed.DisposeAsync();
+
+            await Assert.ThrowsAnyAsync<Exception>(() => recorder.FlushAsync());
+            Assert.Equal(1, accumulator.PendingCells);
+
+            await using var reopened = Kv4.Engine.Kv4Store.Open(new Kv4.Engine.StoreOptions { DataDirectory = directory });
+            var retry = new StatsRecorder(accumulator, new StatsRollupStore(reopened), new StatsOptions(), clock);
+            await retry.FlushAsync();
+            var groups = retry.Rollups.Query("elena", "room1", "m", null, long.MinValue, long.MaxValue, 0);
+            Assert.Equal(new Rollup(10, 4, 6, 2), Assert.Single(groups).Rollup);
+        }
+        finally
+        {
+            try { Directory.Delete(directory, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
+    [Fact]
     public void Rollup_entries_use_the_documented_layout()
     {
         var key = StatsSeries.Key("api:3", new DateTimeOffset(2016, 3, 16, 5, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), "elena");
