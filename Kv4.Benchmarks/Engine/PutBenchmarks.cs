@@ -7,7 +7,7 @@ using Kv4.Engine.Model;
 namespace Kv4.Benchmarks.Engine;
 
 /// <summary>
-/// Writes of the same 10k keys and ~110-byte JSON value: Kv4 put (appends a version to its FasterLog,
+/// Writes of the same 10k keys and 108-byte JSON value: Kv4 put (appends a version to its FasterLog,
 /// keeps the history) with interval and sync durability, FasterKV upsert (latest value only, log on
 /// disk), and a ConcurrentDictionary (the in-memory limit). Times are per operation.
 /// </summary>

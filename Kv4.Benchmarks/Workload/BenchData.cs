@@ -26,7 +26,7 @@ public static class BenchData
     /// <summary>The same addresses as FasterKV keys: bucket, layer, path and key joined by NUL.</summary>
     public static readonly byte[][] FasterKeys = Keys.Select(k => Encoding.UTF8.GetBytes($"{Bucket}\0{Layer}\0{Path}\0{k}")).ToArray();
 
-    /// <summary>A typical small JSON object (about 110 bytes, compact, as the engine stores it).</summary>
+    /// <summary>A typical small JSON object (108 bytes, compact, as the engine stores it).</summary>
     public static readonly byte[] Value = Encoding.UTF8.GetBytes(
         """{"name":"Elena Novak","email":"elena@example.com","plan":"pro","active":true,"score":12345,"tags":["a","b"]}""");
 
