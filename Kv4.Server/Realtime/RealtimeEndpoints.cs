@@ -15,6 +15,10 @@ public static class RealtimeEndpoints
     {
         // Protocol-level pings keep idle sockets open through proxies; the signal idle timeout counts client frames only.
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        // Kestrel waits for open requests when it stops; sockets and streams must end first, not at the shutdown timeout.
+        var engine = app.Services.GetRequiredService<Kv4.Server.Hosting.EngineLifetime>();
+        app.Lifetime.ApplicationStopping.Register(() =>
+            engine.Runtime?.Realtime?.Hub.CloseAll(Kv4.Services.Signal.SignalCloseReason.ServerStopping));
         var signal = app.Services.GetRequiredService<SignalEndpoint>();
         var watch = app.Services.GetRequiredService<WatchEndpoint>();
         app.Map("/ws/v2/{token}", (HttpContext context, string token) => signal.HandleAsync(context, token)).ExcludeFromDescription();

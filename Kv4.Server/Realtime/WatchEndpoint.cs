@@ -24,7 +24,7 @@ namespace Kv4.Server.Realtime;
 /// feed guarantees no gap and no duplicate across that seam. A feed that cannot replay that far (truncated)
 /// ends the stream with an error event (SSE) or close status 1008 (WebSocket).
 /// </summary>
-public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter replies, ILogger<WatchEndpoint> log)
+public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter replies, IHostApplicationLifetime lifetime, ILogger<WatchEndpoint> log)
 {
     private static readonly TimeSpan KeepAliveEvery = TimeSpan.FromSeconds(15);
 
@@ -49,7 +49,9 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         await response.WriteAsync(": watching " + watch.Layer + "/" + watch.PathPrefix + "\n\n", context.RequestAborted);
         await response.Body.FlushAsync(context.RequestAborted);
 
-        var aborted = context.RequestAborted;
+        // Ends when the client goes or the node stops (Kestrel waits for open requests when it stops).
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var aborted = linked.Token;
         var output = response.BodyWriter;
         await using var changes = realtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, aborted).GetAsyncEnumerator(aborted);
         var next = Task.FromResult(false);
@@ -125,7 +127,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         }
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         // The client sends nothing but its close: reading is only how that close (or a broken socket) is noticed.
         var reading = Task.Run(async () =>
         {

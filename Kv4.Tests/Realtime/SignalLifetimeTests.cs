@@ -3,7 +3,8 @@ using Kv4.Tests.Server;
 
 namespace Kv4.Tests.Realtime;
 
-public sealed class IdleTimeoutTests
+/// <summary>Signal sockets ended by the server: idle timeout, node shutdown (each test on its own server).</summary>
+public sealed class SignalLifetimeTests
 {
     [Fact]
     public async Task A_silent_connection_is_closed_after_the_idle_timeout_while_a_pinging_one_stays()
@@ -35,6 +36,29 @@ public sealed class IdleTimeoutTests
         await stop.CancelAsync();
         await pinging;
         Assert.Equal(WebSocketState.Open, pinger.Socket.State);
+    }
+
+    [Fact]
+    public async Task Stopping_the_node_closes_signal_sockets_with_going_away_and_ends_watch_streams()
+    {
+        await using var server = await Kv4TestServer.StartAsync(RealtimeServerFixture.RealtimeArgs());
+        var fixture = new RealtimeServerFixtureOn(server);
+        await fixture.SetUpAsync();
+        var member = await fixture.JoinAsync("room", "member");
+        await member.NextAsync();
+        using var elena = fixture.Elena();
+        var response = await elena.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/_data/x?watch=1"), HttpCompletionOption.ResponseHeadersRead);
+        var stream = await response.Content.ReadAsStreamAsync();
+
+        await server.StopAsync();
+        var (status, _) = await member.WaitClosedAsync();
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, status);
+        // The SSE body ends rather than hanging: reading to the end completes (or the connection is reset).
+        using var reader = new StreamReader(stream);
+        try { await reader.ReadToEndAsync().WaitAsync(SignalClient.Wait); }
+        catch (IOException) { }
+        await member.DisposeAsync();
+        response.Dispose();
     }
 }
 
