@@ -3,16 +3,16 @@ using System.Text;
 using Kv4.Engine;
 using Kv4.Engine.Model;
 
-// Usage: Kv4.CrashWriter <data directory> <round> <writers>
-// Opens the store with sync durability and lets <writers> tasks write until the process is killed.
+// Usage: Kv4.CrashWriter <data directory> <round> <writers> [sync|interval]
+// Opens the store with sync (default) or interval durability and lets <writers> tasks write until the process is killed.
 // Each task writes one write at a time. Its n-th write goes to a key of its own, "w<t>-k<n % 8>", or, every
 // third write, to a key all tasks share, "s<n % 4>", so shared keys get versions from racing writers.
 // A line "ack <key> <version> <round> <task> <n>" is printed only after
 // PutAsync has returned, i.e. after the engine acknowledged the write as durable; the parent treats
 // every complete line it reads as a promise the store must keep after SIGKILL.
-if (args.Length != 3)
+if (args.Length is not (3 or 4))
 {
-    Console.Error.WriteLine("usage: Kv4.CrashWriter <data directory> <round> <writers>");
+    Console.Error.WriteLine("usage: Kv4.CrashWriter <data directory> <round> <writers> [sync|interval]");
     return 2;
 }
 var directory = args[0];
@@ -22,7 +22,9 @@ var writers = int.Parse(args[2], CultureInfo.InvariantCulture);
 var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true };
 var printLock = new object();
 
-var store = Kv4Store.Open(new StoreOptions { DataDirectory = directory, Durability = DurabilityMode.Sync });
+var durability = args.Length == 4 && args[3] == "interval" ? DurabilityMode.Interval : DurabilityMode.Sync;
+
+var store = Kv4Store.Open(new StoreOptions { DataDirectory = directory, Durability = durability });
 lock (printLock) stdout.Write("open\n");
 
 var tasks = Enumerable.Range(0, writers).Select(t => Task.Run(async () =>
