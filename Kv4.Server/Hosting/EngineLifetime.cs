@@ -41,6 +41,7 @@ public sealed partial class EngineLifetime(IServiceRuntimeFactory factory, IHost
         catch (Exception e)
         {
             LogOpenFailed(e);
+            Environment.ExitCode = 1;
             application.StopApplication();
         }
     }

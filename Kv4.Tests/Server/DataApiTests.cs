@@ -142,4 +142,20 @@ public sealed class DataApiTests(RealServerFixture fixture) : IClassFixture<Real
         var paths = (await client.GetReplyAsync("/_ds?l=data")).IsOk().V.EnumerateArray().Select(e => e.GetString()!).ToArray();
         Assert.Contains("ds/one", paths);
     }
+
+    [Fact]
+    public async Task Health_metrics_and_openapi_with_the_real_engine()
+    {
+        using var client = fixture.Elena();
+        (await client.PutReplyAsync("/_data/" + Unique("m"), "{\"k\":\"a\",\"v\":1}")).IsOk();
+        Assert.Equal("{\"s\":\"ok\",\"v\":\"ready\"}", await client.GetStringAsync("/readyz"));
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.Contains("kv4_api_requests_total{service=\"data\",method=\"PUT\",status=\"200\"}", metrics);
+        var sequence = metrics.Split('\n').Single(l => l.StartsWith("kv4_engine_last_sequence ", StringComparison.Ordinal));
+        Assert.True(double.Parse(sequence.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Matches("kv4_engine_data_bytes [1-9]", metrics);
+        var openApi = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json")).RootElement;
+        var tags = openApi.GetProperty("tags").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToArray();
+        foreach (var service in new[] { "_data", "_ns", "_acc", "_auth", "_ds" }) Assert.Contains(service, tags);
+    }
 }

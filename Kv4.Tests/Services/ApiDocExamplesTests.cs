@@ -80,7 +80,7 @@ public sealed partial class ApiDocExamplesTests
         Assert.True(ran >= 70, $"ran only {ran} examples");
     }
 
-    private static string? Match(JsonElement expected, JsonElement actual, string where, Dictionary<string, string> vars)
+    internal static string? Match(JsonElement expected, JsonElement actual, string where, Dictionary<string, string> vars)
     {
         if (expected.ValueKind == JsonValueKind.String && expected.GetString() is { } s && s.StartsWith('*'))
         {
@@ -107,7 +107,7 @@ public sealed partial class ApiDocExamplesTests
         }
     }
 
-    private static List<(string Command, string Reply, int Line)> ParseExamples(string markdown)
+    internal static List<(string Command, string Reply, int Line)> ParseExamples(string markdown)
     {
         var examples = new List<(string, string, int)>();
         var lines = markdown.Split('\n');
@@ -127,7 +127,7 @@ public sealed partial class ApiDocExamplesTests
         return examples;
     }
 
-    private static string FindDoc()
+    internal static string FindDoc()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
