@@ -26,7 +26,7 @@ public sealed class RealtimeServerFixture : IAsyncLifetime
         ElenaSecret = await CreateAccountAsync(Server, "elena", ElenaPassword);
         MarkSecret = await CreateAccountAsync(Server, "mark", "mark password 1");
         using var elena = Elena();
-        foreach (var channel in new[] { "room", "lobby", "denied-room", "kick", "kick/sub", "replace", "presence", "limits", "bucket-room" })
+        foreach (var channel in new[] { "room", "lobby", "denied-room", "kick", "kick/sub", "replace", "presence", "limits", "bucket-room", "slow" })
             (await elena.PutReplyAsync("/_ns/" + channel)).IsOk();
         using var mark = Mark();
         (await mark.PutReplyAsync("/_ns/bucket-room")).IsOk();

@@ -202,6 +202,54 @@ public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFix
         Assert.Equal(["bob"], (await mark.GetReplyAsync("/_subs/bucket-room")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
     }
 
+    [Fact]
+    public async Task A_member_that_stops_reading_is_disconnected_and_never_stalls_the_others()
+    {
+        await using var sender = await fixture.JoinAsync("slow", "sender");
+        await sender.NextAsync();
+        await using var fast = await fixture.JoinAsync("slow", "fast");
+        await fast.NextAsync();
+        await sender.NextAsync();
+        // The slow member connects and then never reads a frame.
+        using var slow = new ClientWebSocket();
+        await slow.ConnectAsync(await fixture.SignalUriAsync(await fixture.TokenAsync("slow", "slow")), CancellationToken.None);
+        Assert.Equal("""{"m":{"o":"peer_connected","f":"/slow/slow"}}""", await fast.NextAsync());
+        await sender.NextAsync();
+
+        // Far more than the slow socket's TCP buffers plus its 1024-frame queue can hold. Sent in batches the fast
+        // member reads in full before the next (a reader slower than the sender would rightly be cut off too).
+        var payload = new string('x', 3500);
+        const int batches = 80, perBatch = 100;
+        var fastGot = 0;
+        var removed = false;
+        for (var batch = 0; batch < batches; batch++)
+        {
+            for (var i = 0; i < perBatch; i++)
+                await sender.SendAsync("{\"m\":{\"o\":\"message\"},\"p\":{\"n\":" + (batch * perBatch + i) + ",\"pad\":\"" + payload + "\"}}");
+            while (fastGot < (batch + 1) * perBatch)
+            {
+                var frame = await fast.NextAsync();
+                if (frame.Contains("\"o\":\"message\"")) fastGot++;
+                else if (frame == """{"m":{"o":"peer_removed","f":"/slow/slow"}}""") removed = true;
+            }
+        }
+        if (!removed) Assert.Equal("""{"m":{"o":"peer_removed","f":"/slow/slow"}}""", await fast.NextAsync());
+        Assert.Equal(batches * perBatch, fastGot);
+
+        // The slow socket was ended by the server: reading it now reaches its end (a close or a reset).
+        var buffer = new byte[64 * 1024];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        try
+        {
+            while ((await slow.ReceiveAsync(buffer, timeout.Token)).MessageType != WebSocketMessageType.Close) { }
+        }
+        catch (WebSocketException)
+        {
+        }
+        using var elena = fixture.Elena();
+        Assert.DoesNotContain("slow", (await elena.GetReplyAsync("/_subs/slow")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+    }
+
     private sealed class PastClock : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => DateTimeOffset.UtcNow.AddHours(-2);
