@@ -174,3 +174,97 @@ public class CheckpointAndDamageTests
         }
     }
 }
+
+public class FuzzyCheckpointTests
+{
+    private sealed record Observed(string Where, string Value, long Version, SecondaryKeys Keys);
+
+    private static List<Observed> Observe(Kv4Store store)
+    {
+        var seen = new List<Observed>();
+        foreach (var bucket in new[] { "b0", "b1", "b2" })
+        foreach (var layer in new[] { "data", "ns" })
+        foreach (var path in store.ListPaths(bucket, layer, ""))
+        foreach (var key in store.ListKeys(bucket, layer, path))
+        {
+            var address = new EntryAddress(bucket, layer, path, key);
+            Assert.True(store.TryGetLatest(address, out var value));
+            Assert.True(store.TryGetSecondaryKeys(address, out var keys));
+            seen.Add(new Observed(address.ToString(), Text(value.Json), value.Version.Sequence, keys));
+        }
+        return seen;
+    }
+
+    [Fact]
+    public async Task Checkpoints_taken_while_writers_run_recover_exactly_the_written_state()
+    {
+        await using var s = ScratchStore.Open(o => new StoreOptions { DataDirectory = o.DataDirectory, Clock = o.Clock, CheckpointEveryRecords = 400 });
+        async Task Write(int seed, int count)
+        {
+            var random = new Random(seed);
+            for (var i = 0; i < count; i++)
+            {
+                var address = new EntryAddress("b" + random.Next(3), random.Next(4) == 0 ? "ns" : "data", "p/" + random.Next(6), "k" + random.Next(15));
+                try
+                {
+                    switch (random.Next(20))
+                    {
+                        case < 13:
+                            await s.Store.PutAsync(address, Json(i.ToString()), "w" + seed);
+                            break;
+                        case < 16:
+                            await s.Store.PutAsync(address, Json(i.ToString()), "w" + seed, secondaryKeys: new SecondaryKeys(K2: "m" + random.Next(10)));
+                            break;
+                        case < 19:
+                            await s.Store.DeleteAsync(address, "w" + seed);
+                            break;
+                        default:
+                            if (random.Next(10) == 0) await s.Store.DeleteBucketAsync(address.Bucket, "w" + seed);
+                            else await s.Store.DeleteTreeAsync(address.Bucket, address.Layer, "p", "w" + seed);
+                            break;
+                    }
+                }
+                catch (Kv4.Engine.Rules.EngineException e) when (e.Error == Kv4.Engine.Rules.EngineError.SecondaryKeyTaken)
+                {
+                }
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(1, 4).Select(seed => Task.Run(() => Write(seed, 1200))));
+        var writers = Task.WhenAll(Enumerable.Range(11, 4).Select(seed => Task.Run(() => Write(seed, 1300))));
+        // Besides the background ones (every 400 records), checkpoints back to back while the second writers run.
+        do await s.Store.CheckpointAsync();
+        while (!writers.IsCompleted);
+        await writers;
+        for (var i = 0; i < 300; i++)
+            await s.Store.PutAsync(new EntryAddress("b1", "data", "tail", "k" + (i % 40)), Json(i.ToString()), "tail");
+        await s.Store.FlushAsync();
+        var expected = Observe(s.Store);
+        Assert.NotEmpty(expected);
+
+        // A crash image now (checkpoints taken mid-write plus the log), then a clean reopen.
+        var copy = s.Directory + "-crash";
+        foreach (var file in Directory.GetFiles(s.Directory, "*", SearchOption.AllDirectories))
+        {
+            if (file.EndsWith(".tmp", StringComparison.Ordinal)) continue;
+            var target = Path.Combine(copy, Path.GetRelativePath(s.Directory, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            try { File.Copy(file, target); }
+            catch (FileNotFoundException) { }
+        }
+        try
+        {
+            await using (var crashed = Kv4Store.Open(new StoreOptions { DataDirectory = copy }))
+            {
+                Assert.True(crashed.OpenedWith.ReplayedRecords < s.Store.LastSequence, "a checkpoint should have been used");
+                Assert.Equal(s.Store.LastSequence, crashed.LastSequence);
+                Assert.Equal(expected, Observe(crashed));
+            }
+            await s.ReopenAsync();
+            Assert.Equal(expected, Observe(s.Store));
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+}
