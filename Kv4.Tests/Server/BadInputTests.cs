@@ -35,6 +35,10 @@ public sealed class BadInputTests(RealServerFixture fixture) : IClassFixture<Rea
         { "POST", "/_acc/accounts", "{\"k\":\"elena\",\"v\":{\"username\":\"other\"}}", "username_is_immutable", HttpStatusCode.Conflict },
         { "POST", "/_acc/accounts", "{\"k\":\"elena\",\"v\":{\"email\":\"other@example.com\"}}", "email_is_immutable", HttpStatusCode.Conflict },
         { "PUT", "/_acc/users/admins", "{\"k\":\"x\",\"v\":{\"password\":\"p\"}}", "forbidden", HttpStatusCode.Forbidden },
+        { "GET", "/_host", "", "require_type_param", HttpStatusCode.BadRequest },
+        { "GET", "/_host?type=carrier-pigeon", "", "unrecognized_type_param", HttpStatusCode.BadRequest },
+        { "PUT", "/_token/no/such/channel?k=alice", "", "no_namespace", HttpStatusCode.NotFound },
+        { "DELETE", "/_stats/x", "", "method_not_allowed", HttpStatusCode.MethodNotAllowed },
     };
 
     [Theory]
