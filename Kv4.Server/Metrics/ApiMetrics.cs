@@ -28,10 +28,12 @@ public sealed class ApiMetrics
         var key = (service, method, status);
         if (!_requests.TryGetValue(key, out var counter))
             counter = _requests.GetOrAdd(key, k => Requests.WithLabels(k.Service, k.Method, k.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        counter.Inc();
+        // Exemplar.None: prometheus-net otherwise attaches the current trace as an exemplar on every call, which
+        // costs a clock read under a lock and pooled objects per request; the hot GET measured it at ~9% of its handler.
+        counter.Inc(Exemplar.None);
         var latencyKey = (service, method);
         if (!_latency.TryGetValue(latencyKey, out var histogram))
             histogram = _latency.GetOrAdd(latencyKey, k => Latency.WithLabels(k.Service, k.Method));
-        histogram.Observe(elapsed.TotalSeconds);
+        histogram.Observe(elapsed.TotalSeconds, Exemplar.None);
     }
 }
