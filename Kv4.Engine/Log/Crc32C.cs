@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Kv4.Engine.Log;
 
 /// <summary>
-/// CRC-32C (Castagnoli), table-driven. Our own check on every log record and checkpoint, so a damaged
+/// CRC-32C (Castagnoli). Our own check on every log record and checkpoint, so a damaged
 /// byte is caught even where FasterLog's per-entry checksum would not look (checkpoint files) or if it
 /// were ever switched off. Kept by hand to avoid one more package for twenty lines.
 /// </summary>
@@ -16,6 +16,23 @@ internal static class Crc32C
 
     /// <summary>Continues a CRC over more data; start with 0.</summary>
     public static uint Append(uint crc, ReadOnlySpan<byte> data)
+    {
+        // BitOperations.Crc32C is the CPU's CRC-32C instruction where there is one (SSE4.2, ARMv8), 8 bytes per
+        // step: the table loop below cost ~10% of a put. It computes the same reflected CRC as the table, so the
+        // on-disk checksums are unchanged; the table stays as the reference the tests compare with.
+        var c = ~crc;
+        while (data.Length >= sizeof(ulong))
+        {
+            c = System.Numerics.BitOperations.Crc32C(c, System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(data));
+            data = data[sizeof(ulong)..];
+        }
+        foreach (var b in data)
+            c = System.Numerics.BitOperations.Crc32C(c, b);
+        return ~c;
+    }
+
+    /// <summary>The byte-at-a-time table form of the same CRC: the reference <see cref="Append"/> must agree with.</summary>
+    internal static uint AppendByTable(uint crc, ReadOnlySpan<byte> data)
     {
         var c = ~crc;
         // The SSE4.2 crc32 instruction computes exactly CRC-32C; checkpoints of a million keys are ~100 MB.
