@@ -226,8 +226,18 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     public bool TryGetLatest(EntryAddress address, out StoredValue value)
     {
         ThrowIfClosed();
-        var (bucket, layer, path, key) = Validate(address);
-        if (index.Find(bucket, layer, path, key) is { IsLive: true } entry)
+        // The hottest read: only valid addresses with normalized paths ever enter the index, so a hit needs no
+        // validation (it cost more than the four lookups). A miss validates, so bad input still gets its typed
+        // error, and looks again only if normalizing changed the path ("a/b/" finds "a/b").
+        var entry = address is { Bucket: not null, Layer: not null, Path: not null, Key: not null }
+            ? index.Find(address.Bucket, address.Layer, address.Path, address.Key)
+            : null;
+        if (entry is null)
+        {
+            var (bucket, layer, path, key) = Validate(address);
+            if (!ReferenceEquals(path, address.Path)) entry = index.Find(bucket, layer, path, key);
+        }
+        if (entry is { IsLive: true })
         {
             value = entry.ToStoredValue();
             return true;
