@@ -58,7 +58,7 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
         try
         {
             await SyncPresenceAsync(realtime, connection);
-            await RunAsync(socket, realtime.Hub, connection, context.RequestAborted);
+            await RunAsync(socket, realtime, connection, context.RequestAborted);
         }
         finally
         {
@@ -70,11 +70,14 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
     internal static bool IsDenied(ServiceRuntime runtime, string bucket, string path, IPAddress? remote) =>
         remote is not null && runtime.AccessPolicy.IsDenied(bucket, path, remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
 
-    private async Task SyncPresenceAsync(RealtimeSet realtime, SignalConnection connection)
+    private Task SyncPresenceAsync(RealtimeSet realtime, SignalConnection connection) =>
+        GuardPresenceAsync(realtime.Presence.SyncAsync(connection.Bucket, connection.Channel, connection.User), connection);
+
+    private async Task GuardPresenceAsync(Task write, SignalConnection connection)
     {
         try
         {
-            await realtime.Presence.SyncAsync(connection.Bucket, connection.Channel, connection.User);
+            await write;
         }
         catch (Exception e)
         {
@@ -83,8 +86,9 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
         }
     }
 
-    private static async Task RunAsync(WebSocket socket, SignalHub hub, SignalConnection connection, CancellationToken aborted)
+    private async Task RunAsync(WebSocket socket, RealtimeSet realtime, SignalConnection connection, CancellationToken aborted)
     {
+        var hub = realtime.Hub;
         using var idle = new CancellationTokenSource();
         var idleTimeout = TimeSpan.FromSeconds(hub.Options.IdleTimeoutSeconds);
         using var idleRegistration = idle.Token.Register(() => connection.Close(SignalCloseReason.IdleTimeout));
@@ -96,6 +100,9 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
         await Task.WhenAny(sending, receiving);
         // Either the client went (receiving ended) or the server decided to end it (sending ended after a close frame).
         connection.Close(SignalCloseReason.ClientGone);
+        // The presence entry goes before the others hear `peer_removed` and before the close handshake, which may
+        // wait seconds for a client that no longer reads.
+        await GuardPresenceAsync(realtime.Presence.RemoveAsync(connection), connection);
         hub.Leave(connection);
         var both = Task.WhenAll(sending, receiving);
         if (await Task.WhenAny(both, Task.Delay(CloseHandshakeTimeout)) != both) socket.Abort();

@@ -13,7 +13,8 @@ namespace Kv4.Services.Signal;
 ///                                 "service":"signal","meta":{"conn":7,"since":1763900000000}}
 /// </code>
 /// <see cref="SyncAsync"/> writes what the hub says now rather than replaying events, under a per-user lock,
-/// so a replaced connection's late leave can never delete its successor's entry.
+/// so a replaced connection's late leave can never delete its successor's entry; <see cref="RemoveAsync"/> deletes a
+/// leaver's own entry before the hub announces the leave.
 /// </summary>
 public sealed class PresenceRecorder(Kv4Store store, SignalHub hub, string nodeId)
 {
@@ -29,31 +30,62 @@ public sealed class PresenceRecorder(Kv4Store store, SignalHub hub, string nodeI
 
     public async Task SyncAsync(string bucket, string channel, string user, CancellationToken cancellationToken = default)
     {
-        var stripe = _stripes[(int)((uint)HashCode.Combine(bucket, channel, user) % (uint)_stripes.Length)];
+        var key = (bucket, channel, user);
+        var stripe = StripeOf(key);
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var key = (bucket, channel, user);
-            long? written;
-            lock (_written) written = _written.TryGetValue(key, out var id) ? id : null;
+            var written = WrittenId(key);
             var current = hub.Find(bucket, channel, user);
-            var address = new EntryAddress(bucket, Layer, channel, user);
             if (current is not null)
             {
                 if (written == current.Id) return;
-                await store.PutAsync(address, Entry(current), current.Actor, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await store.PutAsync(new EntryAddress(bucket, Layer, channel, user), Entry(current), current.Actor, cancellationToken: cancellationToken).ConfigureAwait(false);
                 lock (_written) _written[key] = current.Id;
             }
             else if (written is not null)
             {
-                await store.DeleteAsync(address, nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
-                lock (_written) _written.Remove(key);
+                await DeleteWrittenAsync(key, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
             stripe.Release();
         }
+    }
+
+    /// <summary>
+    /// Deletes the entry of a connection that is about to leave, before the hub tells the others (`peer_removed`),
+    /// so a member that has seen `peer_removed` never finds the leaver in `_subs`. Only that connection's own entry
+    /// goes: a successor that replaced it keeps its entry.
+    /// </summary>
+    public async Task RemoveAsync(SignalConnection connection, CancellationToken cancellationToken = default)
+    {
+        var key = (connection.Bucket, connection.Channel, connection.User);
+        var stripe = StripeOf(key);
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (WrittenId(key) == connection.Id) await DeleteWrittenAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    private SemaphoreSlim StripeOf((string Bucket, string Channel, string User) key) =>
+        _stripes[(int)((uint)HashCode.Combine(key.Bucket, key.Channel, key.User) % (uint)_stripes.Length)];
+
+    private long? WrittenId((string, string, string) key)
+    {
+        lock (_written) return _written.TryGetValue(key, out var id) ? id : null;
+    }
+
+    private async Task DeleteWrittenAsync((string Bucket, string Channel, string User) key, CancellationToken cancellationToken)
+    {
+        await store.DeleteAsync(new EntryAddress(key.Bucket, Layer, key.Channel, key.User), nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        lock (_written) _written.Remove(key);
     }
 
     /// <summary>

@@ -134,21 +134,20 @@ public sealed class SignalHub(SignalOptions options)
     /// Removes (and closes, <see cref="SignalCloseReason.Kicked"/>) <paramref name="user"/> on the channel, or with no
     /// user every member of the channel and of the channels below it. The others get `peer_removed`. Returns the kicked.
     /// </summary>
-    public IReadOnlyList<SignalConnection> Kick(string bucket, string channel, string? user)
+    public IReadOnlyList<SignalConnection> Kick(string bucket, string channel, string? user) =>
+        Connections(bucket, channel, user).Where(c => Leave(c, SignalCloseReason.Kicked)).ToArray();
+
+    /// <summary>
+    /// The connection of <paramref name="user"/> on exactly this channel, or with no user every member of the
+    /// channel and of the channels below it: whom a kick of the same arguments would remove.
+    /// </summary>
+    public IReadOnlyList<SignalConnection> Connections(string bucket, string channel, string? user)
     {
-        var kicked = new List<SignalConnection>();
-        if (user is not null)
-        {
-            if (Find(bucket, channel, user) is { } one && Leave(one, SignalCloseReason.Kicked)) kicked.Add(one);
-            return kicked;
-        }
+        if (user is not null) return Find(bucket, channel, user) is { } one ? [one] : [];
+        var found = new List<SignalConnection>();
         foreach (var ((roomBucket, roomChannel), room) in _rooms)
-        {
-            if (roomBucket != bucket || !IsAtOrBelow(roomChannel, channel)) continue;
-            foreach (var member in room.Members)
-                if (Leave(member, SignalCloseReason.Kicked)) kicked.Add(member);
-        }
-        return kicked;
+            if (roomBucket == bucket && IsAtOrBelow(roomChannel, channel)) found.AddRange(room.Members);
+        return found;
     }
 
     /// <summary>Closes every connection (node shutdown).</summary>

@@ -50,12 +50,12 @@ public sealed class SubsService(Kv4Store store, SignalHub hub, PresenceRecorder 
 
     private async Task<long> KickAsync(string bucket, string channel, string? user, string actor, CancellationToken cancellationToken)
     {
-        var kicked = hub.Kick(bucket, channel, user);
         var gone = new HashSet<(string Channel, string User)>();
-        foreach (var connection in kicked)
+        foreach (var connection in hub.Connections(bucket, channel, user))
         {
-            await presence.SyncAsync(connection.Bucket, connection.Channel, connection.User, cancellationToken).ConfigureAwait(false);
-            gone.Add((connection.Channel, connection.User));
+            // The entry goes before the others hear `peer_removed`, as when a member leaves by itself.
+            await presence.RemoveAsync(connection, cancellationToken).ConfigureAwait(false);
+            if (hub.Leave(connection, SignalCloseReason.Kicked)) gone.Add((connection.Channel, connection.User));
         }
         // Entries without a live connection here (left by another node or a crash) are removed too, so the list
         // shows only who is really there.

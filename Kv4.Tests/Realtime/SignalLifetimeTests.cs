@@ -3,7 +3,7 @@ using Kv4.Tests.Server;
 
 namespace Kv4.Tests.Realtime;
 
-/// <summary>Signal sockets ended by the server: idle timeout, node shutdown (each test on its own server).</summary>
+/// <summary>Signal sockets ended by the server: idle timeout, an unanswered close, node shutdown (each test on its own server).</summary>
 public sealed class SignalLifetimeTests
 {
     [Fact]
@@ -36,6 +36,40 @@ public sealed class SignalLifetimeTests
         await stop.CancelAsync();
         await pinging;
         Assert.Equal(WebSocketState.Open, pinger.Socket.State);
+    }
+
+    [Fact]
+    public async Task A_member_cut_off_without_answering_the_close_is_out_of_subs_when_the_others_hear_peer_removed()
+    {
+        await using var server = await Kv4TestServer.StartAsync(RealtimeServerFixture.RealtimeArgs(idleSeconds: 2));
+        var fixture = new RealtimeServerFixtureOn(server);
+        await fixture.SetUpAsync();
+        using var elena = fixture.Elena();
+        await using var pinger = await fixture.JoinAsync("room", "pinger");
+        await pinger.NextAsync();
+
+        // Never sends and never reads: the server's close frame goes unanswered, so its close handshake waits for
+        // seconds before the socket is aborted. The presence entry must not wait for that.
+        using var mute = new ClientWebSocket();
+        var token = (await elena.PutReplyAsync("/_token/room?k=mute")).IsOk().V.GetString()!;
+        var host = (await elena.GetReplyAsync("/_host?type=signal")).IsOk().V.GetString()!;
+        await mute.ConnectAsync(new Uri(host + "/v2/" + token), CancellationToken.None);
+        Assert.Equal("""{"m":{"o":"peer_connected","f":"/room/mute"}}""", await pinger.NextAsync());
+        Assert.Equal(["mute", "pinger"], (await elena.GetReplyAsync("/_subs/room")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+
+        using var stop = new CancellationTokenSource();
+        var pinging = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await pinger.SendAsync("ping");
+                await Task.Delay(300);
+            }
+        });
+        Assert.Equal("""{"m":{"o":"peer_removed","f":"/room/mute"}}""", await pinger.NextAsync());
+        Assert.Equal(["pinger"], (await elena.GetReplyAsync("/_subs/room")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        await stop.CancelAsync();
+        await pinging;
     }
 
     [Fact]
