@@ -29,42 +29,12 @@ public static class CallerPrincipal
     {
         yield return new Claim(Kv4Claims.Bucket, caller.Bucket);
         yield return new Claim(Kv4Claims.Actor, caller.Actor);
-        yield return new Claim(Kv4Claims.Kind, KindName(caller.Kind));
+        yield return new Claim(Kv4Claims.Kind, Kv4.Services.Tokens.Kv4Claims.KindName(caller.Kind));
         foreach (var role in caller.Roles) yield return new Claim(Kv4Claims.Roles, role);
         if (caller.SessionId is not null) yield return new Claim(Kv4Claims.SessionId, caller.SessionId);
     }
 
-    private static Caller? FromClaims(ClaimsIdentity identity)
-    {
-        var bucket = identity.FindFirst(Kv4Claims.Bucket)?.Value;
-        var actor = identity.FindFirst(Kv4Claims.Actor)?.Value;
-        var kindName = identity.FindFirst(Kv4Claims.Kind)?.Value;
-        if (string.IsNullOrEmpty(bucket) || string.IsNullOrEmpty(actor) || !TryParseKind(kindName, out var kind)) return null;
-        if (!Kv4.Engine.Rules.AddressRules.IsValidBucket(bucket)) return null;
-        var roles = identity.FindAll(Kv4Claims.Roles).Select(c => c.Value).ToArray();
-        return new Caller(bucket, actor, kind, roles, identity.FindFirst(Kv4Claims.SessionId)?.Value);
-    }
-
-    private static string KindName(CallerKind kind) => kind switch
-    {
-        CallerKind.System => "system",
-        CallerKind.Account => "account",
-        CallerKind.SubAccount => "subaccount",
-        CallerKind.Admin => "admin",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
-
-    private static bool TryParseKind(string? name, out CallerKind kind)
-    {
-        foreach (var candidate in Enum.GetValues<CallerKind>())
-            if (KindName(candidate) == name)
-            {
-                kind = candidate;
-                return true;
-            }
-        kind = default;
-        return false;
-    }
+    private static Caller? FromClaims(ClaimsIdentity identity) => Kv4.Services.Tokens.Kv4Claims.ToCaller(identity.Claims);
 
     /// <summary>An identity that is a Caller: claims are produced only if someone asks for them.</summary>
     private sealed class CallerIdentity(Caller caller, string authenticationType)

@@ -15,7 +15,8 @@ namespace Kv4.Server.Endpoints;
 /// The one endpoint of the template `METHOD /_&lt;service&gt;/&lt;path&gt;?query`. It only translates: HTTP in,
 /// <see cref="ApiRequest"/> to the service, <see cref="ApiReply"/> back out. In order: engine ready
 /// (else `unavailable`), method (`method_not_allowed`), service (`unknown_service`), path (`bad_path`),
-/// credentials (`unauthorized` unless the service allows the call anonymously), IP deny list (`forbidden`),
+/// credentials (`unauthorized` unless the service allows the call anonymously), a `_token` bearer's scope and the
+/// IP deny list (`forbidden`),
 /// bounded body (`value_too_large`), then the service. Nothing is written before the service runs, so every
 /// refusal here leaves the store untouched. An unexpected exception is logged and answered `unavailable`.
 /// </summary>
@@ -102,6 +103,9 @@ public sealed partial class ApiEndpoint(
             await context.ChallengeAsync();
             return ApiReply.Fail(ErrorCode.Unauthorized);
         }
+
+        // A `_token` bearer stands for an end user, not for its issuer: only its scope's calls, watches included.
+        if (caller.Signal is { } scope && !scope.Permits(service.Name, method, path)) return ApiReply.Fail(ErrorCode.Forbidden);
 
         var remote = context.Connection.RemoteIpAddress;
         if (!AnonymousCaller.Is(caller) && remote is not null

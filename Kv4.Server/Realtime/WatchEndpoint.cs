@@ -115,6 +115,11 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
             await replies.WriteErrorAsync(context.Response, error);
             return;
         }
+        if (caller.Signal is { } scope && !scope.Permits(watch.Layer, Kv4.Services.Api.ApiMethod.Get, watch.PathPrefix))
+        {
+            await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden);
+            return;
+        }
         if (SignalEndpoint.IsDenied(runtime, caller.Bucket, watch.PathPrefix, context.Connection.RemoteIpAddress))
         {
             await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden);

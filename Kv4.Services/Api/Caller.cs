@@ -3,6 +3,8 @@ namespace Kv4.Services.Api;
 /// <summary>
 /// Who is calling, once authenticated. <see cref="Bucket"/> is the only bucket the caller may touch;
 /// it comes from the credentials, never from the URL. <see cref="Actor"/> is stamped into every version it writes.
+/// <see cref="Kind"/> is the login form that vouches for it; a caller with a <see cref="Signal"/> scope came from a
+/// `_token` token and is confined to that scope whatever its issuer's kind.
 /// </summary>
 public sealed record Caller(string Bucket, string Actor, CallerKind Kind, IReadOnlyList<string> Roles, string? SessionId = null)
 {
@@ -12,4 +14,7 @@ public sealed record Caller(string Bucket, string Actor, CallerKind Kind, IReadO
     public string Ident => Bucket.IndexOf('#') is var i and >= 0 ? Bucket[..i] : Bucket;
 
     public bool IsSystem => Kind == CallerKind.System;
+
+    /// <summary>Set when a `_token` token vouches for the caller: it may do only what the scope permits.</summary>
+    public SignalScope? Signal { get; init; }
 }

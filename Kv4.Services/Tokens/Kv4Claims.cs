@@ -13,8 +13,8 @@ namespace Kv4.Services.Tokens;
 ///                        "channel":"room/1","use":"signal","iss":"kv4","aud":"kv4","exp":..}
 /// </code>
 /// A signal token without "channel" has no channel restriction. Verifiers run with MapInboundClaims off, so these
-/// names arrive unchanged. As a REST bearer a signal token acts for its issuer's bucket with the single role
-/// "signal" (contract 4 accepts `_token` tokens as bearers).
+/// names arrive unchanged. As a REST bearer a signal token acts for its issuer's bucket but only within its
+/// <see cref="SignalScope"/> (contract 4 accepts `_token` tokens as bearers).
 /// </summary>
 public static class Kv4Claims
 {
@@ -61,10 +61,13 @@ public static class Kv4Claims
         return false;
     }
 
-    /// <summary>The caller a validated token stands for; null when a claim the caller needs is missing or malformed.</summary>
+    /// <summary>
+    /// The caller a validated token stands for (a signal token's caller carries its <see cref="SignalScope"/>); null
+    /// when a claim the caller needs is missing or malformed. The one mapping from claims to a caller.
+    /// </summary>
     public static Caller? ToCaller(IEnumerable<Claim> claims)
     {
-        string? bucket = null, actor = null, kind = null, sid = null;
+        string? bucket = null, actor = null, kind = null, sid = null, use = null, channel = null;
         var roles = new List<string>();
         foreach (var claim in claims)
         {
@@ -75,10 +78,12 @@ public static class Kv4Claims
                 case Kind: kind = claim.Value; break;
                 case SessionId: sid = claim.Value; break;
                 case Roles: roles.Add(claim.Value); break;
+                case Use: use = claim.Value; break;
+                case Channel: channel = claim.Value; break;
             }
         }
         if (bucket is null || actor is null || !Kv4.Engine.Rules.AddressRules.IsValidBucket(bucket) || !TryParseKind(kind, out var callerKind))
             return null;
-        return new Caller(bucket, actor, callerKind, roles, sid);
+        return new Caller(bucket, actor, callerKind, roles, sid) { Signal = use == UseSignal ? new SignalScope(channel) : null };
     }
 }

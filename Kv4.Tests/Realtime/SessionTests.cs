@@ -93,10 +93,39 @@ public sealed class SessionTests(RealtimeServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task A_signal_token_also_works_as_a_bearer_for_its_issuers_bucket()
+    public async Task A_signal_token_as_a_bearer_only_finds_its_host_and_sees_its_channel()
     {
-        var token = await fixture.TokenAsync("room", "alice");
-        using var bearer = Bearer(token);
-        (await bearer.GetReplyAsync("/_ns")).IsOk();
+        using var elena = fixture.Elena();
+        (await elena.PutReplyAsync("/_ns/scope")).IsOk();
+        (await elena.PutReplyAsync("/_ns/other")).IsOk();
+        (await elena.PutReplyAsync("/_data/secret", """{"k":"plan","v":"do not leak"}""")).IsOk();
+        await using var member = await fixture.JoinAsync("scope", "alice");
+        await member.NextAsync();
+
+        using var bearer = Bearer(await fixture.TokenAsync("scope", "bob"));
+        // What a browser holding the token needs: where to connect and who is on its channel (and below).
+        Assert.StartsWith("ws://", (await bearer.GetReplyAsync("/_host?type=signal")).IsOk().V.GetString());
+        Assert.Equal(["alice"], (await bearer.GetReplyAsync("/_subs/scope")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        (await bearer.GetReplyAsync("/_subs/scope/sub")).IsOk();
+        // Nothing of the issuer's powers: no data, no namespace, no accounts, no new tokens, no kicks, no other channel.
+        (await bearer.GetReplyAsync("/_data/secret?k=plan")).IsError("forbidden", HttpStatusCode.Forbidden);
+        (await bearer.GetReplyAsync("/_data/secret?watch=1")).IsError("forbidden", HttpStatusCode.Forbidden);
+        (await bearer.PutReplyAsync("/_data/secret", """{"k":"plan","v":"overwritten"}""")).IsError("forbidden", HttpStatusCode.Forbidden);
+        (await bearer.GetReplyAsync("/_ns")).IsError("forbidden", HttpStatusCode.Forbidden);
+        (await bearer.GetReplyAsync("/_acc/accounts")).IsError("forbidden", HttpStatusCode.Forbidden);
+        (await bearer.PutReplyAsync("/_token/scope?k=mallory&expire=0")).IsError("forbidden", HttpStatusCode.Forbidden);
+        (await bearer.DeleteReplyAsync("/_subs/scope?k=alice")).IsError("forbidden", HttpStatusCode.Forbidden);
+        (await bearer.GetReplyAsync("/_subs/other")).IsError("forbidden", HttpStatusCode.Forbidden);
+        (await bearer.GetReplyAsync("/_subs")).IsError("forbidden", HttpStatusCode.Forbidden);
+        Assert.Equal("do not leak", (await elena.GetReplyAsync("/_data/secret?k=plan")).IsOk().V.GetString());
+        Assert.Equal(["alice"], (await elena.GetReplyAsync("/_subs/scope")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+
+        // The watch socket applies the same scope.
+        var token = await fixture.TokenAsync("scope", "bob");
+        var wsBase = fixture.Server.BaseAddress.ToString().Replace("http://", "ws://");
+        Assert.Equal(HttpStatusCode.Forbidden, await SignalClient.RefusalAsync(new Uri(wsBase + "ws/watch?l=data&path=&access_token=" + token)));
+        Assert.Equal(HttpStatusCode.Forbidden, await SignalClient.RefusalAsync(new Uri(wsBase + "ws/watch?l=subs&path=other&access_token=" + token)));
+        await using var presenceWatch = await SignalClient.ConnectAsync(new Uri(wsBase + "ws/watch?l=subs&path=scope&access_token=" + token));
+        Assert.Equal(System.Net.WebSockets.WebSocketState.Open, presenceWatch.Socket.State);
     }
 }
