@@ -15,7 +15,8 @@ namespace Kv4.Server.Realtime;
 /// before the upgrade and answered as a plain HTTP error envelope: engine not ready (503 unavailable), a bad or
 /// expired token or one whose issuing account is no longer active (401 unauthorized), a denied IP for the token's bucket and channel (403 forbidden),
 /// no WebSocket request (400 bad_param). A token without a channel joins the channel named by `?channel=`
-/// (default: the root channel). Then the socket is handed to the <see cref="SignalHub"/>: one loop reads frames
+/// (default: the root channel). The member joins before the upgrade is answered; then the socket is handed to the
+/// <see cref="SignalHub"/>: one loop reads frames
 /// into it, one drains the connection's queue onto the socket, and whichever ends first ends both.
 /// </summary>
 public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter replies, ILogger<SignalEndpoint> log)
@@ -53,11 +54,14 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var connection = realtime.Hub.Join(ticket.Bucket, channel, ticket.User, ticket.Issuer.Actor);
+        // Joined (and listed in `_subs`) before the upgrade's answer leaves: once a client's socket is open it is a
+        // member, and what it sends or is sent from then on is never lost to a join still in progress.
+        var user = ticket.User;
+        var connection = await realtime.Presence.JoinAsync(ticket.Bucket, channel, user, ticket.Issuer.Actor,
+            e => LogPresenceFailed(e, channel, user));
         try
         {
-            await SyncPresenceAsync(realtime, connection);
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
             await RunAsync(socket, realtime, connection, context.RequestAborted);
         }
         finally

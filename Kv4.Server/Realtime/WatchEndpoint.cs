@@ -40,6 +40,13 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         if (!WatchRequest.TryCreate(caller, layer, path, since.Length == 0 ? null : since, out var watch, out var error))
             return ApiReply.Fail(error);
 
+        // Ends when the client goes or the node stops (Kestrel waits for open requests when it stops).
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var aborted = linked.Token;
+        // The feed's starting point is pinned here, before the client sees the headers: whatever it writes once it
+        // has them is in the stream.
+        var feed = realtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, aborted);
+
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -49,11 +56,8 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         await response.WriteAsync(": watching " + watch.Layer + "/" + watch.PathPrefix + "\n\n", context.RequestAborted);
         await response.Body.FlushAsync(context.RequestAborted);
 
-        // Ends when the client goes or the node stops (Kestrel waits for open requests when it stops).
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        var aborted = linked.Token;
         var output = response.BodyWriter;
-        await using var changes = realtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, aborted).GetAsyncEnumerator(aborted);
+        await using var changes = feed.GetAsyncEnumerator(aborted);
         var next = Task.FromResult(false);
         try
         {
@@ -131,8 +135,10 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        // Pinned before the upgrade completes: whatever the client writes once it is connected is in the stream.
+        var feed = realtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, stop.Token);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
         // The client sends nothing but its close: reading is only how that close (or a broken socket) is noticed.
         var reading = Task.Run(async () =>
         {
@@ -155,7 +161,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         var description = "";
         try
         {
-            await foreach (var change in realtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, stop.Token).WithCancellation(stop.Token))
+            await foreach (var change in feed.WithCancellation(stop.Token))
             {
                 buffer.ResetWrittenCount();
                 ChangeEventJson.Write(buffer, change);

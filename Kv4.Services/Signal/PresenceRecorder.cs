@@ -12,9 +12,10 @@ namespace Kv4.Services.Signal;
 /// (elena, subs, room/1, alice) = {"key":"alice","ident":"elena","path":"room/1","topic":"/room/1","origin":"n1",
 ///                                 "service":"signal","meta":{"conn":7,"since":1763900000000}}
 /// </code>
-/// <see cref="SyncAsync"/> writes what the hub says now rather than replaying events, under a per-user lock,
-/// so a replaced connection's late leave can never delete its successor's entry; <see cref="RemoveAsync"/> deletes a
-/// leaver's own entry before the hub announces the leave.
+/// <see cref="JoinAsync"/> writes a joiner's entry before the hub announces it, <see cref="RemoveAsync"/> deletes a
+/// leaver's own entry before the hub announces the leave, and <see cref="SyncAsync"/> writes what the hub says now
+/// rather than replaying events; all under a per-user lock, so a replaced connection's late leave can never delete
+/// its successor's entry.
 /// </summary>
 public sealed class PresenceRecorder(Kv4Store store, SignalHub hub, string nodeId)
 {
@@ -27,6 +28,39 @@ public sealed class PresenceRecorder(Kv4Store store, SignalHub hub, string nodeI
     private readonly Dictionary<(string, string, string), long> _written = new();
 
     public string NodeId => nodeId;
+
+    /// <summary>
+    /// Joins <paramref name="user"/> to the channel with its entry written first, so that whoever hears
+    /// `peer_connected` (or gets its `peers`) finds it in `_subs`. The per-user lock is held across both, so a
+    /// predecessor's leave or a kick can never see the new member without its entry. A failed entry write goes to
+    /// <paramref name="onEntryFailed"/> and the join goes on (presence is a mirror of the hub); without a handler it throws.
+    /// </summary>
+    public async Task<SignalConnection> JoinAsync(string bucket, string channel, string user, string actor,
+        Action<Exception>? onEntryFailed = null, CancellationToken cancellationToken = default)
+    {
+        var key = (bucket, channel, user);
+        var stripe = StripeOf(key);
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = hub.CreateConnection(bucket, channel, user, actor);
+            try
+            {
+                await store.PutAsync(new EntryAddress(bucket, Layer, channel, user), Entry(connection), actor, cancellationToken: cancellationToken).ConfigureAwait(false);
+                lock (_written) _written[key] = connection.Id;
+            }
+            catch (Exception e) when (onEntryFailed is not null)
+            {
+                onEntryFailed(e);
+            }
+            hub.Join(connection);
+            return connection;
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
 
     public async Task SyncAsync(string bucket, string channel, string user, CancellationToken cancellationToken = default)
     {

@@ -33,7 +33,19 @@ public sealed class SignalHub(SignalOptions options)
     /// </summary>
     public SignalConnection Join(string bucket, string channel, string user, string actor)
     {
-        var connection = new SignalConnection(Interlocked.Increment(ref _nextId), bucket, channel, user, actor, options.SendQueueFrames);
+        var connection = CreateConnection(bucket, channel, user, actor);
+        Join(connection);
+        return connection;
+    }
+
+    /// <summary>A connection not yet joined: <see cref="PresenceRecorder"/> records it before <see cref="Join(SignalConnection)"/>.</summary>
+    public SignalConnection CreateConnection(string bucket, string channel, string user, string actor) =>
+        new(Interlocked.Increment(ref _nextId), bucket, channel, user, actor, options.SendQueueFrames);
+
+    /// <summary>Joins a connection made by <see cref="CreateConnection"/> (once), as the other overload describes.</summary>
+    public void Join(SignalConnection connection)
+    {
+        var (bucket, channel, user) = (connection.Bucket, connection.Channel, connection.User);
         while (true)
         {
             var room = _rooms.GetOrAdd((bucket, channel), static _ => new Room());
@@ -59,7 +71,7 @@ public sealed class SignalHub(SignalOptions options)
                 room.Members = joined;
                 Interlocked.Increment(ref _connections);
                 Broadcast(members, SignalFrames.PeerConnected(connection.Address), except: null);
-                return connection;
+                return;
             }
         }
     }

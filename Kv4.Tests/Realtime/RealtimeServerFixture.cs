@@ -26,7 +26,9 @@ public sealed class RealtimeServerFixture : IAsyncLifetime
         ElenaSecret = await CreateAccountAsync(Server, "elena", ElenaPassword);
         MarkSecret = await CreateAccountAsync(Server, "mark", "mark password 1");
         using var elena = Elena();
-        foreach (var channel in new[] { "room", "lobby", "denied-room", "kick", "kick/sub", "replace", "presence", "limits", "bucket-room", "slow" })
+        // One channel per test, so a test never sees a member another test left behind while it is still leaving.
+        foreach (var channel in new[] { "room", "join-room", "lobby", "lobby-open", "denied-room", "refusals", "kick", "kick/sub", "replace", "presence",
+                     "limits", "limits-size", "bucket-room", "slow", "scope", "other" })
             (await elena.PutReplyAsync("/_ns/" + channel)).IsOk();
         using var mark = Mark();
         (await mark.PutReplyAsync("/_ns/bucket-room")).IsOk();

@@ -96,8 +96,6 @@ public sealed class SessionTests(RealtimeServerFixture fixture) : IClassFixture<
     public async Task A_signal_token_as_a_bearer_only_finds_its_host_and_sees_its_channel()
     {
         using var elena = fixture.Elena();
-        (await elena.PutReplyAsync("/_ns/scope")).IsOk();
-        (await elena.PutReplyAsync("/_ns/other")).IsOk();
         (await elena.PutReplyAsync("/_data/secret", """{"k":"plan","v":"do not leak"}""")).IsOk();
         await using var member = await fixture.JoinAsync("scope", "alice");
         await member.NextAsync();

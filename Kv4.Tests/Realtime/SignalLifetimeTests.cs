@@ -14,21 +14,14 @@ public sealed class SignalLifetimeTests
         await fixture.SetUpAsync();
 
         await using var pinger = await fixture.JoinAsync("room", "pinger");
+        // The Xirsys client pings every 800 ms; this one pings from its join on, so only the silent one times out.
+        using var stop = new CancellationTokenSource();
+        var pinging = KeepAliveAsync(pinger, stop.Token);
         await pinger.NextAsync();
         await using var silent = await fixture.JoinAsync("room", "silent");
         await silent.NextAsync();
         await pinger.NextAsync();
 
-        // The Xirsys client pings every 800 ms; do the same until the silent one is gone.
-        using var stop = new CancellationTokenSource();
-        var pinging = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await pinger.SendAsync("ping");
-                await Task.Delay(300);
-            }
-        });
         var (status, description) = await silent.WaitClosedAsync();
         Assert.Equal(WebSocketCloseStatus.NormalClosure, status);
         Assert.Equal("idle timeout", description);
@@ -41,11 +34,13 @@ public sealed class SignalLifetimeTests
     [Fact]
     public async Task A_member_cut_off_without_answering_the_close_is_out_of_subs_when_the_others_hear_peer_removed()
     {
-        await using var server = await Kv4TestServer.StartAsync(RealtimeServerFixture.RealtimeArgs(idleSeconds: 2));
+        await using var server = await Kv4TestServer.StartAsync(RealtimeServerFixture.RealtimeArgs(idleSeconds: 3));
         var fixture = new RealtimeServerFixtureOn(server);
         await fixture.SetUpAsync();
         using var elena = fixture.Elena();
         await using var pinger = await fixture.JoinAsync("room", "pinger");
+        using var stop = new CancellationTokenSource();
+        var pinging = KeepAliveAsync(pinger, stop.Token);
         await pinger.NextAsync();
 
         // Never sends and never reads: the server's close frame goes unanswered, so its close handshake waits for
@@ -57,20 +52,21 @@ public sealed class SignalLifetimeTests
         Assert.Equal("""{"m":{"o":"peer_connected","f":"/room/mute"}}""", await pinger.NextAsync());
         Assert.Equal(["mute", "pinger"], (await elena.GetReplyAsync("/_subs/room")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
 
-        using var stop = new CancellationTokenSource();
-        var pinging = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await pinger.SendAsync("ping");
-                await Task.Delay(300);
-            }
-        });
         Assert.Equal("""{"m":{"o":"peer_removed","f":"/room/mute"}}""", await pinger.NextAsync());
         Assert.Equal(["pinger"], (await elena.GetReplyAsync("/_subs/room")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
         await stop.CancelAsync();
         await pinging;
     }
+
+    private static Task KeepAliveAsync(SignalClient client, CancellationToken stop) => Task.Run(async () =>
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            await client.SendAsync("ping");
+            try { await Task.Delay(300, stop); }
+            catch (OperationCanceledException) { }
+        }
+    });
 
     [Fact]
     public async Task Stopping_the_node_closes_signal_sockets_with_going_away_and_ends_watch_streams()

@@ -32,14 +32,14 @@ public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFix
     [Fact]
     public async Task Joining_sends_peers_to_the_joiner_and_peer_connected_to_the_others()
     {
-        await using var alice = await fixture.JoinAsync("room", "alice");
-        Assert.Equal(Peers("room", "alice"), await alice.NextAsync());
-        await using var bob = await fixture.JoinAsync("room", "bob");
-        Assert.Equal(Peers("room", "alice", "bob"), await bob.NextAsync());
-        Assert.Equal(PeerConnected("room", "bob"), await alice.NextAsync());
+        await using var alice = await fixture.JoinAsync("join-room", "alice");
+        Assert.Equal(Peers("join-room", "alice"), await alice.NextAsync());
+        await using var bob = await fixture.JoinAsync("join-room", "bob");
+        Assert.Equal(Peers("join-room", "alice", "bob"), await bob.NextAsync());
+        Assert.Equal(PeerConnected("join-room", "bob"), await alice.NextAsync());
 
         await bob.CloseAsync();
-        Assert.Equal(PeerRemoved("room", "bob"), await alice.NextAsync());
+        Assert.Equal(PeerRemoved("join-room", "bob"), await alice.NextAsync());
     }
 
     [Fact]
@@ -101,16 +101,16 @@ public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFix
     [Fact]
     public async Task A_frame_over_the_limit_closes_with_policy_violation_and_the_others_see_the_sender_leave()
     {
-        await using var big = await fixture.JoinAsync("limits", "big");
+        await using var big = await fixture.JoinAsync("limits-size", "big");
         await big.NextAsync();
-        await using var watcher = await fixture.JoinAsync("limits", "watcher");
+        await using var watcher = await fixture.JoinAsync("limits-size", "watcher");
         await watcher.NextAsync();
         await big.NextAsync();
 
         await big.SendAsync("{\"m\":{},\"p\":\"" + new string('x', RealtimeServerFixture.MaxFrameBytes) + "\"}");
         var (status, _) = await big.WaitClosedAsync();
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
-        Assert.Equal(PeerRemoved("limits", "big"), await watcher.NextAsync());
+        Assert.Equal(PeerRemoved("limits-size", "big"), await watcher.NextAsync());
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFix
         using var elena = fixture.Elena();
         // Denied for good: lifting it would need a request from another address (the rule covers `_auth` too).
         (await elena.PutReplyAsync("/_auth/denied-room", """{"k":"127.0.0.1"}""")).IsOk();
-        var token = await fixture.TokenAsync("room", "alice");
+        var token = await fixture.TokenAsync("refusals", "alice");
         var deniedToken = (await elena.PutReplyAsync("/_token?k=alice")).IsOk().V.GetString()!;
         Assert.Equal(HttpStatusCode.Forbidden, await SignalClient.RefusalAsync(await fixture.SignalUriAsync(deniedToken, "?channel=denied-room")));
         // The rule covers that path only: the same address joins other channels.
@@ -165,7 +165,7 @@ public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFix
 
         // A plain GET (no upgrade) with a good token is a bad request, in the envelope.
         using var plain = server.Client();
-        (await plain.GetReplyAsync("/ws/v2/" + await fixture.TokenAsync("room", "x"))).IsError("bad_param", HttpStatusCode.BadRequest);
+        (await plain.GetReplyAsync("/ws/v2/" + await fixture.TokenAsync("refusals", "x"))).IsError("bad_param", HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -181,9 +181,9 @@ public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFix
 
         // k omitted: a random user; expire=0: no expiry; no path: no channel restriction (the join names it).
         var unrestricted = (await elena.PutReplyAsync("/_token?expire=0")).IsOk().V.GetString()!;
-        await using var anyone = await SignalClient.ConnectAsync(await fixture.SignalUriAsync(unrestricted, "?channel=lobby"));
+        await using var anyone = await SignalClient.ConnectAsync(await fixture.SignalUriAsync(unrestricted, "?channel=lobby-open"));
         var peers = await anyone.NextJsonAsync();
-        Assert.Equal("/lobby/__sys__", peers.GetProperty("m").GetProperty("f").GetString());
+        Assert.Equal("/lobby-open/__sys__", peers.GetProperty("m").GetProperty("f").GetString());
         var user = Assert.Single(peers.GetProperty("p").GetProperty("users").EnumerateArray()).GetString();
         Assert.Matches("^[0-9a-f]{32}$", user);
     }

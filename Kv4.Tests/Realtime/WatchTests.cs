@@ -13,10 +13,10 @@ public sealed class WatchTests(RealtimeServerFixture fixture) : IClassFixture<Re
     public async Task Sse_replays_since_a_sequence_then_follows_live_with_no_gap_and_no_duplicate_while_writes_go_on()
     {
         using var elena = fixture.Elena();
-        const int before = 200, during = 200;
+        const int before = 1000, during = 200;
         for (var i = 0; i < before; i++) (await elena.PutReplyAsync("/_data/watch/sse", "{\"k\":\"k" + i + "\",\"v\":{\"i\":" + i + "}}")).IsOk();
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/_data/watch?watch=1&since=0");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/_data/watch/sse?watch=1&since=0");
         using var response = await elena.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
@@ -58,6 +58,24 @@ public sealed class WatchTests(RealtimeServerFixture fixture) : IClassFixture<Re
         Assert.Equal(first.GetProperty("seq").GetInt64().ToString(), first.GetProperty("_ver_").GetString());
         Assert.True(first.GetProperty("t").GetInt64() > 1_600_000_000_000);
         Assert.DoesNotContain(events, e => e.GetProperty("path").GetString() == "elsewhere");
+    }
+
+    [Fact]
+    public async Task A_live_sse_watch_has_every_write_made_once_its_headers_arrived()
+    {
+        using var elena = fixture.Elena();
+        for (var round = 0; round < 5; round++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/_data/watch/live?watch=1");
+            using var response = await elena.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            // Written the moment the headers are in: the stream must already be following.
+            (await elena.PutReplyAsync("/_data/watch/live", "{\"k\":\"r\",\"v\":" + round + "}")).IsOk();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var change = JsonDocument.Parse((await ReadEventAsync(reader, timeout.Token))["data"]).RootElement;
+            Assert.Equal(round, change.GetProperty("v").GetInt32());
+        }
     }
 
     [Fact]
