@@ -108,8 +108,8 @@ public sealed partial class ApiEndpoint(
         if (caller.Signal is { } scope && !scope.Permits(service.Name, method, path)) return ApiReply.Fail(ErrorCode.Forbidden);
 
         var remote = context.Connection.RemoteIpAddress;
-        if (!AnonymousCaller.Is(caller) && remote is not null
-            && runtime.AccessPolicy.IsDenied(caller.Bucket, path, remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
+        if (!AnonymousCaller.Is(caller) && remote is not null && IsDenied(runtime.AccessPolicy, caller.Bucket, path, method, context.Request,
+                remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
             return ApiReply.Fail(ErrorCode.Forbidden);
 
         // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (contract 7).
@@ -132,6 +132,13 @@ public sealed partial class ApiEndpoint(
             return ApiReply.Fail(ErrorCodes.FromEngine(e.Error));
         }
     }
+
+    /// <summary>A DELETE without `k` reaches every path below, so a rule anywhere in that subtree refuses it.</summary>
+    private static bool IsDenied(Kv4.Services.Access.IAccessPolicy policy, string bucket, string path, ApiMethod method, HttpRequest request,
+        System.Net.IPAddress remote) =>
+        method == ApiMethod.Delete && !request.Query.ContainsKey("k")
+            ? policy.IsDeniedInSubtree(bucket, path, remote)
+            : policy.IsDenied(bucket, path, remote);
 
     private static string MethodLabel(string httpMethod, out ApiMethod? method)
     {

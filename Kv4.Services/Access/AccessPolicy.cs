@@ -13,7 +13,8 @@ namespace Kv4.Services.Access;
 ///   _buckets["elena"] = { "" -> [10.0.0.0/8], "rooms" -> [203.0.113.7/32] }
 /// </code>
 /// IsDenied("elena", "rooms/lobby", 203.0.113.7) looks up "", "rooms" and "rooms/lobby" (every prefix, by whole
-/// segments) and finds the rule at "rooms". A bucket without rules costs one dictionary miss.
+/// segments) and finds the rule at "rooms". IsDeniedInSubtree("elena", "", 203.0.113.7) — a delete of the whole
+/// tree — also finds it, since "rooms" is below "". A bucket without rules costs one dictionary miss.
 /// </summary>
 public sealed class AccessPolicy : IAccessPolicy
 {
@@ -43,6 +44,20 @@ public sealed class AccessPolicy : IAccessPolicy
         for (var i = 0; i <= path.Length; i++)
             if ((i == path.Length || path[i] == '/') && i > 0 && Matches(lookup, path.AsSpan(0, i), candidate))
                 return true;
+        return false;
+    }
+
+    public bool IsDeniedInSubtree(string bucket, string path, IPAddress address)
+    {
+        if (IsDenied(bucket, path, address)) return true;
+        if (!_buckets.TryGetValue(bucket, out var rules)) return false;
+        var candidate = DenyRule.Canonical(address);
+        foreach (var (rulePath, networks) in rules)
+        {
+            if (!Signal.SignalHub.IsAtOrBelow(rulePath, path)) continue;
+            foreach (var network in networks)
+                if (network.Contains(candidate)) return true;
+        }
         return false;
     }
 

@@ -9,4 +9,10 @@ namespace Kv4.Services.Access;
 public interface IAccessPolicy
 {
     bool IsDenied(string bucket, string path, IPAddress address);
+
+    /// <summary>
+    /// Denied at the path or anywhere below it: asked for a call that reaches the whole subtree (a DELETE without `k`),
+    /// so a client refused at `rooms/private` cannot remove it, or lift its own rule, through `DELETE /_data/rooms`.
+    /// </summary>
+    bool IsDeniedInSubtree(string bucket, string path, IPAddress address);
 }

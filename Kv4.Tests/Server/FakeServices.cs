@@ -42,6 +42,8 @@ public sealed class FakeServices : IServiceRuntimeFactory, ICallerAuthenticator,
 
     public bool IsDenied(string bucket, string path, IPAddress address) => bucket == DeniedBucket;
 
+    public bool IsDeniedInSubtree(string bucket, string path, IPAddress address) => bucket == DeniedBucket;
+
     private sealed class Probe(FakeServices owner, string name, bool anonymous) : IApiService
     {
         public string Name => name;
