@@ -36,6 +36,7 @@ public static class Kv4ServerApp
         services.AddSingleton<IServiceRuntimeFactory, StoreServiceRuntimeFactory>();
         services.AddSingleton<EngineLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineLifetime>());
+        services.AddSingleton(_ => HostMetrics.CreateRegistry());
         services.AddSingleton<EngineMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineMetrics>());
         services.AddSingleton<ApiMetrics>();
@@ -56,8 +57,7 @@ public static class Kv4ServerApp
         var app = builder.Build();
         // Resolve the secrets now: a bad configured key or an unwritable data directory fails the start, not a request.
         _ = app.Services.GetRequiredService<ServerSecrets>();
-        var engineMetrics = app.Services.GetRequiredService<EngineMetrics>();
-        Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(engineMetrics.Refresh);
+        _ = app.Services.GetRequiredService<EngineMetrics>(); // its gauges refresh on every scrape of the host's registry
 
         // Kestrel removes `..` segments before routing, so `/_data/../healthz` would reach /healthz: a raw target
         // of the template stays in the template, where the endpoint refuses it as a bad path.
@@ -74,7 +74,7 @@ public static class Kv4ServerApp
         if (kv4.RateLimit.Enabled) app.UseRateLimiter();
 
         app.MapHealth();
-        app.MapMetrics("/metrics");
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
         app.MapOpenApi("/openapi/{documentName}.json");
         Kv4.Server.Realtime.RealtimeEndpoints.MapKv4Realtime(app);
         var endpoint = app.Services.GetRequiredService<ApiEndpoint>();

@@ -9,38 +9,47 @@ namespace Kv4.Server.Metrics;
 /// What the host can see of the engine, measured from outside it: the last sequence number (every mutation
 /// takes one, so its rate is the write rate), the bytes of the data directory (log plus checkpoints), and the
 /// latency of a commit, sampled by an explicit flush every <see cref="ProbeInterval"/>. Gauges are refreshed
-/// when /metrics is scraped. The engine's own instruments, if it publishes a System.Diagnostics.Metrics Meter,
-/// are exported by prometheus-net as well.
+/// when /metrics is scraped, from the host's own registry (<see cref="HostMetrics"/>).
 /// </summary>
-public sealed partial class EngineMetrics(EngineLifetime engine, IOptions<Kv4Options> options, ILogger<EngineMetrics> log) : BackgroundService
+public sealed partial class EngineMetrics : BackgroundService
 {
     public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(15);
 
-    private static readonly Gauge LastSequence = Prometheus.Metrics.CreateGauge(
-        "kv4_engine_last_sequence", "Sequence number of the last acknowledged mutation (grows by one per write, delete or bucket drop).");
+    private readonly EngineLifetime engine;
+    private readonly ILogger<EngineMetrics> log;
+    private readonly Gauge _lastSequence;
+    private readonly Gauge _dataBytes;
+    private readonly Gauge _ready;
+    private readonly Histogram _commitSeconds;
 
-    private static readonly Gauge DataBytes = Prometheus.Metrics.CreateGauge(
-        "kv4_engine_data_bytes", "Bytes on disk in the data directory: the log and the index checkpoints.");
+    public EngineMetrics(EngineLifetime engine, IOptions<Kv4Options> options, CollectorRegistry registry, ILogger<EngineMetrics> log)
+    {
+        this.engine = engine;
+        this.log = log;
+        _dataDir = options.Value.DataDirFullPath;
+        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
+        _lastSequence = factory.CreateGauge(
+            "kv4_engine_last_sequence", "Sequence number of the last acknowledged mutation (grows by one per write, delete or bucket drop).");
+        _dataBytes = factory.CreateGauge("kv4_engine_data_bytes", "Bytes on disk in the data directory: the log and the index checkpoints.");
+        _ready = factory.CreateGauge("kv4_engine_ready", "1 once the engine has opened and recovered.");
+        _commitSeconds = factory.CreateHistogram(
+            "kv4_engine_commit_seconds", "Latency of a log commit (FlushAsync), sampled periodically by the host.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
+        registry.AddBeforeCollectCallback(Refresh);
+    }
 
-    private static readonly Gauge Ready = Prometheus.Metrics.CreateGauge(
-        "kv4_engine_ready", "1 once the engine has opened and recovered.");
+    private readonly string _dataDir;
 
-    private static readonly Histogram CommitSeconds = Prometheus.Metrics.CreateHistogram(
-        "kv4_engine_commit_seconds", "Latency of a log commit (FlushAsync), sampled periodically by the host.",
-        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
-
-    private readonly string _dataDir = options.Value.DataDirFullPath;
-
-    /// <summary>Refreshes the gauges; registered as a before-collect callback of the default registry.</summary>
+    /// <summary>Refreshes the gauges; registered as a before-collect callback of the host's registry.</summary>
     public void Refresh()
     {
         var store = engine.Runtime?.Store;
-        Ready.Set(engine.IsReady ? 1 : 0);
+        _ready.Set(engine.IsReady ? 1 : 0);
         if (store is null) return;
         try
         {
-            LastSequence.Set(store.LastSequence);
-            DataBytes.Set(DirectoryBytes(_dataDir));
+            _lastSequence.Set(store.LastSequence);
+            _dataBytes.Set(DirectoryBytes(_dataDir));
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException or UnauthorizedAccessException)
         {
@@ -60,7 +69,7 @@ public sealed partial class EngineMetrics(EngineLifetime engine, IOptions<Kv4Opt
                 try
                 {
                     await store.FlushAsync(stoppingToken);
-                    CommitSeconds.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    _commitSeconds.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
