@@ -639,7 +639,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
                 recordsSinceCheckpoint = 0;
             }
             Func<Task> makeDurable = closing ? () => log.CommitAsync().AsTask() : commits.WaitDurableAsync;
-            await IndexCheckpoint.WriteAsync(options.DataDirectory, header, index, makeDurable).ConfigureAwait(false);
+            await IndexCheckpoint.WriteAsync(options.DataDirectory, header, index, () => log.TailAddress, makeDurable).ConfigureAwait(false);
         }
         finally
         {

@@ -17,7 +17,10 @@ namespace Kv4.Engine.Recovery;
 /// The header records what the snapshot covers: every mutation with sequence ≤ Sequence, and the log
 /// address (ReplayFromAddress) where the records after it start. The snapshot is fuzzy: the entries are
 /// read without stopping writers, so some may already be newer than Sequence; replay is idempotent
-/// (a record older than the entry it would replace is ignored), which makes that harmless.
+/// (a record older than the entry it would replace is ignored), which makes that harmless — as long as the
+/// replay gets past every record the copy may reflect (up to the footer's CopiedUntilAddress). If damage stops
+/// the replay before that, the copy may hold values from the dropped records (or lack a bucket whose dropping
+/// was dropped), so recovery passes over such a checkpoint (see <see cref="StoreRecovery"/>).
 /// It is written to a temporary file, fsynced, and renamed over, so a crash leaves either the old or the
 /// new checkpoint; a file whose trailer or CRC does not check out is ignored and an older one (or a full
 /// replay of the log) is used instead.
@@ -33,10 +36,12 @@ internal static class IndexCheckpoint
 
     /// <summary>
     /// Writes a checkpoint of <paramref name="index"/> described by <paramref name="header"/>.
+    /// <paramref name="tailAddress"/> is asked once the entries are read: the fuzzy copy may reflect any record
+    /// before that address (the footer keeps it, see <see cref="LoadedCheckpoint.CopiedUntilAddress"/>).
     /// <paramref name="makeLogDurable"/> runs after the entries are read and before the file is published:
     /// a checkpoint must never hold an entry whose log record could still be lost.
     /// </summary>
-    public static async Task WriteAsync(string dataDirectory, CheckpointHeader header, StoreIndex index, Func<Task> makeLogDurable)
+    public static async Task WriteAsync(string dataDirectory, CheckpointHeader header, StoreIndex index, Func<long> tailAddress, Func<Task> makeLogDurable)
     {
         var directory = DirectoryOf(dataDirectory);
         Directory.CreateDirectory(directory);
@@ -84,7 +89,7 @@ internal static class IndexCheckpoint
                     batch.Clear();
                 }
             }
-            Write(MessagePackSerializer.Serialize(new CheckpointFooter { PathBlocks = blocks, Entries = entries }, options));
+            Write(MessagePackSerializer.Serialize(new CheckpointFooter { PathBlocks = blocks, Entries = entries, CopiedUntilAddress = tailAddress() }, options));
 
             var trailer = new byte[TrailerBytes];
             BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc);
@@ -99,7 +104,7 @@ internal static class IndexCheckpoint
     }
 
     /// <summary>The checkpoints that check out (trailer, CRC, format), newest first, each loaded into a fresh index.</summary>
-    public static IEnumerable<(CheckpointHeader Header, StoreIndex Index)> LoadNewestFirst(string dataDirectory)
+    public static IEnumerable<LoadedCheckpoint> LoadNewestFirst(string dataDirectory)
     {
         var directory = DirectoryOf(dataDirectory);
         if (!Directory.Exists(directory)) yield break;
@@ -109,7 +114,7 @@ internal static class IndexCheckpoint
         }
     }
 
-    private static (CheckpointHeader Header, StoreIndex Index)? TryLoad(string path)
+    private static LoadedCheckpoint? TryLoad(string path)
     {
         try
         {
@@ -126,13 +131,15 @@ internal static class IndexCheckpoint
             long blocks = 0, entries = 0;
             while (true)
             {
-                // A footer is a 2-element array, a path block a 4-element one: peek at the header to tell them apart.
+                // A path block is a 4-element array, a footer a 3-element one (2 before it kept CopiedUntilAddress).
                 var reader = new MessagePackReader(body);
-                var isFooter = reader.ReadArrayHeader() == 2;
+                var isFooter = reader.ReadArrayHeader() != 4;
                 if (isFooter)
                 {
                     var footer = MessagePackSerializer.Deserialize<CheckpointFooter>(body, options, out read);
-                    return footer.PathBlocks == blocks && footer.Entries == entries && read == body.Length ? (header, index) : null;
+                    if (footer.PathBlocks != blocks || footer.Entries != entries || read != body.Length) return null;
+                    // A footer without the address: take the copy as exact (the replay address), as such files were read before.
+                    return new LoadedCheckpoint(header, index, Math.Max(footer.CopiedUntilAddress, header.ReplayFromAddress));
                 }
                 var block = MessagePackSerializer.Deserialize<CheckpointPath>(body, options, out read);
                 body = body[read..];
@@ -213,4 +220,6 @@ internal sealed class CheckpointFooter
 {
     [Key(0)] public long PathBlocks { get; set; }
     [Key(1)] public long Entries { get; set; }
+    /// <summary>The log's tail when the entries had been read: the copy may reflect any record before it.</summary>
+    [Key(2)] public long CopiedUntilAddress { get; set; }
 }

@@ -7,7 +7,8 @@ namespace Kv4.Engine.Recovery;
 
 /// <summary>
 /// Rebuilds the index at open: the newest valid <see cref="IndexCheckpoint"/>, then every log record
-/// after it, in order. Replay stops at the first record that is damaged (FasterLog checksum failure,
+/// after it, in order (a checkpoint whose fuzzy copy reaches past damage met in the replay is passed over for an
+/// older one or the whole log). Replay stops at the first record that is damaged (FasterLog checksum failure,
 /// our CRC mismatch, not a record) or out of sequence; everything from there to the log's tail is
 /// reported as a damaged range, which the store then records in a fresh checkpoint so that the range is
 /// never read again, neither by a later recovery nor by the change feed. New appends go after the tail.
@@ -21,12 +22,32 @@ internal static class StoreRecovery
     public static RecoveredState Run(string dataDirectory, RecordLog log, int partitionCount)
     {
         var tail = log.TailAddress;
-        var loaded = NewestTrustworthyCheckpoint(dataDirectory, log, tail);
+        // Ranges found damaged at earlier recoveries, as the newer checkpoints know them: an older checkpoint or
+        // the whole log must skip them too, or its replay would stop at old damage and drop every write since.
+        var knownDamage = new List<AddressRange>();
+        foreach (var candidate in TrustworthyCheckpoints(dataDirectory, log, tail))
+        {
+            for (var i = 0; i < candidate.Header.SkipStarts.Length; i++)
+            {
+                var range = new AddressRange(candidate.Header.SkipStarts[i], candidate.Header.SkipEnds[i]);
+                if (!knownDamage.Contains(range)) knownDamage.Add(range);
+            }
+            var state = Replay(candidate, knownDamage, log, tail, partitionCount);
+            // Damage before the end of the checkpoint's fuzzy copy: the copy may reflect dropped records. An older
+            // checkpoint (or the whole log) gives the exact prefix instead.
+            if (state.Damaged is not { } damaged || damaged.Start >= candidate.CopiedUntilAddress) return state;
+        }
+        return Replay(null, knownDamage, log, tail, partitionCount);
+    }
+
+    private static RecoveredState Replay(LoadedCheckpoint? loaded, List<AddressRange> knownDamage, RecordLog log, long tail, int partitionCount)
+    {
         var index = loaded?.Index ?? new StoreIndex();
         var header = loaded?.Header;
         var partitionSequences = new long[partitionCount];
         var sequenceIndex = new SequenceIndex();
-        var skipRanges = new List<AddressRange>();
+        var skipRanges = new List<AddressRange>(knownDamage);
+        skipRanges.Sort((a, b) => a.Start.CompareTo(b.Start)); // Scan walks them in address order
         var lastSequence = 0L;
         var from = log.BeginAddress;
         if (header is not null)
@@ -35,8 +56,6 @@ internal static class StoreRecovery
             from = header.ReplayFromAddress;
             Array.Copy(header.PartitionSequences, partitionSequences, Math.Min(partitionCount, header.PartitionSequences.Length));
             sequenceIndex.Load(header.SparseSequences, header.SparseAddresses);
-            for (var i = 0; i < header.SkipStarts.Length; i++)
-                skipRanges.Add(new AddressRange(header.SkipStarts[i], header.SkipEnds[i]));
         }
 
         AddressRange? damaged = null;
@@ -66,14 +85,14 @@ internal static class StoreRecovery
     }
 
     /// <summary>
-    /// The newest checkpoint whose end of log is intact. A checkpoint's entries point into the log just
+    /// The checkpoints whose end of log is intact, newest first. A checkpoint's entries point into the log just
     /// before its replay address, so if the tail was damaged there (a flipped byte, a truncated file) the
     /// checkpoint would keep serving values whose records are gone and whose history cannot be read. The
     /// records between the last sparse-index point and the replay address (at most one stride) are
     /// checked; a checkpoint that fails is passed over for an older one or for a full replay, which
     /// then stops at the damage like any other.
     /// </summary>
-    private static (CheckpointHeader Header, StoreIndex Index)? NewestTrustworthyCheckpoint(string dataDirectory, RecordLog log, long tail)
+    private static IEnumerable<LoadedCheckpoint> TrustworthyCheckpoints(string dataDirectory, RecordLog log, long tail)
     {
         foreach (var candidate in IndexCheckpoint.LoadNewestFirst(dataDirectory))
         {
@@ -95,9 +114,8 @@ internal static class StoreRecovery
                 intact = false;
                 break;
             }
-            if (intact) return candidate;
+            if (intact) yield return candidate;
         }
-        return null;
     }
 
     /// <summary>Applies one replayed record; idempotent, because a fuzzy checkpoint may already hold a newer version.</summary>

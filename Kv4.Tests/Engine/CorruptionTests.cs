@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Kv4.Engine;
 using Kv4.Engine.Model;
+using Kv4.Engine.Recovery;
 using Kv4.Engine.Rules;
 using Kv4.Tests.Engine.Support;
 
@@ -31,9 +32,14 @@ public class CorruptionTests
     /// "clean close" - the checkpoint written on dispose covers every write, damaged ones included;
     /// "crash" - the newest checkpoint is from before the damaged writes (as after a crash, when the log
     ///           went on past the last checkpoint), so the damage is met while replaying the log;
-    /// "no checkpoint" - the whole log is replayed.
+    /// "no checkpoint" - the whole log is replayed;
+    /// "fuzzy" - a checkpoint taken while writers ran: its header claims only the first half, but its copy of the
+    ///           index already holds every write (what a copy that overlapped the second half's writes holds),
+    ///           so the damage is met while replaying and the copy must not be trusted past it.
     /// </summary>
-    public static readonly string[] CheckpointStates = ["clean close", "crash", "no checkpoint"];
+    public static readonly string[] CheckpointStates = ["clean close", "crash", "no checkpoint", Fuzzy];
+
+    private const string Fuzzy = "fuzzy";
 
     private const string CleanClose = "clean close";
 
@@ -149,7 +155,7 @@ public class CorruptionTests
                         writes.Add(new Write(at, json, "writer", secondary, result));
                     }
                 }
-                if (half == 0 && checkpoint == "crash")
+                if (half == 0 && checkpoint is "crash" or Fuzzy)
                 {
                     Assert.True(Directory.Exists(checkpoints), $"the store wrote no {checkpoints} on close; this test needs to know where checkpoints live");
                     CopyDirectory(checkpoints, saved);
@@ -161,6 +167,17 @@ public class CorruptionTests
                 case "crash":
                     Directory.Delete(checkpoints, recursive: true);
                     CopyDirectory(saved, checkpoints);
+                    break;
+                case Fuzzy:
+                    // The clean close's index (all writes), described by the first half's header.
+                    var everything = IndexCheckpoint.LoadNewestFirst(dataDirectory).First();
+                    Directory.Delete(checkpoints, recursive: true);
+                    CopyDirectory(saved, checkpoints);
+                    var firstHalf = IndexCheckpoint.LoadNewestFirst(dataDirectory).First().Header;
+                    Assert.True(firstHalf.Sequence < everything.Header.Sequence);
+                    Directory.Delete(checkpoints, recursive: true);
+                    await IndexCheckpoint.WriteAsync(dataDirectory, firstHalf, everything.Index, () => everything.Header.ReplayFromAddress,
+                        () => Task.CompletedTask);
                     break;
                 case "no checkpoint":
                     if (Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true);
