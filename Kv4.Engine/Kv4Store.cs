@@ -602,17 +602,27 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     {
         if (Interlocked.Read(ref recordsSinceCheckpoint) < options.CheckpointEveryRecords) return;
         if (Interlocked.CompareExchange(ref checkpointRunning, 1, 0) != 0) return;
-        backgroundCheckpoint = Task.Run(async () =>
+        // Started under the writer lock, where dispose sets `closed`: dispose either sees this task and waits
+        // for it, or the task is never started; it never writes a checkpoint over a closed log.
+        lock (writerLock)
         {
-            try
-            {
-                if (!closed) await WriteCheckpointAsync(closing: false).ConfigureAwait(false);
-            }
-            finally
+            if (closed)
             {
                 Volatile.Write(ref checkpointRunning, 0);
+                return;
             }
-        });
+            backgroundCheckpoint = Task.Run(async () =>
+            {
+                try
+                {
+                    await WriteCheckpointAsync(closing: false).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Volatile.Write(ref checkpointRunning, 0);
+                }
+            });
+        }
     }
 
     /// <param name="closing">True when no writer can append any more (dispose, open): commit the log directly.</param>
