@@ -53,11 +53,14 @@ public sealed class TokenAuthority
 
     /// <summary>
     /// A `_token` token: lets <paramref name="user"/> join <paramref name="channel"/> (null: any channel) of the
-    /// issuer's bucket. <paramref name="lifetime"/> null means no expiry.
+    /// issuer's bucket. <paramref name="lifetime"/> null means no expiry. An issuer that logged in with `_sess` binds
+    /// the token to its session.
     /// </summary>
     public string IssueSignalToken(Caller issuer, string user, string? channel, TimeSpan? lifetime)
     {
         var claims = BaseClaims(issuer, Kv4Claims.UseSignal);
+        // Minted under a `_sess` login: revoking that session also refuses the tokens it minted, expire=0 ones included.
+        if (issuer.SessionId is not null) claims[Kv4Claims.SessionId] = issuer.SessionId;
         claims[Kv4Claims.Subject] = user;
         claims[Kv4Claims.Roles] = new[] { Kv4Claims.SignalRole };
         if (channel is not null) claims[Kv4Claims.Channel] = channel;

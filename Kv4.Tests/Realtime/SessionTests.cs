@@ -56,6 +56,26 @@ public sealed class SessionTests(RealtimeServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Signal_tokens_minted_under_a_session_die_with_it()
+    {
+        using var anonymous = fixture.Server.Client();
+        var grant = (await anonymous.PostReplyAsync("/_sess", Login("elena", RealtimeServerFixture.ElenaPassword))).IsOk().V;
+        using var bearer = Bearer(grant.GetProperty("access_token").GetString()!);
+        var forever = (await bearer.PutReplyAsync("/_token/room?k=session-user&expire=0")).IsOk().V.GetString()!;
+        var signalUri = await fixture.SignalUriAsync(forever);
+        await using (var before = await SignalClient.ConnectAsync(signalUri))
+            Assert.Equal("peers", (await before.NextJsonAsync()).GetProperty("m").GetProperty("o").GetString());
+        // One minted with Basic credentials belongs to no session and is not affected.
+        var unbound = await fixture.TokenAsync("room", "basic-user");
+
+        using var elena = fixture.Elena();
+        Assert.Equal(1, (await elena.DeleteReplyAsync("/_sess?k=" + grant.GetProperty("session").GetString())).IsOk().V.GetInt32());
+        Assert.Equal(HttpStatusCode.Unauthorized, await SignalClient.RefusalAsync(signalUri));
+        await using var still = await SignalClient.ConnectAsync(await fixture.SignalUriAsync(unbound));
+        Assert.Equal("peers", (await still.NextJsonAsync()).GetProperty("m").GetProperty("o").GetString());
+    }
+
+    [Fact]
     public async Task Bad_logins_and_bodies_are_refused()
     {
         using var anonymous = fixture.Server.Client();
