@@ -59,7 +59,8 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         skipRanges = [.. recovered.SkipRanges];
         lastSequence = recovered.LastSequence;
         recordsSinceCheckpoint = recovered.ReplayedRecords;
-        commits = new GroupCommit(log, options.Durability == DurabilityMode.Interval ? Math.Max(1, options.CommitIntervalMs) : 0);
+        commits = new GroupCommit(log, options.Durability == DurabilityMode.Interval ? Math.Max(1, options.CommitIntervalMs) : 0,
+            options.CommitObserved);
         feed = new ChangeFeed(writerLock, () => lastSequence, commits.WaitDurableAsync, ReadRecordBatch);
     }
 

@@ -23,6 +23,13 @@ public sealed class StoreOptions
     /// <summary>log2 of the FasterLog in-memory buffer size; pages beyond it live only on disk.</summary>
     public int LogMemorySizeBits { get; init; } = 26;
 
+    /// <summary>
+    /// Called after every log commit with how long it took (sync mode: each group commit; interval mode: each
+    /// periodic one), before the writers waiting for it are released. Runs on the commit loop: keep it cheap.
+    /// The host feeds its commit-latency histogram from it.
+    /// </summary>
+    public Action<TimeSpan>? CommitObserved { get; init; }
+
     /// <summary>The clock that stamps versions. Tests pass a fake one.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

@@ -38,7 +38,7 @@ public static class Kv4ServerApp
         services.AddHostedService(sp => sp.GetRequiredService<EngineLifetime>());
         services.AddSingleton(_ => HostMetrics.CreateRegistry());
         services.AddSingleton<EngineMetrics>();
-        services.AddHostedService(sp => sp.GetRequiredService<EngineMetrics>());
+        services.AddSingleton<CommitMetrics>();
         services.AddSingleton<ApiMetrics>();
         services.AddSingleton<ReplyWriter>();
         services.AddSingleton<ApiEndpoint>();

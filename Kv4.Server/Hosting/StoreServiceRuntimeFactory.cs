@@ -12,7 +12,7 @@ namespace Kv4.Server.Hosting;
 /// the services on it. Services registered in DI as <see cref="IApiService"/> are added to the catalog too.
 /// </summary>
 public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, ServerSecrets secrets, IEnumerable<IApiService> extraServices,
-    JwtSigningKey jwt, Microsoft.AspNetCore.Hosting.Server.IServer server)
+    JwtSigningKey jwt, Microsoft.AspNetCore.Hosting.Server.IServer server, Kv4.Server.Metrics.CommitMetrics commitMetrics)
     : IServiceRuntimeFactory
 {
     public ServiceRuntime Open(CancellationToken cancellationToken)
@@ -25,6 +25,7 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
             Durability = o.Durability,
             CommitIntervalMs = o.CommitIntervalMs,
             MaxValueBytes = o.Api.MaxValueBytes,
+            CommitObserved = commitMetrics.Observe,
         });
         try
         {

@@ -154,6 +154,8 @@ public sealed class DataApiTests(RealServerFixture fixture) : IClassFixture<Real
         var sequence = metrics.Split('\n').Single(l => l.StartsWith("kv4_engine_last_sequence ", StringComparison.Ordinal));
         Assert.True(double.Parse(sequence.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) > 0);
         Assert.Matches("kv4_engine_data_bytes [1-9]", metrics);
+        // The test server runs sync durability: the PUT above was acknowledged after a commit the engine timed.
+        Assert.Matches("kv4_engine_commit_seconds_count [1-9]", metrics);
         var openApi = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json")).RootElement;
         var tags = openApi.GetProperty("tags").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToArray();
         foreach (var service in new[] { "_data", "_ns", "_acc", "_auth", "_ds" }) Assert.Contains(service, tags);
