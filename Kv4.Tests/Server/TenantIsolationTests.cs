@@ -17,6 +17,9 @@ public sealed class TenantIsolationTests(RealServerFixture fixture) : IClassFixt
 
     private static string SecondaryKey(string bucket) => "k2-" + bucket;
 
+    /// <summary>A path segment naming the bucket (`elena#lily` → `elena-lily`; `$sys` → `sys`).</summary>
+    private static string Slug(string bucket) => bucket.Replace('#', '-').Replace("$", "");
+
     [Fact]
     public async Task No_credential_reaches_another_bucket()
     {
@@ -32,6 +35,9 @@ public sealed class TenantIsolationTests(RealServerFixture fixture) : IClassFixt
             (await owner.PutReplyAsync(SharedPath, $"{{\"k\":\"secret\",\"v\":\"{Marker(bucket)}\",\"k2\":\"{SecondaryKey(bucket)}\"}}")).IsOk();
             (await owner.PutReplyAsync("/_data/shared/tree/leaf", $"{{\"k\":\"keep\",\"v\":\"{Marker(bucket)}\"}}")).IsOk();
             (await owner.PutReplyAsync("/_ns/shared/node")).IsOk();
+            // And a namespace node and a data path that name their bucket, to see whether they leak.
+            (await owner.PutReplyAsync("/_ns/only/" + Slug(bucket))).IsOk();
+            (await owner.PutReplyAsync("/_data/mine/" + Slug(bucket), $"{{\"k\":\"x\",\"v\":\"{Marker(bucket)}\"}}")).IsOk();
         }
 
         foreach (var login in logins)
@@ -62,6 +68,9 @@ public sealed class TenantIsolationTests(RealServerFixture fixture) : IClassFixt
             // Discovery and namespace show only the caller's bucket.
             var ns = (await client.GetReplyAsync("/_ns")).IsOk().V.EnumerateArray().Select(e => e.GetString()).ToArray();
             Assert.Contains("shared/node", ns);
+            Assert.Equal(["only/" + Slug(own)], ns.Where(n => n!.StartsWith("only/", StringComparison.Ordinal)));
+            var dataPaths = (await client.GetReplyAsync("/_ds?l=data")).IsOk().V.EnumerateArray().Select(e => e.GetString()).ToArray();
+            Assert.Equal(["mine/" + Slug(own)], dataPaths.Where(p => p!.StartsWith("mine/", StringComparison.Ordinal)));
 
             // Write: a new key lands in the caller's bucket only.
             (await client.PutReplyAsync(SharedPath, $"{{\"k\":\"written-by-{login.Name}\",\"v\":\"{Marker(own)}\"}}")).IsOk();
