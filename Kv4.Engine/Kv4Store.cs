@@ -100,6 +100,9 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     /// <summary>The address after the last appended record (for tests and tools that inspect the log file).</summary>
     internal long LogTailAddress => log.TailAddress;
 
+    /// <summary>Where the log's durable part ends: everything below was committed.</summary>
+    internal long LogCommittedAddress => log.CommittedUntilAddress;
+
     internal long FeedOverflows => feed.Overflows;
 
     internal long LogCommits => commits.Commits;

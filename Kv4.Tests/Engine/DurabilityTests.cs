@@ -51,6 +51,35 @@ public class DurabilityTests
     }
 
     [Fact]
+    public async Task Interval_writes_become_durable_by_the_periodic_commit_alone()
+    {
+        await using var s = ScratchStore.Open(o => new StoreOptions { DataDirectory = o.DataDirectory, Clock = o.Clock, CommitIntervalMs = 5 });
+        for (var i = 0; i < 50; i++)
+            await s.Store.PutAsync(At("p", "k" + i), Json(i.ToString()), "u");
+        // No flush, no dispose: only the background commit can move the durable end past the last record.
+        var tail = s.Store.LogTailAddress;
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (s.Store.LogCommittedAddress < tail) await Task.Delay(5, timeout.Token);
+        }
+        var copy = SnapshotFiles(s.Directory);
+        try
+        {
+            await using var recovered = Kv4Store.Open(new StoreOptions { DataDirectory = copy });
+            Assert.Equal(50, recovered.LastSequence);
+            for (var i = 0; i < 50; i++)
+            {
+                Assert.True(recovered.TryGetLatest(At("p", "k" + i), out var value));
+                Assert.Equal(i.ToString(), Text(value.Json));
+            }
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Flush_makes_interval_writes_durable()
     {
         await using var s = ScratchStore.Open(o => new StoreOptions { DataDirectory = o.DataDirectory, Clock = o.Clock, CommitIntervalMs = 60_000 });
