@@ -59,7 +59,7 @@ public sealed class PlatformSet : IAsyncDisposable
             new StatsService(stats),
             new ConfigService(store),
         ];
-        IHostDirectory[] directories = [new TurnHostDirectory(turn.Pool), new ExternalHostDirectory(registry)];
+        IHostDirectory[] directories = [new TurnHostDirectory(turn.Pool, registry), new ExternalHostDirectory(registry)];
         var set = new PlatformSet(registry, forwarder, stats, services, new ExternalServiceRouter(registry, forwarder), directories);
         set._flushing = Task.Run(() => stats.RunAsync(set._stopping.Token));
         return set;

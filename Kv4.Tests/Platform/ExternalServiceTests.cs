@@ -141,6 +141,20 @@ public class ExternalServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Host_of_type_turn_follows_turn_to_a_registered_turn_service()
+    {
+        var builtIn = new TurnService(new TurnOptions { Hosts = ["127.0.0.1:3478"], Secret = "s" }, _clock, _registry, _forwarder);
+        var hosts = new Kv4.Services.Hosts.HostService([new Kv4.Services.Hosts.TurnHostDirectory(builtIn.Pool, _registry),
+            new Kv4.Services.Hosts.ExternalHostDirectory(_registry)]);
+        async Task<string> BestTurn() => ApiCalls.Value(await hosts.HandleAsync(ApiCalls.Request(ApiMethod.Get, "host", "", null, null, ("type", "turn")))).GetString()!;
+
+        Assert.Equal("127.0.0.1:3478", await BestTurn());
+        // Registered: `_turn` is forwarded there, and `_host?type=turn` names it rather than the built-in host.
+        await Register("turn", _b, load: 1);
+        Assert.Equal(_b.Url.ToString(), await BestTurn());
+    }
+
+    [Fact]
     public async Task Only_the_system_login_registers_and_bad_registrations_are_refused()
     {
         var body = $"{{\"k\":\"A\",\"v\":{{\"url\":\"{_a.Url}\"}}}}";
