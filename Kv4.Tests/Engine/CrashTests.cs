@@ -84,7 +84,7 @@ public class CrashTests
 
     private static async Task<List<Ack>> RunWriterUntilKilledAsync(string dataDirectory, int round, int killAfter, string durability = "sync")
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(Kv4.Tests.Support.DotnetHost.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -207,10 +207,6 @@ public class CrashTests
         Assert.Equal($"writer-{value.Task}", entry.Actor);
         return value;
     }
-
-    /// <summary>The `dotnet` that runs these tests (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
-    private static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     /// <summary>Next to the test assembly if a build put it there, else the crash writer's own output folder.</summary>
     private static string CrashWriterPath()

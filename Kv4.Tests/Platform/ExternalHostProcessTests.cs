@@ -69,7 +69,7 @@ public sealed class ExternalHostProcessTests
 
         public static async Task<HostProcess> StartAsync(Kv4TestServer server, string service, string id, double load, int ttlSeconds)
         {
-            var start = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var start = new ProcessStartInfo(Kv4.Tests.Support.DotnetHost.Path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var arg in new[] { HostPath(), server.BaseAddress.ToString(), Kv4TestServer.SysSecret, service, id,
                          load.ToString(System.Globalization.CultureInfo.InvariantCulture), ttlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
                 start.ArgumentList.Add(arg);
@@ -105,9 +105,6 @@ public sealed class ExternalHostProcessTests
             _process.Dispose();
             return ValueTask.CompletedTask;
         }
-
-        private static string DotnetHost() =>
-            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
         private static string HostPath()
         {

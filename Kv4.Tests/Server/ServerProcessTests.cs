@@ -19,7 +19,7 @@ public sealed class ServerProcessTests
         using var work = new Kv4.Tests.Engine.Support.TempDirectory("server-process");
         var dataDir = Path.Combine(work.Path, "custom-data");
         var sysSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(Kv4.Tests.Support.DotnetHost.Path)
         {
             WorkingDirectory = work.Path,
             RedirectStandardOutput = true,
@@ -96,8 +96,4 @@ public sealed class ServerProcessTests
     {
         while (await reader.ReadLineAsync() is not null) { }
     }
-
-    /// <summary>The `dotnet` that runs these tests (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
-    private static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 }
