@@ -77,10 +77,12 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         {
             var recovered = StoreRecovery.Run(options.DataDirectory, log, options.PartitionCount);
             var store = new Kv4Store(options, log, recovered) { OpenedWith = (recovered.ReplayedRecords, recovered.Damaged) };
-            if (recovered.Damaged is not null)
+            if (recovered.Damaged is { } damaged)
             {
-                // Before anything new is appended: a checkpoint that starts replay after the damaged range,
-                // so the next open neither trips over it nor loses what is written after it.
+                // Before anything new is appended: the range goes into the damage ledger (which outlives any
+                // checkpoint) and a checkpoint starts replay after it, so the next open neither trips over it
+                // nor loses what is written after it.
+                DamageLedger.Append(options.DataDirectory, damaged);
                 store.WriteCheckpointAsync(closing: true).GetAwaiter().GetResult();
             }
             return store;

@@ -22,9 +22,9 @@ internal static class StoreRecovery
     public static RecoveredState Run(string dataDirectory, RecordLog log, int partitionCount)
     {
         var tail = log.TailAddress;
-        // Ranges found damaged at earlier recoveries, as the newer checkpoints know them: an older checkpoint or
+        // Ranges found damaged at earlier recoveries (the ledger, and the newer checkpoints): an older checkpoint or
         // the whole log must skip them too, or its replay would stop at old damage and drop every write since.
-        var knownDamage = new List<AddressRange>();
+        var knownDamage = DamageLedger.Read(dataDirectory);
         foreach (var candidate in TrustworthyCheckpoints(dataDirectory, log, tail))
         {
             for (var i = 0; i < candidate.Header.SkipStarts.Length; i++)

@@ -141,6 +141,17 @@ public class CheckpointAndDamageTests
             Assert.False(s.Store.TryGetLatest(At("p", "k199"), out _));
             Assert.Equal((int)kept + 1, s.Store.ListKeys("b1", "data", "p").Count);
         }
+
+        // Every checkpoint lost: the whole log is replayed, and it still jumps over the old damage rather than
+        // stopping there and losing the write made after it.
+        await s.Store.DisposeAsync();
+        Directory.Delete(Path.Combine(s.Directory, "checkpoints"), recursive: true);
+        await s.ReopenAsync();
+        Assert.Null(s.Store.OpenedWith.Damaged);
+        Assert.Equal(after.Sequence, s.Store.LastSequence);
+        Assert.True(s.Store.TryGetLatest(At("p", "after"), out _));
+        Assert.False(s.Store.TryGetLatest(At("p", "k199"), out _));
+        Assert.Equal((int)kept + 1, s.Store.ListKeys("b1", "data", "p").Count);
     }
 
     [Fact]
