@@ -4,7 +4,7 @@ using Kv4.Engine.Log;
 namespace Kv4.Engine.Recovery;
 
 /// <summary>
-/// The log ranges found damaged at a recovery, kept apart from the checkpoints in <c>log-damage</c> so that a
+/// The log ranges found damaged at a recovery, kept apart from the checkpoints in <c>log/kv4.damage</c> so that a
 /// replay from an older checkpoint, or from the whole log once every checkpoint is gone, still jumps over them
 /// instead of stopping there and leaving out every write made since. One 20-byte entry per range, appended and
 /// fsynced before the store takes a write after the damage:
@@ -19,7 +19,8 @@ internal static class DamageLedger
 {
     private const int EntryBytes = 20;
 
-    public static string PathOf(string dataDirectory) => Path.Combine(dataDirectory, "log-damage");
+    /// <summary>Beside the log segments, so that whoever removes the log removes its ledger with it.</summary>
+    public static string PathOf(string dataDirectory) => Path.Combine(dataDirectory, "log", "kv4.damage");
 
     public static List<AddressRange> Read(string dataDirectory)
     {
