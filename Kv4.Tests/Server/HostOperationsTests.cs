@@ -5,8 +5,10 @@ using System.Security.Claims;
 using System.Text.Json;
 using Kv4.Server.Authentication;
 using Kv4.Server.Configuration;
+using Kv4.Server.Hosting;
 using Kv4.Services.Api;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Kv4.Tests.Server;
 
@@ -136,6 +138,58 @@ public sealed class HostOperationsTests
         finally
         {
             Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    /// <summary>A factory whose engine opens only when the test lets it (a long recovery).</summary>
+    private sealed class SlowOpening(FakeServices inner) : IServiceRuntimeFactory
+    {
+        public readonly ManualResetEventSlim Release = new(false);
+
+        public ServiceRuntime Open(CancellationToken cancellationToken)
+        {
+            Release.Wait(cancellationToken);
+            return inner.Open(cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task While_the_engine_recovers_healthz_answers_and_readyz_and_the_api_are_unavailable()
+    {
+        var slow = new SlowOpening(new FakeServices());
+        var dataDir = Path.Combine(Path.GetTempPath(), "kv4-test-" + Guid.NewGuid().ToString("N"));
+        var app = Kv4.Server.Hosting.Kv4ServerApp.Build(["--urls", "http://127.0.0.1:0", $"--Kv4:DataDir={dataDir}", $"--Kv4:SysSecret={Kv4TestServer.SysSecret}"],
+            builder =>
+            {
+                builder.Logging.ClearProviders();
+                builder.Services.AddSingleton<IServiceRuntimeFactory>(slow);
+            });
+        try
+        {
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+            using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
+            client.DefaultRequestHeaders.Authorization = System.Net.Http.Headers.AuthenticationHeaderValue.Parse(
+                Kv4.Server.Authentication.BasicCredential.Header("$sys", Kv4TestServer.SysSecret));
+
+            Assert.Equal("{\"s\":\"ok\",\"v\":\"alive\"}", await client.GetStringAsync("/healthz"));
+            var notReady = await client.GetAsync("/readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+            Assert.Equal("{\"s\":\"error\",\"v\":\"unavailable\"}", await notReady.Content.ReadAsStringAsync());
+            (await client.GetReplyAsync("/_probe/x")).IsError("unavailable", HttpStatusCode.ServiceUnavailable);
+
+            slow.Release.Set();
+            await app.Services.GetRequiredService<Kv4.Server.Hosting.EngineLifetime>().WhenOpenAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal("{\"s\":\"ok\",\"v\":\"ready\"}", await client.GetStringAsync("/readyz"));
+            (await client.GetReplyAsync("/_probe/x")).IsOk();
+        }
+        finally
+        {
+            slow.Release.Set();
+            await app.StopAsync();
+            await app.DisposeAsync();
+            try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
         }
     }
 
