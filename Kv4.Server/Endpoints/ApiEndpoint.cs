@@ -133,10 +133,13 @@ public sealed partial class ApiEndpoint(
         }
     }
 
-    /// <summary>A DELETE without `k` reaches every path below, so a rule anywhere in that subtree refuses it.</summary>
+    /// <summary>
+    /// A DELETE without `k` and a watch reach every path below, so a rule anywhere in that subtree refuses them
+    /// (a watch of the root would otherwise stream the changes of a denied path).
+    /// </summary>
     private static bool IsDenied(Kv4.Services.Access.IAccessPolicy policy, string bucket, string path, ApiMethod method, HttpRequest request,
         System.Net.IPAddress remote) =>
-        method == ApiMethod.Delete && !request.Query.ContainsKey("k")
+        (method == ApiMethod.Delete && !request.Query.ContainsKey("k")) || (method == ApiMethod.Get && Kv4.Server.Realtime.WatchEndpoint.IsWatch(request))
             ? policy.IsDeniedInSubtree(bucket, path, remote)
             : policy.IsDenied(bucket, path, remote);
 

@@ -124,7 +124,9 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
             await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden);
             return;
         }
-        if (SignalEndpoint.IsDenied(runtime, caller.Bucket, watch.PathPrefix, context.Connection.RemoteIpAddress))
+        // The stream reaches every path below the prefix: a deny rule anywhere there refuses it.
+        if (context.Connection.RemoteIpAddress is { } remote
+            && runtime.AccessPolicy.IsDeniedInSubtree(caller.Bucket, watch.PathPrefix, remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
         {
             await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden);
             return;

@@ -32,6 +32,11 @@ public sealed class DenyOverHttpTests
         (await elena.DeleteReplyAsync("/_data")).IsError("forbidden", HttpStatusCode.Forbidden);
         (await elena.DeleteReplyAsync("/_ns")).IsError("forbidden", HttpStatusCode.Forbidden);
         (await elena.DeleteReplyAsync("/_auth")).IsError("forbidden", HttpStatusCode.Forbidden);
+        // A watch of a path above streams the changes below it: refused too, over SSE and over the WebSocket.
+        (await elena.GetReplyAsync("/_data?watch=1")).IsError("forbidden", HttpStatusCode.Forbidden);
+        var wsWatch = new Uri(server.BaseAddress.ToString().Replace("http://", "ws://") + "ws/watch?l=data&path=");
+        Assert.Equal(HttpStatusCode.Forbidden, await Kv4.Tests.Realtime.SignalClient.RefusalAsync(wsWatch,
+            o => o.SetRequestHeader("Authorization", Kv4.Server.Authentication.BasicCredential.Header("elena", elenaSecret))));
         Assert.Equal(1, (await elena.DeleteReplyAsync("/_data/public?k=a")).IsOk().V.GetInt32()); // one key above: fine
 
         // From another address the owner lifts it (DELETE /_auth without k clears the bucket's rules).
