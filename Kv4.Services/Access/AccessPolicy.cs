@@ -54,7 +54,7 @@ public sealed class AccessPolicy : IAccessPolicy
         var candidate = DenyRule.Canonical(address);
         foreach (var (rulePath, networks) in rules)
         {
-            if (!Signal.SignalHub.IsAtOrBelow(rulePath, path)) continue;
+            if (!Kv4.Engine.Rules.AddressRules.IsUnder(rulePath, path)) continue;
             foreach (var network in networks)
                 if (network.Contains(candidate)) return true;
         }

@@ -1,3 +1,4 @@
+using Kv4.Engine.Rules;
 using Kv4.Services.Signal;
 
 namespace Kv4.Services.Api;
@@ -18,5 +19,5 @@ public sealed record SignalScope(string? Channel)
     public bool Permits(string service, ApiMethod method, string path) =>
         method == ApiMethod.Get && (service == "host" || (service == PresenceRecorder.Layer && IsInChannel(path)));
 
-    private bool IsInChannel(string path) => Channel is null || SignalHub.IsAtOrBelow(path, Channel);
+    private bool IsInChannel(string path) => Channel is null || AddressRules.IsUnder(path, Channel);
 }

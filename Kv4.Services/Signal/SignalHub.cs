@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Kv4.Engine.Rules;
 
 namespace Kv4.Services.Signal;
 
@@ -158,7 +159,7 @@ public sealed class SignalHub(SignalOptions options)
         if (user is not null) return Find(bucket, channel, user) is { } one ? [one] : [];
         var found = new List<SignalConnection>();
         foreach (var ((roomBucket, roomChannel), room) in _rooms)
-            if (roomBucket == bucket && IsAtOrBelow(roomChannel, channel)) found.AddRange(room.Members);
+            if (roomBucket == bucket && AddressRules.IsUnder(roomChannel, channel)) found.AddRange(room.Members);
         return found;
     }
 
@@ -169,9 +170,6 @@ public sealed class SignalHub(SignalOptions options)
             foreach (var member in room.Members)
                 member.Close(reason);
     }
-
-    public static bool IsAtOrBelow(string path, string prefix) =>
-        prefix.Length == 0 || path == prefix || (path.Length > prefix.Length && path[prefix.Length] == '/' && path.StartsWith(prefix, StringComparison.Ordinal));
 
     private static void Broadcast(SignalConnection[] members, ReadOnlyMemory<byte> frame, SignalConnection? except)
     {
