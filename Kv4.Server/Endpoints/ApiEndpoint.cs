@@ -107,13 +107,22 @@ public sealed partial class ApiEndpoint(
         // A `_token` bearer stands for an end user, not for its issuer: only its scope's calls, watches included.
         if (caller.Signal is { } scope && !scope.Permits(service.Name, method, path)) return ApiReply.Fail(ErrorCode.Forbidden);
 
+        // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (contract 7). It, and
+        // a DELETE without `k`, reach every path below, so a deny rule anywhere in that subtree refuses them (a root
+        // watch would otherwise stream a denied path's changes).
+        var isWatch = Kv4.Server.Realtime.WatchEndpoint.IsWatch(context.Request);
+        var reachesSubtree = isWatch || (method == ApiMethod.Delete && !context.Request.Query.ContainsKey("k"));
         var remote = context.Connection.RemoteIpAddress;
-        if (!AnonymousCaller.Is(caller) && remote is not null && IsDenied(runtime.AccessPolicy, caller.Bucket, path, method, context.Request,
-                remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
-            return ApiReply.Fail(ErrorCode.Forbidden);
+        if (!AnonymousCaller.Is(caller) && remote is not null)
+        {
+            var address = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
+            var denied = reachesSubtree
+                ? runtime.AccessPolicy.IsDeniedInSubtree(caller.Bucket, path, address)
+                : runtime.AccessPolicy.IsDenied(caller.Bucket, path, address);
+            if (denied) return ApiReply.Fail(ErrorCode.Forbidden);
+        }
 
-        // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (contract 7).
-        if (method == ApiMethod.Get && Kv4.Server.Realtime.WatchEndpoint.IsWatch(context.Request))
+        if (isWatch)
             return AnonymousCaller.Is(caller) ? ApiReply.Fail(ErrorCode.Unauthorized) : await watch.ServeSseAsync(context, caller, service.Name, path);
 
         using var body = await BoundedBody.ReadAsync(context.Request, _maxBodyBytes, context.RequestAborted);
@@ -132,16 +141,6 @@ public sealed partial class ApiEndpoint(
             return ApiReply.Fail(ErrorCodes.FromEngine(e.Error));
         }
     }
-
-    /// <summary>
-    /// A DELETE without `k` and a watch reach every path below, so a rule anywhere in that subtree refuses them
-    /// (a watch of the root would otherwise stream the changes of a denied path).
-    /// </summary>
-    private static bool IsDenied(Kv4.Services.Access.IAccessPolicy policy, string bucket, string path, ApiMethod method, HttpRequest request,
-        System.Net.IPAddress remote) =>
-        (method == ApiMethod.Delete && !request.Query.ContainsKey("k")) || (method == ApiMethod.Get && Kv4.Server.Realtime.WatchEndpoint.IsWatch(request))
-            ? policy.IsDeniedInSubtree(bucket, path, remote)
-            : policy.IsDenied(bucket, path, remote);
 
     private static string MethodLabel(string httpMethod, out ApiMethod? method)
     {

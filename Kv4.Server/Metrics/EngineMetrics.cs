@@ -13,7 +13,7 @@ namespace Kv4.Server.Metrics;
 /// </summary>
 public sealed class EngineMetrics
 {
-    private readonly EngineLifetime engine;
+    private readonly EngineLifetime _engine;
     private readonly string _dataDir;
     private readonly Gauge _lastSequence;
     private readonly Gauge _dataBytes;
@@ -21,7 +21,7 @@ public sealed class EngineMetrics
 
     public EngineMetrics(EngineLifetime engine, IOptions<Kv4Options> options, CollectorRegistry registry)
     {
-        this.engine = engine;
+        _engine = engine;
         _dataDir = options.Value.DataDirFullPath;
         var factory = Prometheus.Metrics.WithCustomRegistry(registry);
         _lastSequence = factory.CreateGauge(
@@ -34,8 +34,8 @@ public sealed class EngineMetrics
     /// <summary>Refreshes the gauges; registered as a before-collect callback of the host's registry.</summary>
     public void Refresh()
     {
-        var store = engine.Runtime?.Store;
-        _ready.Set(engine.IsReady ? 1 : 0);
+        var store = _engine.Runtime?.Store;
+        _ready.Set(_engine.IsReady ? 1 : 0);
         if (store is null) return;
         try
         {
