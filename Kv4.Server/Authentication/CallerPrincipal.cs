@@ -32,6 +32,12 @@ public static class CallerPrincipal
         yield return new Claim(Kv4Claims.Kind, Kv4.Services.Tokens.Kv4Claims.KindName(caller.Kind));
         foreach (var role in caller.Roles) yield return new Claim(Kv4Claims.Roles, role);
         if (caller.SessionId is not null) yield return new Claim(Kv4Claims.SessionId, caller.SessionId);
+        // A signal-scoped caller keeps its scope through a round trip (FromClaims reads these back).
+        if (caller.Signal is { } scope)
+        {
+            yield return new Claim(Kv4.Services.Tokens.Kv4Claims.Use, Kv4.Services.Tokens.Kv4Claims.UseSignal);
+            if (scope.Channel is not null) yield return new Claim(Kv4.Services.Tokens.Kv4Claims.Channel, scope.Channel);
+        }
     }
 
     private static Caller? FromClaims(ClaimsIdentity identity) => Kv4.Services.Tokens.Kv4Claims.ToCaller(identity.Claims);
