@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Kv4.Engine;
@@ -90,7 +89,7 @@ public class CrashTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(CrashWriterPath());
+        start.ArgumentList.Add(Kv4.Tests.Support.DotnetHost.BuiltDll("Kv4.CrashWriter"));
         start.ArgumentList.Add(dataDirectory);
         start.ArgumentList.Add(round.ToString(CultureInfo.InvariantCulture));
         start.ArgumentList.Add(Writers.ToString(CultureInfo.InvariantCulture));
@@ -206,17 +205,6 @@ public class CrashTests
         Assert.True(KeyOf(value.Task, value.N) == key, $"{key} holds {value}, which task {value.Task} wrote to {KeyOf(value.Task, value.N)}");
         Assert.Equal($"writer-{value.Task}", entry.Actor);
         return value;
-    }
-
-    /// <summary>Next to the test assembly if a build put it there, else the crash writer's own output folder.</summary>
-    private static string CrashWriterPath()
-    {
-        var beside = Path.Combine(AppContext.BaseDirectory, "Kv4.CrashWriter.dll");
-        if (File.Exists(beside)) return beside;
-        var built = typeof(CrashTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "Kv4.CrashWriter.Path")?.Value;
-        if (built is not null && File.Exists(built)) return built;
-        throw new FileNotFoundException($"Kv4.CrashWriter.dll is neither beside the tests nor at {built}; build the solution first");
     }
 
     /// <summary>Reads complete '\n'-terminated lines; a tail without its newline (cut by the kill) is dropped.</summary>

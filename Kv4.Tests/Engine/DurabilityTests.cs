@@ -22,6 +22,21 @@ public class DurabilityTests
         return copy;
     }
 
+    /// <summary>Opens a crash image of the live store in <paramref name="directory"/>, runs the checks on it, removes it.</summary>
+    private static async Task CheckCrashImageAsync(string directory, Action<Kv4Store> check)
+    {
+        var copy = SnapshotFiles(directory);
+        try
+        {
+            await using var recovered = Kv4Store.Open(new StoreOptions { DataDirectory = copy });
+            check(recovered);
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Sync_writes_are_durable_when_acknowledged_even_with_many_concurrent_writers()
     {
@@ -32,10 +47,8 @@ public class DurabilityTests
         Assert.InRange(s.Store.LogCommits, 1, 100);
 
         // Nothing is disposed or flushed: the files hold exactly what a crash now would leave.
-        var copy = SnapshotFiles(s.Directory);
-        try
+        await CheckCrashImageAsync(s.Directory, recovered =>
         {
-            await using var recovered = Kv4Store.Open(new StoreOptions { DataDirectory = copy });
             Assert.Equal(200, recovered.LastSequence);
             for (var i = 0; i < 200; i++)
             {
@@ -43,11 +56,7 @@ public class DurabilityTests
                 Assert.Equal(results[i].Version, value.Version);
                 Assert.Equal(i.ToString(), Text(value.Json));
             }
-        }
-        finally
-        {
-            Directory.Delete(copy, recursive: true);
-        }
+        });
     }
 
     [Fact]
@@ -62,21 +71,15 @@ public class DurabilityTests
         {
             while (s.Store.LogCommittedAddress < tail) await Task.Delay(5, timeout.Token);
         }
-        var copy = SnapshotFiles(s.Directory);
-        try
+        await CheckCrashImageAsync(s.Directory, recovered =>
         {
-            await using var recovered = Kv4Store.Open(new StoreOptions { DataDirectory = copy });
             Assert.Equal(50, recovered.LastSequence);
             for (var i = 0; i < 50; i++)
             {
                 Assert.True(recovered.TryGetLatest(At("p", "k" + i), out var value));
                 Assert.Equal(i.ToString(), Text(value.Json));
             }
-        }
-        finally
-        {
-            Directory.Delete(copy, recursive: true);
-        }
+        });
     }
 
     [Fact]
@@ -86,16 +89,10 @@ public class DurabilityTests
         for (var i = 0; i < 50; i++)
             await s.Store.PutAsync(At("p", "k" + i), Json(i.ToString()), "u");
         await s.Store.FlushAsync();
-        var copy = SnapshotFiles(s.Directory);
-        try
+        await CheckCrashImageAsync(s.Directory, recovered =>
         {
-            await using var recovered = Kv4Store.Open(new StoreOptions { DataDirectory = copy });
             Assert.Equal(50, recovered.ListKeys("b1", "data", "p").Count);
-        }
-        finally
-        {
-            Directory.Delete(copy, recursive: true);
-        }
+        });
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Reflection;
 using Kv4.Tests.Realtime;
 using Kv4.Tests.Server;
 
@@ -70,7 +69,7 @@ public sealed class ExternalHostProcessTests
         public static async Task<HostProcess> StartAsync(Kv4TestServer server, string service, string id, double load, int ttlSeconds)
         {
             var start = new ProcessStartInfo(Kv4.Tests.Support.DotnetHost.Path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in new[] { HostPath(), server.BaseAddress.ToString(), Kv4TestServer.SysSecret, service, id,
+            foreach (var arg in new[] { Kv4.Tests.Support.DotnetHost.BuiltDll("Kv4.ServiceHost"), server.BaseAddress.ToString(), Kv4TestServer.SysSecret, service, id,
                          load.ToString(System.Globalization.CultureInfo.InvariantCulture), ttlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
                 start.ArgumentList.Add(arg);
             var process = Process.Start(start) ?? throw new InvalidOperationException("could not start Kv4.ServiceHost");
@@ -104,14 +103,6 @@ public sealed class ExternalHostProcessTests
             Kill();
             _process.Dispose();
             return ValueTask.CompletedTask;
-        }
-
-        private static string HostPath()
-        {
-            var built = typeof(ExternalHostProcessTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-                .FirstOrDefault(a => a.Key == "Kv4.ServiceHost.Path")?.Value;
-            if (built is not null && File.Exists(built)) return built;
-            throw new FileNotFoundException($"Kv4.ServiceHost.dll is not at {built}; build the solution first");
         }
     }
 }
