@@ -66,28 +66,29 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
         }
         finally
         {
-            realtime.Hub.Leave(connection);
-            await SyncPresenceAsync(realtime, connection);
+            await LeaveAsync(realtime, connection); // again if RunAsync did (idempotent); alone if the upgrade failed
         }
     }
 
     internal static bool IsDenied(ServiceRuntime runtime, string bucket, string path, IPAddress? remote) =>
         remote is not null && runtime.AccessPolicy.IsDenied(bucket, path, remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
 
-    private Task SyncPresenceAsync(RealtimeSet realtime, SignalConnection connection) =>
-        GuardPresenceAsync(realtime.Presence.SyncAsync(connection.Bucket, connection.Channel, connection.User), connection);
-
-    private async Task GuardPresenceAsync(Task write, SignalConnection connection)
+    /// <summary>
+    /// The presence entry goes first, then the hub tells the others (`peer_removed`), so whoever heard it no longer
+    /// finds the leaver in `_subs`. Idempotent.
+    /// </summary>
+    private async Task LeaveAsync(RealtimeSet realtime, SignalConnection connection)
     {
         try
         {
-            await write;
+            await realtime.Presence.RemoveAsync(connection);
         }
         catch (Exception e)
         {
             // Presence is a mirror of the hub; a failed write must not take the connection (or the node) down.
             LogPresenceFailed(e, connection.Channel, connection.User);
         }
+        realtime.Hub.Leave(connection);
     }
 
     private async Task RunAsync(WebSocket socket, RealtimeSet realtime, SignalConnection connection, CancellationToken aborted)
@@ -104,10 +105,8 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
         await Task.WhenAny(sending, receiving);
         // Either the client went (receiving ended) or the server decided to end it (sending ended after a close frame).
         connection.Close(SignalCloseReason.ClientGone);
-        // The presence entry goes before the others hear `peer_removed` and before the close handshake, which may
-        // wait seconds for a client that no longer reads.
-        await GuardPresenceAsync(realtime.Presence.RemoveAsync(connection), connection);
-        hub.Leave(connection);
+        // Before the close handshake, which may wait seconds for a client that no longer reads.
+        await LeaveAsync(realtime, connection);
         var both = Task.WhenAll(sending, receiving);
         if (await Task.WhenAny(both, Task.Delay(CloseHandshakeTimeout)) != both) socket.Abort();
         await both;

@@ -12,10 +12,9 @@ namespace Kv4.Services.Signal;
 /// (elena, subs, room/1, alice) = {"key":"alice","ident":"elena","path":"room/1","topic":"/room/1","origin":"n1",
 ///                                 "service":"signal","meta":{"conn":7,"since":1763900000000}}
 /// </code>
-/// <see cref="JoinAsync"/> writes a joiner's entry before the hub announces it, <see cref="RemoveAsync"/> deletes a
-/// leaver's own entry before the hub announces the leave, and <see cref="SyncAsync"/> writes what the hub says now
-/// rather than replaying events; all under a per-user lock, so a replaced connection's late leave can never delete
-/// its successor's entry.
+/// <see cref="JoinAsync"/> writes a joiner's entry before the hub announces it and <see cref="RemoveAsync"/> deletes a
+/// leaver's own entry before the hub announces the leave, both under a per-user lock and by connection id, so a
+/// replaced connection's late leave can never delete its successor's entry.
 /// </summary>
 public sealed class PresenceRecorder(Kv4Store store, SignalHub hub, string nodeId)
 {
@@ -55,32 +54,6 @@ public sealed class PresenceRecorder(Kv4Store store, SignalHub hub, string nodeI
             }
             hub.Join(connection);
             return connection;
-        }
-        finally
-        {
-            stripe.Release();
-        }
-    }
-
-    public async Task SyncAsync(string bucket, string channel, string user, CancellationToken cancellationToken = default)
-    {
-        var key = (bucket, channel, user);
-        var stripe = StripeOf(key);
-        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var written = WrittenId(key);
-            var current = hub.Find(bucket, channel, user);
-            if (current is not null)
-            {
-                if (written == current.Id) return;
-                await store.PutAsync(new EntryAddress(bucket, Layer, channel, user), Entry(current), current.Actor, cancellationToken: cancellationToken).ConfigureAwait(false);
-                lock (_written) _written[key] = current.Id;
-            }
-            else if (written is not null)
-            {
-                await DeleteWrittenAsync(key, cancellationToken).ConfigureAwait(false);
-            }
         }
         finally
         {
