@@ -144,15 +144,9 @@ public sealed class SignalHub(SignalOptions options)
         _rooms.TryGetValue((bucket, channel), out var room) ? room.Members.Select(m => m.User).Order(StringComparer.Ordinal).ToArray() : [];
 
     /// <summary>
-    /// Removes (and closes, <see cref="SignalCloseReason.Kicked"/>) <paramref name="user"/> on the channel, or with no
-    /// user every member of the channel and of the channels below it. The others get `peer_removed`. Returns the kicked.
-    /// </summary>
-    public IReadOnlyList<SignalConnection> Kick(string bucket, string channel, string? user) =>
-        Connections(bucket, channel, user).Where(c => Leave(c, SignalCloseReason.Kicked)).ToArray();
-
-    /// <summary>
     /// The connection of <paramref name="user"/> on exactly this channel, or with no user every member of the
-    /// channel and of the channels below it: whom a kick of the same arguments would remove.
+    /// channel and of the channels below it: whom a kick removes (`_subs` leaves each with
+    /// <see cref="SignalCloseReason.Kicked"/> once its presence entry is gone).
     /// </summary>
     public IReadOnlyList<SignalConnection> Connections(string bucket, string channel, string? user)
     {
