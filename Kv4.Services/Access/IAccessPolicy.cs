@@ -11,8 +11,9 @@ public interface IAccessPolicy
     bool IsDenied(string bucket, string path, IPAddress address);
 
     /// <summary>
-    /// Denied at the path or anywhere below it: asked for a call that reaches the whole subtree (a DELETE without `k`),
-    /// so a client refused at `rooms/private` cannot remove it, or lift its own rule, through `DELETE /_data/rooms`.
+    /// Denied at the path or anywhere below it: asked for a call that reaches the whole subtree (a DELETE without `k`,
+    /// a watch), so a client refused at `rooms/private` can neither remove it, nor lift its own rule, nor watch its
+    /// changes, through a call at `rooms`.
     /// </summary>
     bool IsDeniedInSubtree(string bucket, string path, IPAddress address);
 }
