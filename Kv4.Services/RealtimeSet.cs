@@ -9,9 +9,9 @@ using Microsoft.IdentityModel.Tokens;
 namespace Kv4.Services;
 
 /// <summary>
-/// The realtime part the host wires next to <see cref="ServiceSet"/>: `_token`, `_sess`, `_host`, `_subs`, and what
-/// the WebSocket and watch endpoints need (the signal hub, presence, the token authority, the store).
-/// Build it once the store is open: it first removes the presence entries a crash of this node left behind.
+/// The realtime part of <see cref="Kv4Runtime"/>: `_token`, `_sess`, `_host`, `_subs`, and what the WebSocket and
+/// watch endpoints need (the signal hub, presence, the token authority, the store).
+/// Built once the store is open: it first removes the presence entries a crash of this node left behind.
 /// </summary>
 public sealed class RealtimeSet
 {
@@ -45,12 +45,12 @@ public sealed class RealtimeSet
     public static async Task<RealtimeSet> CreateAsync(Kv4Store store, RealtimeSettings settings,
         SigningCredentials signing, TokenValidationParameters validation,
         Func<string, string, CancellationToken, ValueTask<Caller?>> passwordLogin, IChannelDirectory channels,
-        IEnumerable<IHostDirectory> hostDirectories, CancellationToken cancellationToken = default)
+        IEnumerable<IHostDirectory> hostDirectories, Kv4.Services.Access.StandingChanges changes, CancellationToken cancellationToken = default)
     {
         var hub = new SignalHub(settings.Signal);
         var presence = new PresenceRecorder(store, hub, settings.NodeId);
         await presence.RemoveStaleAsync(cancellationToken).ConfigureAwait(false);
-        var sessions = new SessionStore(store, settings.Clock);
+        var sessions = new SessionStore(store, changes, settings.Clock);
         var tokens = new TokenAuthority(signing, validation, sessions, settings.Clock);
         var directories = new List<IHostDirectory> { new LocalHostDirectory(settings.NodeId, settings.PublicUrl, () => hub.ConnectionCount) };
         directories.AddRange(hostDirectories);

@@ -12,10 +12,8 @@ using Kv4.Services.Namespace;
 namespace Kv4.Services;
 
 /// <summary>
-/// Everything the host wires: the services of this project's first issue (`_data`, `_ns`, `_acc`, `_auth`, `_ds`),
-/// the authenticator the Basic handler calls and the IP policy the host asks before each call. Build it once at
-/// startup, after the store has recovered: <c>var set = await ServiceSet.CreateAsync(store, settings);</c> then
-/// <c>new ServiceCatalog(set.Services.Concat(otherServices))</c>.
+/// The core services (`_data`, `_ns`, `_acc`, `_auth`, `_ds`), the accounts' authenticator and the IP deny list.
+/// Built by <see cref="Kv4Runtime"/>, the one composition root, after the store has recovered.
 /// </summary>
 public sealed class ServiceSet
 {
@@ -44,17 +42,14 @@ public sealed class ServiceSet
     /// <summary>Read access to account records (e.g. to check that an account is still active).</summary>
     public AccountDirectory Accounts { get; }
 
-    /// <summary>The blocking form of <see cref="CreateAsync"/> for a synchronous startup path (it may write the secret-hash key once).</summary>
-    public static ServiceSet Create(Kv4Store store, ServiceSettings settings) =>
-        CreateAsync(store, settings).AsTask().GetAwaiter().GetResult();
-
-    public static async ValueTask<ServiceSet> CreateAsync(Kv4Store store, ServiceSettings settings, CancellationToken cancellationToken = default)
+    public static async ValueTask<ServiceSet> CreateAsync(Kv4Store store, ServiceSettings settings, StandingChanges changes,
+        CancellationToken cancellationToken = default)
     {
         var secretKey = settings.SecretHashKey ?? await LoadOrCreateSecretKeyAsync(store, cancellationToken).ConfigureAwait(false);
         var secrets = new SecretHasher(secretKey);
         var passwords = new PasswordHasher(settings.PasswordIterations);
-        var directory = new AccountDirectory(store);
-        var accessPolicy = AccessPolicy.Load(store);
+        var directory = new AccountDirectory(store, changes);
+        var accessPolicy = AccessPolicy.Load(store, changes);
         var authenticator = new CallerAuthenticator(directory, secrets, settings.SystemSecret, settings.Clock,
             TimeSpan.FromSeconds(settings.LoginCacheSeconds));
         var namespaces = new NamespaceService(store);

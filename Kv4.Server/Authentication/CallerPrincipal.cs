@@ -32,6 +32,7 @@ public static class CallerPrincipal
         yield return new Claim(Kv4Claims.Kind, Kv4.Services.Tokens.Kv4Claims.KindName(caller.Kind));
         foreach (var role in caller.Roles) yield return new Claim(Kv4Claims.Roles, role);
         if (caller.SessionId is not null) yield return new Claim(Kv4Claims.SessionId, caller.SessionId);
+        if (caller.Standing is not null) yield return new Claim(Kv4.Services.Tokens.Kv4Claims.Standing, caller.Standing);
         // A signal-scoped caller keeps its scope through a round trip (FromClaims reads these back).
         if (caller.Signal is { } scope)
         {

@@ -7,7 +7,7 @@ namespace Kv4.Server.Authentication;
 /// <summary>
 /// The key, issuer and audience of the JWTs this server issues and accepts (HMAC-SHA256, so every node sharing
 /// the key verifies every token). Issuers (`_sess`, `_token`) sign with <see cref="Credentials"/> and put the
-/// <see cref="Kv4Claims"/> in the payload; the bearer scheme validates with <see cref="ValidationParameters"/>.
+/// <see cref="Kv4Claims"/> in the payload; every door validates with <see cref="ValidationParameters"/>, through the one TokenAuthority.
 /// </summary>
 public sealed class JwtSigningKey
 {
@@ -28,19 +28,5 @@ public sealed class JwtSigningKey
 
     public SigningCredentials Credentials { get; }
 
-    public TokenValidationParameters ValidationParameters() => new()
-    {
-        ValidIssuer = Issuer,
-        ValidAudience = Audience,
-        IssuerSigningKey = Key,
-        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-        ValidateIssuer = true,
-        ValidateAudience = true,
-        ValidateLifetime = true,
-        // Tokens from `_token` may have no expiry (expire=0); the services decide which tokens may call which API.
-        RequireExpirationTime = false,
-        ClockSkew = TimeSpan.FromSeconds(30),
-        NameClaimType = Kv4Claims.Actor,
-        RoleClaimType = Kv4Claims.Roles,
-    };
+    public TokenValidationParameters ValidationParameters() => Kv4.Services.Tokens.TokenAuthority.Validation(Key, Issuer, Audience);
 }

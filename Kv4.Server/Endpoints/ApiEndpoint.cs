@@ -4,6 +4,8 @@ using Kv4.Server.Authentication;
 using Kv4.Server.Configuration;
 using Kv4.Server.Hosting;
 using Kv4.Server.Metrics;
+using Kv4.Services;
+using Kv4.Services.Access;
 using Kv4.Services.Api;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
@@ -14,9 +16,9 @@ namespace Kv4.Server.Endpoints;
 /// <summary>
 /// The one endpoint of the template `METHOD /_&lt;service&gt;/&lt;path&gt;?query`. It only translates: HTTP in,
 /// <see cref="ApiRequest"/> to the service, <see cref="ApiReply"/> back out. In order: engine ready
-/// (else `unavailable`), method (`method_not_allowed`), service (`unknown_service`), path (`bad_path`),
-/// credentials (`unauthorized` unless the service allows the call anonymously), a `_token` bearer's scope and the
-/// IP deny list (`forbidden`),
+/// (else `unavailable`), method (`method_not_allowed`), service (`unknown_service`), path (`bad_path`), then
+/// <see cref="Admission"/>: credentials (`unauthorized` unless the service declares the call anonymous), a `_token`
+/// bearer's scope and the IP deny list (`forbidden`),
 /// bounded body (`value_too_large`), then the service. Nothing is written before the service runs, so every
 /// refusal here leaves the store untouched. An unexpected exception is logged and answered `unavailable`.
 /// </summary>
@@ -65,7 +67,7 @@ public sealed partial class ApiEndpoint(
     }
 
     /// <summary>The checks that need no I/O: readiness, method, service, path. Null when the call may go on.</summary>
-    private ErrorCode? Route(HttpContext context, ApiMethod? method, out ServiceRuntime? runtime, out IApiService? service, out string path)
+    private ErrorCode? Route(HttpContext context, ApiMethod? method, out Kv4Runtime? runtime, out IApiService? service, out string path)
     {
         service = null;
         path = "";
@@ -86,51 +88,33 @@ public sealed partial class ApiEndpoint(
         return outcome == ApiTarget.Outcome.BadPath ? ErrorCode.BadPath : null;
     }
 
-    private async ValueTask<ApiReply> CallAsync(HttpContext context, ServiceRuntime runtime, IApiService service, ApiMethod method, string path)
+    private async ValueTask<ApiReply> CallAsync(HttpContext context, Kv4Runtime runtime, IApiService service, ApiMethod method, string path)
     {
-        Caller caller;
-        if (CallerPrincipal.From(context.User) is { } authenticated)
+        // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (contract 7). It, and
+        // a DELETE without `k`, reach every path below, so admission asks the deny list for the whole subtree.
+        var isWatch = Kv4.Server.Realtime.WatchEndpoint.IsWatch(context.Request);
+        var reach = isWatch ? Reach.Watch
+            : method == ApiMethod.Delete && !context.Request.Query.ContainsKey("k") ? Reach.Subtree
+            : Reach.Path;
+        var remote = context.Connection.RemoteIpAddress;
+        var refusal = runtime.Admission.Admit(CallerPrincipal.From(context.User), HttpCredential.IsPresented(context.Request),
+            service.Declaration, method, path, reach, remote, out var caller);
+        if (refusal == ErrorCode.Unauthorized)
         {
-            caller = authenticated;
-        }
-        else if (context.Request.Headers.Authorization.Count == 0 && service.AllowsAnonymous(method, path))
-        {
-            caller = AnonymousCaller.Instance;
-        }
-        else
-        {
-            // The scheme that saw the header (Basic or Bearer) writes the `unauthorized` envelope.
+            // The scheme writes the `unauthorized` envelope with its WWW-Authenticate.
             await context.ChallengeAsync();
             return ApiReply.Fail(ErrorCode.Unauthorized);
         }
+        if (refusal is { } code) return ApiReply.Fail(code);
 
-        // A `_token` bearer stands for an end user, not for its issuer: only its scope's calls, watches included.
-        if (caller.Signal is { } scope && !scope.Permits(service.Name, method, path)) return ApiReply.Fail(ErrorCode.Forbidden);
-
-        // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (contract 7). It, and
-        // a DELETE without `k`, reach every path below, so a deny rule anywhere in that subtree refuses them (a root
-        // watch would otherwise stream a denied path's changes).
-        var isWatch = Kv4.Server.Realtime.WatchEndpoint.IsWatch(context.Request);
-        var reachesSubtree = isWatch || (method == ApiMethod.Delete && !context.Request.Query.ContainsKey("k"));
-        var remote = context.Connection.RemoteIpAddress;
-        if (!AnonymousCaller.Is(caller) && remote is not null)
-        {
-            var address = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
-            var denied = reachesSubtree
-                ? runtime.AccessPolicy.IsDeniedInSubtree(caller.Bucket, path, address)
-                : runtime.AccessPolicy.IsDenied(caller.Bucket, path, address);
-            if (denied) return ApiReply.Fail(ErrorCode.Forbidden);
-        }
-
-        if (isWatch)
-            return AnonymousCaller.Is(caller) ? ApiReply.Fail(ErrorCode.Unauthorized) : await watch.ServeSseAsync(context, caller, service.Name, path);
+        if (isWatch) return await watch.ServeSseAsync(context, runtime, caller, service.Declaration, path);
 
         using var body = await BoundedBody.ReadAsync(context.Request, _maxBodyBytes, context.RequestAborted);
         if (body is null) return ApiReply.Fail(ErrorCode.ValueTooLarge);
 
         var request = new ApiRequest(method, service.Name, path, new HttpApiQuery(context.Request.Query), body.Memory, caller,
             remote, context.RequestAborted);
-        if (!AnonymousCaller.Is(caller)) runtime.Platform?.Stats.RecordCall(service.Name, method, caller); // api:3
+        if (!AnonymousCaller.Is(caller)) runtime.Calls.RecordCall(service.Name, method, caller); // api:3
         try
         {
             return await service.HandleAsync(request);

@@ -1,3 +1,5 @@
+using Kv4.Services;
+
 namespace Kv4.Server.Hosting;
 
 /// <summary>
@@ -9,29 +11,29 @@ public sealed partial class EngineLifetime(IServiceRuntimeFactory factory, IHost
     : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
-    private volatile ServiceRuntime? _runtime;
+    private volatile Kv4Runtime? _runtime;
     private Task _opening = Task.CompletedTask;
 
     /// <summary>Null until the engine has opened and recovered.</summary>
-    public ServiceRuntime? Runtime => _runtime;
+    public Kv4Runtime? Runtime => _runtime;
 
     public bool IsReady => _runtime is not null;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _opening = Task.Run(Open, CancellationToken.None);
+        _opening = Task.Run(OpenAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
 
     /// <summary>Waits until the engine is open (tests and tools; requests never wait).</summary>
     public Task WhenOpenAsync() => _opening;
 
-    private void Open()
+    private async Task OpenAsync()
     {
         try
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var runtime = factory.Open(_stopping.Token);
+            var runtime = await factory.OpenAsync(_stopping.Token);
             _runtime = runtime;
             LogOpened(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }

@@ -1,7 +1,9 @@
+using Kv4.Services;
+
 namespace Kv4.Server.Hosting;
 
-/// <summary>Opens the engine and builds the services on it. Called once, off the request path, at start.</summary>
+/// <summary>Opens the engine and builds the <see cref="Kv4Runtime"/> on it. Called once, off the request path, at start.</summary>
 public interface IServiceRuntimeFactory
 {
-    ServiceRuntime Open(CancellationToken cancellationToken);
+    Task<Kv4Runtime> OpenAsync(CancellationToken cancellationToken);
 }

@@ -34,9 +34,16 @@ public sealed class TemplateDocumentTransformer(EngineLifetime engine) : IOpenAp
             + "METHOD /_<service>/<path>?query, with JSON bodies and the reply envelope {\"s\":\"ok\",\"v\":...} or "
             + "{\"s\":\"error\",\"v\":\"<code>\"}. Credentials: HTTP Basic (see docs/api.md) or a Bearer JWT.";
         document.Paths ??= new OpenApiPaths();
-        var names = engine.Runtime?.Catalog.Services.Select(s => s.Name).Order(StringComparer.Ordinal).ToArray() ?? [];
+        // Each tag is read off the service's declaration, the one place that says what it is.
+        var declarations = engine.Runtime?.Catalog.Services.Select(s => s.Declaration).OrderBy(d => d.Name, StringComparer.Ordinal).ToArray() ?? [];
+        var names = declarations.Select(d => d.Name).ToArray();
         document.Tags ??= new HashSet<OpenApiTag>();
-        foreach (var name in names) document.Tags.Add(new OpenApiTag { Name = "_" + name, Description = $"the {name} service: /_{name}/<path>" });
+        foreach (var d in declarations)
+            document.Tags.Add(new OpenApiTag
+            {
+                Name = "_" + d.Name,
+                Description = $"/_{d.Name}/<path>: {d.Summary}" + (d.Layer is null ? "" : $" (layer {d.Layer}{(d.Watchable ? ", watchable with ?watch=1" : "")})"),
+            });
 
         document.Paths["/_{service}"] = PathItem(document, withPath: false, names);
         document.Paths["/_{service}/{path}"] = PathItem(document, withPath: true, names);

@@ -18,7 +18,7 @@ public static class RealtimeEndpoints
         // Kestrel waits for open requests when it stops; sockets and streams must end first, not at the shutdown timeout.
         var engine = app.Services.GetRequiredService<Kv4.Server.Hosting.EngineLifetime>();
         app.Lifetime.ApplicationStopping.Register(() =>
-            engine.Runtime?.Realtime?.Hub.CloseAll(Kv4.Services.Signal.SignalCloseReason.ServerStopping));
+            engine.Runtime?.Realtime.Hub.CloseAll(Kv4.Services.Signal.SignalCloseReason.ServerStopping));
         var signal = app.Services.GetRequiredService<SignalEndpoint>();
         var watch = app.Services.GetRequiredService<WatchEndpoint>();
         app.Map("/ws/v2/{token}", (HttpContext context, string token) => signal.HandleAsync(context, token)).ExcludeFromDescription();

@@ -5,15 +5,17 @@ using Kv4.Engine.Rules;
 using Kv4.Server.Endpoints;
 using Kv4.Server.Hosting;
 using Kv4.Services;
+using Kv4.Services.Access;
 using Kv4.Services.Api;
 using Kv4.Services.Signal;
 
 namespace Kv4.Server.Realtime;
 
 /// <summary>
-/// `GET /ws/v2/{token}` (contract section 6): the signal WebSocket. Everything that can refuse a join is checked
-/// before the upgrade and answered as a plain HTTP error envelope: engine not ready (503 unavailable), a bad or
-/// expired token or one whose issuing account is no longer active (401 unauthorized), a denied IP for the token's bucket and channel (403 forbidden),
+/// `GET /ws/v2/{token}` (contract section 6): the signal WebSocket, admitted by <see cref="Admission"/> like every door.
+/// Everything that can refuse a join is checked before the upgrade and answered as a plain HTTP error envelope:
+/// engine not ready (503 unavailable), a bad or expired token or one whose issuing identity no longer stands
+/// (401 unauthorized), a denied IP for the token's bucket and channel (403 forbidden),
 /// no WebSocket request (400 bad_param). A token without a channel joins the channel named by `?channel=`
 /// (default: the root channel). The member joins before the upgrade is answered; then the socket is handed to the
 /// <see cref="SignalHub"/>: one loop reads frames
@@ -26,13 +28,13 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
 
     public async Task HandleAsync(HttpContext context, string token)
     {
-        if (engine.Runtime?.Realtime is not { } realtime)
+        if (engine.Runtime is not { } runtime)
         {
             await replies.WriteErrorAsync(context.Response, ErrorCode.Unavailable);
             return;
         }
-        var ticket = await realtime.Tokens.ValidateSignalAsync(token);
-        if (ticket is null || !engine.Runtime!.AcceptsTokenCaller(ticket.Issuer, []))
+        var ticket = await runtime.Admission.AuthenticateSignalAsync(token);
+        if (ticket is null)
         {
             await replies.WriteErrorAsync(context.Response, ErrorCode.Unauthorized);
             return;
@@ -43,9 +45,10 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
             await replies.WriteErrorAsync(context.Response, ErrorCode.BadPath);
             return;
         }
-        if (IsDenied(engine.Runtime!, ticket.Bucket, channel, context.Connection.RemoteIpAddress))
+        var remote = context.Connection.RemoteIpAddress;
+        if (runtime.Admission.AdmitSignal(ticket, channel, remote) is { } refused)
         {
-            await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden);
+            await replies.WriteErrorAsync(context.Response, refused);
             return;
         }
         if (!context.WebSockets.IsWebSocketRequest)
@@ -56,22 +59,31 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
 
         // Joined (and listed in `_subs`) before the upgrade's answer leaves: once a client's socket is open it is a
         // member, and what it sends or is sent from then on is never lost to a join still in progress.
+        var realtime = runtime.Realtime;
         var user = ticket.User;
         var connection = await realtime.Presence.JoinAsync(ticket.Bucket, channel, user, ticket.Issuer.Actor,
             e => LogPresenceFailed(e, channel, user));
+        // The socket belongs to the identity that minted its token: when admission refuses that identity, it closes.
+        using var live = runtime.Connections.Open(ticket.Issuer, channel, Reach.Path, remote,
+            code => connection.Close(code == ErrorCode.Forbidden ? SignalCloseReason.Denied : SignalCloseReason.CredentialsRevoked));
         try
         {
-            using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            await RunAsync(socket, realtime, connection, context.RequestAborted);
+            // A revocation between the admission above and the registration is caught here.
+            if (live.StillAdmitted())
+            {
+                using var socket = await context.WebSockets.AcceptWebSocketAsync();
+                await RunAsync(socket, realtime, connection, context.RequestAborted);
+            }
+            else
+            {
+                await replies.WriteErrorAsync(context.Response, live.EndedBy!.Value);
+            }
         }
         finally
         {
             await LeaveAsync(realtime, connection); // again if RunAsync did (idempotent); alone if the upgrade failed
         }
     }
-
-    internal static bool IsDenied(ServiceRuntime runtime, string bucket, string path, IPAddress? remote) =>
-        remote is not null && runtime.AccessPolicy.IsDenied(bucket, path, remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
 
     /// <summary>
     /// The presence entry goes first, then the hub tells the others (`peer_removed`), so whoever heard it no longer
@@ -192,7 +204,10 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
         }
     }
 
-    /// <summary>Close statuses: 1008 for an oversized frame (policy violation), 1013 for a too slow reader, 1001 when the node stops.</summary>
+    /// <summary>
+    /// Close statuses: 1008 for an oversized frame and for an identity admission no longer accepts (reason
+    /// `unauthorized` or `forbidden`), 1013 for a too slow reader, 1001 when the node stops.
+    /// </summary>
     internal static (WebSocketCloseStatus Status, string Description) CloseStatusFor(SignalCloseReason reason) => reason switch
     {
         SignalCloseReason.FrameTooLarge => (WebSocketCloseStatus.PolicyViolation, "frame too large"),
@@ -201,6 +216,8 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
         SignalCloseReason.Replaced => (WebSocketCloseStatus.NormalClosure, "replaced"),
         SignalCloseReason.Kicked => (WebSocketCloseStatus.NormalClosure, "kicked"),
         SignalCloseReason.IdleTimeout => (WebSocketCloseStatus.NormalClosure, "idle timeout"),
+        SignalCloseReason.CredentialsRevoked => (WebSocketCloseStatus.PolicyViolation, "unauthorized"),
+        SignalCloseReason.Denied => (WebSocketCloseStatus.PolicyViolation, "forbidden"),
         _ => (WebSocketCloseStatus.NormalClosure, ""),
     };
 

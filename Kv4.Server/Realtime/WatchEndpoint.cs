@@ -5,6 +5,7 @@ using Kv4.Server.Authentication;
 using Kv4.Server.Endpoints;
 using Kv4.Server.Hosting;
 using Kv4.Services;
+using Kv4.Services.Access;
 using Kv4.Services.Api;
 using Kv4.Services.Watch;
 
@@ -23,6 +24,11 @@ namespace Kv4.Server.Realtime;
 /// With `since`, the retained changes after that sequence are replayed first, then live ones follow; the engine's
 /// feed guarantees no gap and no duplicate across that seam. A feed that cannot replay that far (truncated)
 /// ends the stream with an error event (SSE) or close status 1008 (WebSocket).
+/// Both are admitted by <see cref="Admission"/> and stay registered in <see cref="LiveConnections"/> while open: the
+/// caller is re-admitted before every change is sent, and when its identity goes (account deleted or deactivated,
+/// secret or password changed, session revoked, a deny rule now covering it) the stream ends at once with the
+/// refusal: SSE `event: error` + `data: {"s":"error","v":"unauthorized"}` (or `forbidden`), WebSocket close 1008
+/// with that code as its reason.
 /// </summary>
 public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter replies, IHostApplicationLifetime lifetime, ILogger<WatchEndpoint> log)
 {
@@ -32,20 +38,21 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
     public static bool IsWatch(HttpRequest request) =>
         HttpMethods.IsGet(request.Method) && request.Query.TryGetValue("watch", out var v) && v.ToString() is "1" or "true" or "yes";
 
-    public async ValueTask<ApiReply> ServeSseAsync(HttpContext context, Caller caller, string layer, string path)
+    /// <summary>The SSE form, for a caller the API endpoint has admitted with <see cref="Reach.Watch"/>.</summary>
+    public async ValueTask<ApiReply> ServeSseAsync(HttpContext context, Kv4Runtime runtime, Caller caller, ServiceDeclaration service, string path)
     {
-        if (engine.Runtime?.Realtime is not { } realtime) return ApiReply.Fail(ErrorCode.Unavailable);
         var since = context.Request.Query["since"].ToString();
         if (since.Length == 0) since = context.Request.Headers["Last-Event-ID"].ToString();
-        if (!WatchRequest.TryCreate(caller, layer, path, since.Length == 0 ? null : since, out var watch, out var error))
+        if (!WatchRequest.TryCreate(caller, service.Layer!, path, since.Length == 0 ? null : since, out var watch, out var error))
             return ApiReply.Fail(error);
 
-        // Ends when the client goes or the node stops (Kestrel waits for open requests when it stops).
+        // Ends when the client goes, the node stops (Kestrel waits for open requests when it stops) or admission ends it.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var aborted = linked.Token;
+        using var live = runtime.Connections.Open(caller, watch.PathPrefix, Reach.Watch, context.Connection.RemoteIpAddress, _ => CancelQuietly(linked));
         // The feed's starting point is pinned here, before the client sees the headers: whatever it writes once it
         // has them is in the stream.
-        var feed = realtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, aborted);
+        var feed = runtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, aborted);
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -62,7 +69,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         try
         {
             next = changes.MoveNextAsync().AsTask();
-            while (true)
+            while (live.StillAdmitted())
             {
                 var keepAlive = Task.Delay(KeepAliveEvery, aborted);
                 if (await Task.WhenAny(next, keepAlive) != next)
@@ -71,7 +78,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
                     await output.FlushAsync(aborted);
                     continue;
                 }
-                if (!await next) break;
+                if (!await next || !live.StillAdmitted()) break;
                 var change = changes.Current;
                 WriteAscii(output, "id: " + change.Sequence + "\ndata: ");
                 ChangeEventJson.Write(output, change);
@@ -82,53 +89,54 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The feed must have finished its pending step before it is disposed; it ends on the same token.
-            try { await next; } catch (Exception) { }
         }
         catch (EngineException e)
         {
-            WriteAscii(output, "event: error\ndata: {\"s\":\"error\",\"v\":\"" + ErrorCodes.Wire(ErrorCodes.FromEngine(e.Error)) + "\"}\n\n");
-            await output.FlushAsync(CancellationToken.None);
+            await WriteErrorEventAsync(output, ErrorCodes.FromEngine(e.Error));
+        }
+        finally
+        {
+            // The feed must have finished its pending step before it is disposed; it ends on the same token.
+            await CancelQuietlyAsync(linked);
+            try { await next; } catch (Exception) { }
+        }
+        if (live.EndedBy is { } refused && !context.RequestAborted.IsCancellationRequested)
+        {
+            LogEnded(ErrorCodes.Wire(refused), watch.Layer, watch.PathPrefix);
+            await WriteErrorEventAsync(output, refused);
         }
         return ApiReply.Ok();
     }
 
     public async Task HandleWebSocketAsync(HttpContext context)
     {
-        var runtime = engine.Runtime;
-        if (runtime?.Realtime is not { } realtime)
+        if (engine.Runtime is not { } runtime)
         {
             await replies.WriteErrorAsync(context.Response, ErrorCode.Unavailable);
             return;
         }
-        var caller = CallerPrincipal.From(context.User);
-        if (caller is null && context.Request.Query["access_token"].ToString() is { Length: > 0 } token
-            && await realtime.Tokens.ValidateAsync(token) is { } identity
-            && Kv4.Services.Tokens.Kv4Claims.ToCaller(identity.Claims) is { } fromToken
-            && runtime.AcceptsTokenCaller(fromToken, identity.Claims))
-            caller = fromToken;
-        if (caller is null)
+        var query = context.Request.Query;
+        if (!runtime.Catalog.TryFindByLayer(query["l"].ToString(), out var service))
         {
-            await replies.WriteErrorAsync(context.Response, ErrorCode.Unauthorized);
+            await replies.WriteErrorAsync(context.Response, ErrorCode.BadParam);
             return;
         }
-        var query = context.Request.Query;
+        if (!AddressRules.TryNormalizePath(query["path"].ToString(), out var path))
+        {
+            await replies.WriteErrorAsync(context.Response, ErrorCode.BadPath);
+            return;
+        }
+        var remote = context.Connection.RemoteIpAddress;
+        if (runtime.Admission.Admit(CallerPrincipal.From(context.User), HttpCredential.IsPresented(context.Request), service.Declaration,
+                ApiMethod.Get, path, Reach.Watch, remote, out var caller) is { } refusal)
+        {
+            await replies.WriteErrorAsync(context.Response, refusal);
+            return;
+        }
         var since = query["since"].ToString();
-        if (!WatchRequest.TryCreate(caller, query["l"].ToString(), query["path"].ToString(), since.Length == 0 ? null : since, out var watch, out var error))
+        if (!WatchRequest.TryCreate(caller, service.Declaration.Layer!, path, since.Length == 0 ? null : since, out var watch, out var error))
         {
             await replies.WriteErrorAsync(context.Response, error);
-            return;
-        }
-        if (caller.Signal is { } scope && !scope.Permits(watch.Layer, Kv4.Services.Api.ApiMethod.Get, watch.PathPrefix))
-        {
-            await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden);
-            return;
-        }
-        // The stream reaches every path below the prefix: a deny rule anywhere there refuses it.
-        if (context.Connection.RemoteIpAddress is { } remote
-            && runtime.AccessPolicy.IsDeniedInSubtree(caller.Bucket, watch.PathPrefix, remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
-        {
-            await replies.WriteErrorAsync(context.Response, ErrorCode.Forbidden);
             return;
         }
         if (!context.WebSockets.IsWebSocketRequest)
@@ -138,8 +146,9 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        using var live = runtime.Connections.Open(caller, watch.PathPrefix, Reach.Watch, remote, _ => CancelQuietly(stop));
         // Pinned before the upgrade completes: whatever the client writes once it is connected is in the stream.
-        var feed = realtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, stop.Token);
+        var feed = runtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, stop.Token);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         // The client sends nothing but its close: reading is only how that close (or a broken socket) is noticed.
         var reading = Task.Run(async () =>
@@ -154,7 +163,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
             }
             finally
             {
-                await stop.CancelAsync();
+                await CancelQuietlyAsync(stop);
             }
         });
 
@@ -165,6 +174,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         {
             await foreach (var change in feed.WithCancellation(stop.Token))
             {
+                if (!live.StillAdmitted()) break;
                 buffer.ResetWrittenCount();
                 ChangeEventJson.Write(buffer, change);
                 await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, stop.Token);
@@ -180,7 +190,13 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         {
             status = WebSocketCloseStatus.PolicyViolation;
             description = ErrorCodes.Wire(ErrorCodes.FromEngine(e.Error));
-            LogFeedRefused(e.Error.ToString(), watch.Layer, watch.PathPrefix);
+            LogEnded(e.Error.ToString(), watch.Layer, watch.PathPrefix);
+        }
+        if (live.EndedBy is { } refused)
+        {
+            status = WebSocketCloseStatus.PolicyViolation;
+            description = ErrorCodes.Wire(refused);
+            LogEnded(description, watch.Layer, watch.PathPrefix);
         }
         try
         {
@@ -194,6 +210,32 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         await reading;
     }
 
+    private static async ValueTask WriteErrorEventAsync(System.IO.Pipelines.PipeWriter output, ErrorCode code)
+    {
+        WriteAscii(output, "event: error\ndata: {\"s\":\"error\",\"v\":\"" + ErrorCodes.Wire(code) + "\"}\n\n");
+        try
+        {
+            await output.FlushAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException)
+        {
+            // The client went while the stream was ending: nobody to tell.
+        }
+    }
+
+    /// <summary>Admission ends a stream from whatever thread refused it: the flag is set there, the stream's own code runs on its own.</summary>
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try { _ = source.CancelAsync(); }
+        catch (ObjectDisposedException) { }
+    }
+
+    private static async ValueTask CancelQuietlyAsync(CancellationTokenSource source)
+    {
+        try { await source.CancelAsync(); }
+        catch (ObjectDisposedException) { }
+    }
+
     private static void WriteAscii(System.IO.Pipelines.PipeWriter output, string text)
     {
         var span = output.GetSpan(text.Length);
@@ -201,6 +243,6 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         output.Advance(written);
     }
 
-    [LoggerMessage(LogLevel.Information, "watch of {Layer}/{Path} ended by the feed: {Error}")]
-    private partial void LogFeedRefused(string error, string layer, string path);
+    [LoggerMessage(LogLevel.Information, "watch of {Layer}/{Path} ended: {Error}")]
+    private partial void LogEnded(string error, string layer, string path);
 }

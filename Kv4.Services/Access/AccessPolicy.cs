@@ -24,12 +24,18 @@ public sealed class AccessPolicy : IAccessPolicy
     private readonly ConcurrentDictionary<string, Dictionary<string, IPNetwork[]>> _buckets = new(StringComparer.Ordinal);
     private readonly object _rebuildLock = new();
 
-    private AccessPolicy(Kv4Store store) => _store = store;
+    private readonly StandingChanges _changes;
+
+    private AccessPolicy(Kv4Store store, StandingChanges changes)
+    {
+        _store = store;
+        _changes = changes;
+    }
 
     /// <summary>Loads the deny lists of every bucket from the engine (memory only: the path and key indexes).</summary>
-    public static AccessPolicy Load(Kv4Store store)
+    public static AccessPolicy Load(Kv4Store store, StandingChanges changes)
     {
-        var policy = new AccessPolicy(store);
+        var policy = new AccessPolicy(store, changes);
         foreach (var bucket in store.ListBuckets())
             policy.Rebuild(bucket);
         return policy;
@@ -38,7 +44,7 @@ public sealed class AccessPolicy : IAccessPolicy
     public bool IsDenied(string bucket, string path, IPAddress address)
     {
         if (_buckets.IsEmpty || !_buckets.TryGetValue(bucket, out var rules)) return false;
-        var candidate = DenyRule.Canonical(address);
+        var candidate = ClientAddress.Canonical(address);
         var lookup = rules.GetAlternateLookup<ReadOnlySpan<char>>();
         if (Matches(lookup, "", candidate)) return true;
         for (var i = 0; i <= path.Length; i++)
@@ -51,7 +57,7 @@ public sealed class AccessPolicy : IAccessPolicy
     {
         if (IsDenied(bucket, path, address)) return true;
         if (!_buckets.TryGetValue(bucket, out var rules)) return false;
-        var candidate = DenyRule.Canonical(address);
+        var candidate = ClientAddress.Canonical(address);
         foreach (var (rulePath, networks) in rules)
         {
             if (!Kv4.Engine.Rules.AddressRules.IsUnder(rulePath, path)) continue;
@@ -77,6 +83,8 @@ public sealed class AccessPolicy : IAccessPolicy
             if (rules.Count == 0) _buckets.TryRemove(bucket, out _);
             else _buckets[bucket] = rules;
         }
+        // A new rule may cover connections that are open now.
+        _changes.Raise();
     }
 
     /// <summary>The bucket was dropped (its account deleted): its rules went with it.</summary>

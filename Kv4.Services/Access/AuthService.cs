@@ -11,7 +11,7 @@ namespace Kv4.Services.Access;
 /// rule, `DELETE` without `k` every rule at the path and below, `GET` lists the rules at exactly that path.
 /// Every write is followed by a rebuild of the bucket's in-memory <see cref="AccessPolicy"/>.
 /// </summary>
-public sealed class AuthService(Kv4Store store, AccessPolicy policy) : ApiService("auth")
+public sealed class AuthService(Kv4Store store, AccessPolicy policy) : ApiService(BuiltInServices.Auth)
 {
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request) =>
         new(ApiReply.OkStrings(store.ListKeys(request.Caller.Bucket, AccessPolicy.Layer, request.Path)));

@@ -35,9 +35,6 @@ public readonly record struct DenyRule(IPNetwork Network, string Text)
         return true;
     }
 
-    /// <summary>The form addresses are compared in: an IPv4-mapped IPv6 address is its IPv4 address.</summary>
-    public static IPAddress Canonical(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-
     private static bool HasHostBits(IPAddress address, int prefix)
     {
         Span<byte> bytes = stackalloc byte[16];
@@ -53,7 +50,7 @@ public readonly record struct DenyRule(IPNetwork Network, string Text)
         if (text.Contains(':'))
         {
             if (!IPAddress.TryParse(text, out var v6) || v6.AddressFamily != AddressFamily.InterNetworkV6 || v6.ScopeId != 0) return false;
-            address = Canonical(v6);
+            address = ClientAddress.Canonical(v6);
             return true;
         }
         // IPAddress.TryParse also takes "10.1" or "0x0a.0.0.1"; a deny rule must be unambiguous, so only dotted quads.

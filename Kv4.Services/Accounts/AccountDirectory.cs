@@ -1,5 +1,6 @@
 using Kv4.Engine;
 using Kv4.Engine.Model;
+using Kv4.Services.Access;
 using Kv4.Services.Api;
 
 namespace Kv4.Services.Accounts;
@@ -11,9 +12,10 @@ namespace Kv4.Services.Accounts;
 /// layer `acc`, path `users/admins`, key `boss`. So an account's own bucket holds its sub-accounts and admins, and
 /// deleting the bucket removes them with it.
 /// <see cref="Generation"/> counts changes that can make a cached login wrong (secret, password, active, delete);
-/// every such write bumps it as soon as the engine acknowledged it, which empties the login cache at once.
+/// every such write bumps it as soon as the engine acknowledged it, which empties the login cache at once, and
+/// raises <see cref="StandingChanges"/>, which re-admits every live connection.
 /// </summary>
-public sealed class AccountDirectory(Kv4Store store)
+public sealed class AccountDirectory(Kv4Store store, StandingChanges changes)
 {
     public const string Layer = "acc";
     public const string AccountsPath = "accounts";
@@ -25,7 +27,11 @@ public sealed class AccountDirectory(Kv4Store store)
 
     public long Generation => Volatile.Read(ref _generation);
 
-    public void NoteChange() => Interlocked.Increment(ref _generation);
+    public void NoteChange()
+    {
+        Interlocked.Increment(ref _generation);
+        changes.Raise();
+    }
 
     /// <summary>The bucket holding the record of account `ident` (sub null) or sub-account `ident#sub`.</summary>
     public static string ParentBucket(string ident, string? sub) => sub is null ? Caller.SystemBucket : ident;

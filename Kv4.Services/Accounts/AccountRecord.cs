@@ -8,12 +8,15 @@ namespace Kv4.Services.Accounts;
 /// An account or admin as stored in layer `acc`. Example value of account `lily` (k2 = "lily@example.com"):
 /// `{"username":"lily","email":"lily@example.com","name":"Lily","created":1458109242,"active":true,
 ///   "secret_hash":"hmac-sha256:3vQ...","password_hash":"pbkdf2-sha256$100000$...$..."}`.
-/// The two hash members never leave the service: <see cref="PublicJson"/> drops them.
+/// `"incarnation"` (random, written when the record is created) tells a re-created account, sub-account or admin
+/// from the one deleted before it under the same name; see <see cref="CallerStanding"/>.
+/// The hash members and the incarnation never leave the service: <see cref="PublicJson"/> drops them.
 /// </summary>
 public sealed class AccountRecord
 {
     public const string SecretHashField = "secret_hash";
     public const string PasswordHashField = "password_hash";
+    public const string IncarnationField = "incarnation";
 
     public AccountRecord(JsonObject fields, VersionId version)
     {
@@ -33,10 +36,17 @@ public sealed class AccountRecord
 
     public string? Email => Text("email");
 
+    /// <summary>Empty for a record written before incarnations existed; such a record's re-creation still gets a new one.</summary>
+    public string Incarnation => Text(IncarnationField) ?? "";
+
     public static AccountRecord? Parse(ReadOnlySpan<byte> json, VersionId version) =>
         JsonNode.Parse(json) is JsonObject fields ? new AccountRecord(fields, version) : null;
 
-    public static bool IsHashField(string name) => name is SecretHashField or PasswordHashField;
+    /// <summary>Members only the service writes and nobody reads back: the hashes and the incarnation.</summary>
+    public static bool IsInternalField(string name) => name is SecretHashField or PasswordHashField or IncarnationField;
+
+    /// <summary>A fresh incarnation for a record being created.</summary>
+    public static string NewIncarnation() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 
     /// <summary>The record as clients may see it (no hashes), compact UTF-8; <paramref name="secret"/> is added when just issued.</summary>
     public byte[] PublicJson(string? secret = null)
@@ -47,7 +57,7 @@ public sealed class AccountRecord
             writer.WriteStartObject();
             foreach (var (name, value) in Fields)
             {
-                if (IsHashField(name)) continue;
+                if (IsInternalField(name)) continue;
                 writer.WritePropertyName(name);
                 if (value is null) writer.WriteNullValue();
                 else value.WriteTo(writer);

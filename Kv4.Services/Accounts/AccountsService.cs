@@ -24,7 +24,7 @@ public sealed class AccountsService : ApiService
     private readonly TimeProvider _clock;
 
     public AccountsService(AccountDirectory directory, SecretHasher secrets, PasswordHasher passwords, AccessPolicy accessPolicy, TimeProvider clock)
-        : base("acc")
+        : base(BuiltInServices.Accounts)
     {
         _directory = directory;
         _secrets = secrets;
@@ -153,13 +153,14 @@ public sealed class AccountsService : ApiService
                 case "secret":
                     return ErrorCode.BadParam;
                 default:
-                    if (AccountRecord.IsHashField(field)) return ErrorCode.BadParam;
+                    if (AccountRecord.IsInternalField(field)) return ErrorCode.BadParam;
                     record[field] = value?.DeepClone();
                     break;
             }
         }
         record["created"] = _clock.GetUtcNow().ToUnixTimeSeconds();
         record["active"] = true;
+        record[AccountRecord.IncarnationField] = AccountRecord.NewIncarnation();
         var secret = SecretHasher.NewSecret();
         record[AccountRecord.SecretHashField] = _secrets.Hash(secret);
         if (passwordHash is not null) record[AccountRecord.PasswordHashField] = passwordHash;
@@ -178,6 +179,7 @@ public sealed class AccountsService : ApiService
             ["username"] = adminKey,
             ["created"] = _clock.GetUtcNow().ToUnixTimeSeconds(),
             [AccountRecord.PasswordHashField] = passwordHash,
+            [AccountRecord.IncarnationField] = AccountRecord.NewIncarnation(),
         };
         var result = await Store.PutAsync(AccountDirectory.AdminAddress(target.Bucket, adminKey), JsonSerializer.SerializeToUtf8Bytes(record),
             request.Caller.Actor, WriteCondition.None, SecondaryKeys.None, request.CancellationToken).ConfigureAwait(false);
@@ -221,7 +223,7 @@ public sealed class AccountsService : ApiService
                     if (!JsonNode.DeepEquals(value, current.Fields["created"])) return Refuse(ErrorCode.BadParam, out error);
                     break;
                 default:
-                    if (AccountRecord.IsHashField(field)) return Refuse(ErrorCode.BadParam, out error);
+                    if (AccountRecord.IsInternalField(field)) return Refuse(ErrorCode.BadParam, out error);
                     if (value is null) merged.Remove(field);
                     else merged[field] = value.DeepClone();
                     break;

@@ -24,7 +24,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     private readonly byte[] _systemSecretHash;
     private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<UInt128, CachedLogin> _cache = new();
-    private readonly ConcurrentDictionary<string, (long Generation, bool Active)> _standing = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Generation, string? Standing)> _standing = new(StringComparer.Ordinal);
     private readonly TimeProvider _clock;
     private readonly TimeSpan _cacheFor;
 
@@ -68,27 +68,46 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
         new(LoginForm.TryParsePasswordLogin(login, password, out var form) ? Verify(form, passwordLogin: true) : null);
 
     /// <summary>
-    /// Whether a caller authenticated earlier (a bearer token carries one for minutes) may still act: its top-level
-    /// account exists and is active, and so does its sub-account or admin record. Answered from memory and remembered
-    /// per actor until the next account change, so hosts can ask it on every token-authenticated request.
+    /// Whether a caller authenticated earlier (a bearer token carries one for minutes, a live connection for hours) may
+    /// still act: its top-level account exists and is active, so does its sub-account or admin record, and its
+    /// <see cref="Caller.Standing"/> still matches those records (no re-creation, no new secret or password since).
+    /// Answered from memory and remembered per actor until the next account change, so it can be asked on every request.
     /// </summary>
-    public bool IsActive(Caller caller)
+    public bool Stands(Caller caller)
     {
         if (caller.IsSystem) return true;
+        if (caller.Standing is null) return false;
         var generation = _directory.Generation;
-        if (_standing.TryGetValue(caller.Actor, out var known) && known.Generation == generation) return known.Active;
-        var active = _directory.TryGetAccount(Caller.SystemBucket, caller.Ident, out var top) && top.Active && caller.Kind switch
+        if (!_standing.TryGetValue(caller.Actor, out var known) || known.Generation != generation)
         {
-            CallerKind.Account => caller.Bucket == caller.Ident,
-            CallerKind.SubAccount => caller.Bucket.Length > caller.Ident.Length + 1
-                && _directory.TryGetAccount(caller.Ident, caller.Bucket[(caller.Ident.Length + 1)..], out var sub) && sub.Active,
-            CallerKind.Admin => caller.Actor.StartsWith(caller.Ident + ":", StringComparison.Ordinal)
-                && _directory.TryGetAdmin(caller.Ident, caller.Actor[(caller.Ident.Length + 1)..], out _),
-            _ => false,
-        };
-        if (_standing.Count >= MaxCachedLogins) _standing.Clear();
-        _standing[caller.Actor] = (generation, active);
-        return active;
+            known = (generation, CurrentStanding(caller));
+            if (_standing.Count >= MaxCachedLogins) _standing.Clear();
+            _standing[caller.Actor] = known;
+        }
+        return known.Standing is not null && string.Equals(known.Standing, caller.Standing, StringComparison.Ordinal);
+    }
+
+    /// <summary>The standing the records give the caller's identity today; null when it may not act at all.</summary>
+    private string? CurrentStanding(Caller caller)
+    {
+        if (!_directory.TryGetAccount(Caller.SystemBucket, caller.Ident, out var top) || !top.Active) return null;
+        switch (caller.Kind)
+        {
+            case CallerKind.Account:
+                return caller.Bucket == caller.Ident ? CallerStanding.Of(top) : null;
+            case CallerKind.SubAccount:
+                return caller.Bucket.Length > caller.Ident.Length + 1
+                       && _directory.TryGetAccount(caller.Ident, caller.Bucket[(caller.Ident.Length + 1)..], out var sub) && sub.Active
+                    ? CallerStanding.Of(top, sub)
+                    : null;
+            case CallerKind.Admin:
+                return caller.Actor.StartsWith(caller.Ident + ":", StringComparison.Ordinal)
+                       && _directory.TryGetAdmin(caller.Ident, caller.Actor[(caller.Ident.Length + 1)..], out var admin)
+                    ? CallerStanding.Of(top, admin)
+                    : null;
+            default:
+                return null;
+        }
     }
 
     private Caller? Verify(LoginForm form, bool passwordLogin)
@@ -104,7 +123,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
         {
             case LoginKind.Account:
                 return Check(top, form.Secret, passwordLogin)
-                    ? new Caller(form.Ident, form.Ident, CallerKind.Account, [CallerRoles.Account])
+                    ? new Caller(form.Ident, form.Ident, CallerKind.Account, [CallerRoles.Account]) { Standing = CallerStanding.Of(top) }
                     : null;
             case LoginKind.SubAccount or LoginKind.SubAccountByParentSecret:
             {
@@ -112,11 +131,11 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
                 var checkedAgainst = form.Kind == LoginKind.SubAccount ? sub : top;
                 if (!Check(checkedAgainst, form.Secret, passwordLogin)) return null;
                 var bucket = form.Bucket;
-                return new Caller(bucket, bucket, CallerKind.SubAccount, [CallerRoles.SubAccount]);
+                return new Caller(bucket, bucket, CallerKind.SubAccount, [CallerRoles.SubAccount]) { Standing = CallerStanding.Of(top, sub) };
             }
             case LoginKind.Admin:
                 return _directory.TryGetAdmin(form.Ident, form.AdminKey!, out var admin) && PasswordHasher.Verify(form.Secret, admin.PasswordHash)
-                    ? new Caller(form.Ident, $"{form.Ident}:{form.AdminKey}", CallerKind.Admin, [CallerRoles.Admin])
+                    ? new Caller(form.Ident, $"{form.Ident}:{form.AdminKey}", CallerKind.Admin, [CallerRoles.Admin]) { Standing = CallerStanding.Of(top, admin) }
                     : null;
             default:
                 return null;

@@ -11,4 +11,10 @@ namespace Kv4.Services.Accounts;
 public interface ICallerAuthenticator
 {
     ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Whether a caller admitted earlier (by a token, or holding a live connection) may still act: its records exist,
+    /// are active and still give it the <see cref="Caller.Standing"/> it was admitted with. A memory read.
+    /// </summary>
+    bool Stands(Caller caller);
 }

@@ -15,6 +15,12 @@ public sealed record Caller(string Bucket, string Actor, CallerKind Kind, IReadO
 
     public bool IsSystem => Kind == CallerKind.System;
 
+    /// <summary>
+    /// The digest of the account records that vouched for this caller when it was admitted (see
+    /// Kv4.Services.Accounts.CallerStanding); null for `$sys`, whose secret is configuration.
+    /// </summary>
+    public string? Standing { get; init; }
+
     /// <summary>Set when a `_token` token vouches for the caller: it may do only what the scope permits.</summary>
     public SignalScope? Signal { get; init; }
 }

@@ -20,6 +20,19 @@ public sealed class ServiceCatalog
 
     public IReadOnlyCollection<IApiService> Services => _byName.Values;
 
+    /// <summary>The built-in service that owns <paramref name="layer"/> (`/ws/watch?l=` names a layer, not a prefix).</summary>
+    public bool TryFindByLayer(string layer, out IApiService service)
+    {
+        foreach (var candidate in _byName.Values)
+            if (candidate.Declaration.Layer == layer)
+            {
+                service = candidate;
+                return true;
+            }
+        service = null!;
+        return false;
+    }
+
     public bool TryFind(string name, out IApiService service) =>
         _byName.TryGetValue(name, out service!) || (_fallback is not null && _fallback.TryResolve(name, out service));
 }

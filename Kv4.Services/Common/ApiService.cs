@@ -13,11 +13,11 @@ namespace Kv4.Services.Common;
 /// </summary>
 public abstract class ApiService : IApiService
 {
-    protected ApiService(string name) => Name = name;
+    protected ApiService(ServiceDeclaration declaration) => Declaration = declaration;
 
-    public string Name { get; }
+    public ServiceDeclaration Declaration { get; }
 
-    public virtual bool AllowsAnonymous(ApiMethod method, string path) => false;
+    public string Name => Declaration.Name;
 
     public ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {

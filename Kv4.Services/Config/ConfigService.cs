@@ -1,4 +1,5 @@
 using Kv4.Engine;
+using Kv4.Services.Api;
 using Kv4.Services.Generic;
 
 namespace Kv4.Services.Config;
@@ -8,4 +9,4 @@ namespace Kv4.Services.Config;
 /// history (`time_series=1`), compare-and-set POST, and the host's generic `?watch=1` stream, so a service can read
 /// its settings and follow their changes. Each bucket has its own configuration tree, like `_data`.
 /// </summary>
-public sealed class ConfigService(Kv4Store store) : GenericLayerService(store, "cfg", "cfg");
+public sealed class ConfigService(Kv4Store store) : GenericLayerService(store, BuiltInServices.Config);

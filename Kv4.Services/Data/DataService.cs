@@ -1,7 +1,8 @@
 using Kv4.Engine;
+using Kv4.Services.Api;
 using Kv4.Services.Generic;
 
 namespace Kv4.Services.Data;
 
 /// <summary>`_data`: user data, the generic layer semantics over layer `data`.</summary>
-public sealed class DataService(Kv4Store store) : GenericLayerService(store, "data", "data");
+public sealed class DataService(Kv4Store store) : GenericLayerService(store, BuiltInServices.Data);

@@ -11,7 +11,7 @@ namespace Kv4.Services.Discovery;
 /// the engine's path index. `GET /_ds` (root, no `l`) answers the layers with their live entry counts as an object,
 /// e.g. `{"data":3,"ns":2}`. Read-only.
 /// </summary>
-public sealed class DiscoveryService(Kv4Store store) : ApiService("ds")
+public sealed class DiscoveryService(Kv4Store store) : ApiService(BuiltInServices.Discovery)
 {
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {

@@ -23,7 +23,7 @@ public sealed class ServiceRegistryService(ExternalServiceRegistry registry) : I
     public const int MaxUrlLength = 2048;
     public const int MaxTokenLength = 256;
 
-    public string Name => "svc";
+    public ServiceDeclaration Declaration => BuiltInServices.Registry;
 
     public ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {

@@ -15,11 +15,11 @@ public class GenericLayerService : ApiService
 {
     private static readonly ReadOnlyMemory<byte> EmptyObject = "{}"u8.ToArray();
 
-    public GenericLayerService(Kv4Store store, string name, string layer)
-        : base(name)
+    public GenericLayerService(Kv4Store store, ServiceDeclaration declaration)
+        : base(declaration)
     {
         Store = store;
-        Layer = layer;
+        Layer = declaration.Layer ?? throw new ArgumentException("a generic layer service needs a layer", nameof(declaration));
     }
 
     public string Layer { get; }

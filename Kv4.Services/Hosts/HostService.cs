@@ -11,7 +11,7 @@ public sealed class HostService(IEnumerable<IHostDirectory> directories) : IApiS
 {
     private readonly IHostDirectory[] _directories = directories.ToArray();
 
-    public string Name => "host";
+    public ServiceDeclaration Declaration => BuiltInServices.Host;
 
     public ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {

@@ -15,7 +15,7 @@ namespace Kv4.Services.Namespace;
 /// created), `GET /_ns?depth=1` lists ["a"], and `DELETE /_ns/a` tombstones both markers and answers 2.
 /// So a listing is the engine's path index of the layer, and the node history is the markers' time series.
 /// </summary>
-public sealed class NamespaceService(Kv4Store store) : ApiService("ns"), IChannelDirectory
+public sealed class NamespaceService(Kv4Store store) : ApiService(BuiltInServices.Namespace), IChannelDirectory
 {
     public const string Layer = "ns";
     public const string MarkerKey = "node";

@@ -21,9 +21,7 @@ namespace Kv4.Services.Sessions;
 public sealed class SessionService(Func<string, string, CancellationToken, ValueTask<Caller?>> passwordLogin, SessionStore sessions,
     TokenAuthority tokens, SessionOptions options) : IApiService
 {
-    public string Name => "sess";
-
-    public bool AllowsAnonymous(ApiMethod method, string path) => method == ApiMethod.Post && (path.Length == 0 || path == "refresh");
+    public ServiceDeclaration Declaration => BuiltInServices.Sessions;
 
     public async ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {

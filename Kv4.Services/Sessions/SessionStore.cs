@@ -12,13 +12,14 @@ namespace Kv4.Services.Sessions;
 /// Login sessions, kept in the engine in the session owner's bucket, layer `sess`, root path, key = session id:
 /// <code>
 /// (elena, sess, "", "9b1f..") = {"sid":"9b1f..","login":"elena","kind":"Account","roles":["account"],
-///                                "created":1763900000000,"expires":1766492000000,"refresh":"&lt;sha-256 hex of the refresh secret&gt;"}
+///                                "created":1763900000000,"expires":1766492000000,"refresh":"&lt;sha-256 hex of the refresh secret&gt;",
+///                                "std":"&lt;the login's standing&gt;"}
 /// </code>
 /// Revoking deletes the entry; a session whose entry is gone (revoked, or its bucket deleted) is revoked, and
 /// <see cref="IsRevoked"/> is a memory read. The refresh token handed out is "&lt;base64url bucket&gt;.&lt;sid&gt;.&lt;secret&gt;";
 /// only the secret's hash is stored, and each refresh replaces it (compare-and-set, so a token refreshes once).
 /// </summary>
-public sealed class SessionStore(Kv4Store store, TimeProvider? clock = null) : ISessionRegistry
+public sealed class SessionStore(Kv4Store store, Kv4.Services.Access.StandingChanges changes, TimeProvider? clock = null) : ISessionRegistry
 {
     public const string Layer = "sess";
     private const string Root = "";
@@ -34,7 +35,10 @@ public sealed class SessionStore(Kv4Store store, TimeProvider? clock = null) : I
         var sid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var secret = NewSecret();
         var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var record = new SessionRecord(sid, caller.Actor, caller.Kind, caller.Roles, now, now + (long)refreshLifetime.TotalMilliseconds, Hash(secret));
+        var record = new SessionRecord(sid, caller.Actor, caller.Kind, caller.Roles, now, now + (long)refreshLifetime.TotalMilliseconds, Hash(secret))
+        {
+            Standing = caller.Standing,
+        };
         await store.PutAsync(Address(caller.Bucket, sid), record.ToJson(), caller.Actor, WriteCondition.IfAbsent, cancellationToken: cancellationToken).ConfigureAwait(false);
         return (sid, RefreshToken(caller.Bucket, sid, secret));
     }
@@ -62,7 +66,9 @@ public sealed class SessionStore(Kv4Store store, TimeProvider? clock = null) : I
         {
             return null; // refreshed (or revoked) concurrently: this token is spent
         }
-        var caller = new Caller(bucket, record.Login, record.Kind, record.Roles, sid);
+        // The session keeps the standing it was opened with: after a new password or a re-creation the refreshed
+        // token is refused like the old one.
+        var caller = new Caller(bucket, record.Login, record.Kind, record.Roles, sid) { Standing = record.Standing };
         return (caller, RefreshToken(bucket, sid, newSecret));
     }
 
@@ -82,12 +88,17 @@ public sealed class SessionStore(Kv4Store store, TimeProvider? clock = null) : I
     {
         if (!Kv4.Engine.Rules.AddressRules.IsValidKey(sessionId)) return false;
         var result = await store.DeleteAsync(Address(bucket, sessionId), actor, cancellationToken: cancellationToken).ConfigureAwait(false);
+        changes.Raise();
         return result.Applied;
     }
 
     /// <summary>Revokes every session of the bucket; returns how many.</summary>
-    public async Task<long> RevokeAllAsync(string bucket, string actor, CancellationToken cancellationToken) =>
-        await store.DeleteTreeAsync(bucket, Layer, Root, actor, cancellationToken).ConfigureAwait(false);
+    public async Task<long> RevokeAllAsync(string bucket, string actor, CancellationToken cancellationToken)
+    {
+        var revoked = await store.DeleteTreeAsync(bucket, Layer, Root, actor, cancellationToken).ConfigureAwait(false);
+        changes.Raise();
+        return revoked;
+    }
 
     private static EntryAddress Address(string bucket, string sid) => new(bucket, Layer, Root, sid);
 
@@ -128,6 +139,9 @@ public sealed class SessionStore(Kv4Store store, TimeProvider? clock = null) : I
 /// <summary>One stored session (see <see cref="SessionStore"/> for the stored form).</summary>
 public sealed record SessionRecord(string SessionId, string Login, CallerKind Kind, IReadOnlyList<string> Roles, long CreatedMs, long ExpiresMs, string RefreshHash)
 {
+    /// <summary>The <see cref="Caller.Standing"/> of the login that opened it.</summary>
+    public string? Standing { get; init; }
+
     public byte[] ToJson()
     {
         var buffer = new ArrayBufferWriter<byte>(256);
@@ -143,6 +157,7 @@ public sealed record SessionRecord(string SessionId, string Login, CallerKind Ki
             writer.WriteNumber("created", CreatedMs);
             writer.WriteNumber("expires", ExpiresMs);
             writer.WriteString("refresh", RefreshHash);
+            if (Standing is not null) writer.WriteString("std", Standing);
             writer.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
@@ -162,7 +177,10 @@ public sealed record SessionRecord(string SessionId, string Login, CallerKind Ki
                 root.GetProperty("roles").EnumerateArray().Select(r => r.GetString()!).ToArray(),
                 root.GetProperty("created").GetInt64(),
                 root.GetProperty("expires").GetInt64(),
-                root.GetProperty("refresh").GetString()!);
+                root.GetProperty("refresh").GetString()!)
+            {
+                Standing = root.TryGetProperty("std", out var standing) ? standing.GetString() : null,
+            };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
         {

@@ -17,4 +17,8 @@ public enum SignalCloseReason
     SlowConsumer,
     /// <summary>The node is shutting down.</summary>
     ServerStopping,
+    /// <summary>The identity that minted its token is gone or changed: account deleted or inactive, secret or password changed, session revoked.</summary>
+    CredentialsRevoked,
+    /// <summary>A deny rule now covers its address on its channel.</summary>
+    Denied,
 }

@@ -68,7 +68,8 @@ public sealed class SignalHub(SignalOptions options)
                 members.CopyTo(joined, 0);
                 joined[^1] = connection;
                 // `peers` goes into the joiner's queue before it is visible to broadcasts, so it is always its first frame.
-                connection.TryEnqueue(SignalFrames.Peers(channel, joined.Select(m => m.User).Order(StringComparer.Ordinal).ToArray()));
+                // A member closed but not yet gone (its identity just revoked) is no longer anyone's peer.
+                connection.TryEnqueue(SignalFrames.Peers(channel, joined.Where(m => m.CloseReason is null).Select(m => m.User).Order(StringComparer.Ordinal).ToArray()));
                 room.Members = joined;
                 Interlocked.Increment(ref _connections);
                 Broadcast(members, SignalFrames.PeerConnected(connection.Address), except: null);
@@ -119,7 +120,7 @@ public sealed class SignalHub(SignalOptions options)
         if (target is not null)
         {
             var peer = SignalAddress.PeerName(target);
-            var recipient = Array.Find(members, m => m.User == peer);
+            var recipient = Array.Find(members, m => m.User == peer && m.CloseReason is null);
             if (recipient is null)
             {
                 sender.TryEnqueue(SignalFrames.Error(sender.Channel, "peer_not_found", peer));

@@ -13,7 +13,7 @@ namespace Kv4.Services.Signal;
 /// </summary>
 public sealed class SubsService(Kv4Store store, SignalHub hub, PresenceRecorder presence) : IApiService
 {
-    public string Name => "subs";
+    public ServiceDeclaration Declaration => BuiltInServices.Subs;
 
     public async ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {

@@ -17,7 +17,7 @@ namespace Kv4.Services.Stats;
 /// <item>PUT and DELETE: method_not_allowed (stats cannot be deleted).</item>
 /// </list>
 /// </summary>
-public sealed class StatsService(StatsRecorder recorder) : ApiService("stats")
+public sealed class StatsService(StatsRecorder recorder) : ApiService(BuiltInServices.Stats)
 {
     private const int MinuteDepth = 5;
 

@@ -8,9 +8,9 @@ namespace Kv4.Services.Tokens;
 /// validated token's claims back to a <see cref="Caller"/> for the signal WebSocket. Two uses share them:
 /// <code>
 /// access (from _sess):  {"bucket":"elena","actor":"elena","kind":"account","roles":["account"],"sid":"3f0c..",
-///                        "use":"access","iss":"kv4","aud":"kv4","exp":..}
+///                        "std":"q3J0..","use":"access","iss":"kv4","aud":"kv4","exp":..}
 /// signal (from _token): {"bucket":"elena","actor":"elena","kind":"account","roles":["signal"],"sub":"alice",
-///                        "channel":"room/1","use":"signal","iss":"kv4","aud":"kv4","exp":..}
+///                        "channel":"room/1","std":"q3J0..","use":"signal","iss":"kv4","aud":"kv4","exp":..}
 /// </code>
 /// A signal token without "channel" has no channel restriction. Verifiers run with MapInboundClaims off, so these
 /// names arrive unchanged. As a REST bearer a signal token acts for its issuer's bucket but only within its
@@ -24,6 +24,8 @@ public static class Kv4Claims
     public const string Kind = "kind";
     public const string Roles = "roles";
     public const string SessionId = "sid";
+    /// <summary>The issuer's <see cref="Caller.Standing"/>: a token outlives neither a re-created account nor a new secret or password.</summary>
+    public const string Standing = "std";
     /// <summary>"access" or "signal".</summary>
     public const string Use = "use";
     /// <summary>Signal tokens: the user who joins.</summary>
@@ -67,7 +69,7 @@ public static class Kv4Claims
     /// </summary>
     public static Caller? ToCaller(IEnumerable<Claim> claims)
     {
-        string? bucket = null, actor = null, kind = null, sid = null, use = null, channel = null;
+        string? bucket = null, actor = null, kind = null, sid = null, use = null, channel = null, standing = null;
         var roles = new List<string>();
         foreach (var claim in claims)
         {
@@ -80,10 +82,15 @@ public static class Kv4Claims
                 case Roles: roles.Add(claim.Value); break;
                 case Use: use = claim.Value; break;
                 case Channel: channel = claim.Value; break;
+                case Standing: standing = claim.Value; break;
             }
         }
         if (bucket is null || actor is null || !Kv4.Engine.Rules.AddressRules.IsValidBucket(bucket) || !TryParseKind(kind, out var callerKind))
             return null;
-        return new Caller(bucket, actor, callerKind, roles, sid) { Signal = use == UseSignal ? new SignalScope(channel) : null };
+        return new Caller(bucket, actor, callerKind, roles, sid)
+        {
+            Standing = standing,
+            Signal = use == UseSignal ? new SignalScope(channel) : null,
+        };
     }
 }

@@ -31,23 +31,34 @@ public sealed class TokenAuthority
         _clock = clock ?? TimeProvider.System;
     }
 
-    /// <summary>For tests and tools: HMAC-SHA256 over <paramref name="key"/>, issuer and audience "kv4", 5 s clock skew.</summary>
+    /// <summary>For tests and tools: HMAC-SHA256 over <paramref name="key"/>, issuer and audience "kv4".</summary>
     public TokenAuthority(SecurityKey key, TimeProvider? clock = null, ISessionRegistry? sessions = null)
-        : this(new SigningCredentials(key, SecurityAlgorithms.HmacSha256), new TokenValidationParameters
-        {
-            ValidIssuer = Kv4Claims.DefaultIssuer,
-            ValidAudience = Kv4Claims.DefaultAudience,
-            IssuerSigningKey = key,
-            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-            // `_token?expire=0` issues tokens without expiry (contract 5.4); those carry no exp claim.
-            RequireExpirationTime = false,
-            ValidateLifetime = true,
-            ClockSkew = TimeSpan.FromSeconds(5),
-            NameClaimType = Kv4Claims.Actor,
-            RoleClaimType = Kv4Claims.Roles,
-        }, sessions, clock)
+        : this(new SigningCredentials(key, SecurityAlgorithms.HmacSha256), Validation(key, Kv4Claims.DefaultIssuer, Kv4Claims.DefaultAudience), sessions, clock)
     {
     }
+
+    /// <summary>
+    /// The clock skew every door allows: a token with `expire=1` is refused from 6 s after it was issued, whether
+    /// it comes to the REST API, a watch or the signal WebSocket.
+    /// </summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(5);
+
+    /// <summary>The one validation of Kv4's JWTs: HMAC-SHA256 over <paramref name="key"/>, this issuer and audience, <see cref="ClockSkew"/>.</summary>
+    public static TokenValidationParameters Validation(SecurityKey key, string issuer, string audience) => new()
+    {
+        ValidIssuer = issuer,
+        ValidAudience = audience,
+        IssuerSigningKey = key,
+        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+        ValidateIssuer = true,
+        ValidateAudience = true,
+        ValidateLifetime = true,
+        // `_token?expire=0` issues tokens without expiry (contract 5.4); those carry no exp claim.
+        RequireExpirationTime = false,
+        ClockSkew = ClockSkew,
+        NameClaimType = Kv4Claims.Actor,
+        RoleClaimType = Kv4Claims.Roles,
+    };
 
     public TokenValidationParameters ValidationParameters { get; }
 
@@ -112,14 +123,19 @@ public sealed class TokenAuthority
     /// <summary>Bounds what a verifier reads from a URL or header before any parsing.</summary>
     public const int MaxTokenChars = 8192;
 
-    private static Dictionary<string, object> BaseClaims(Caller caller, string use) => new()
+    private static Dictionary<string, object> BaseClaims(Caller caller, string use)
     {
-        [Kv4Claims.Use] = use,
-        [Kv4Claims.Bucket] = caller.Bucket,
-        [Kv4Claims.Actor] = caller.Actor,
-        [Kv4Claims.Kind] = Kv4Claims.KindName(caller.Kind),
-        ["jti"] = Guid.NewGuid().ToString("N"),
-    };
+        var claims = new Dictionary<string, object>
+        {
+            [Kv4Claims.Use] = use,
+            [Kv4Claims.Bucket] = caller.Bucket,
+            [Kv4Claims.Actor] = caller.Actor,
+            [Kv4Claims.Kind] = Kv4Claims.KindName(caller.Kind),
+            ["jti"] = Guid.NewGuid().ToString("N"),
+        };
+        if (caller.Standing is not null) claims[Kv4Claims.Standing] = caller.Standing;
+        return claims;
+    }
 
     private string Create(Dictionary<string, object> claims, TimeSpan? lifetime)
     {

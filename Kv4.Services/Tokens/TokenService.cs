@@ -17,7 +17,7 @@ public sealed class TokenService(TokenAuthority authority, IChannelDirectory cha
     /// <summary>Ten years: longer lifetimes are refused as bad_param rather than overflowing the clock.</summary>
     public const long MaxExpireSeconds = 10L * 366 * 24 * 3600;
 
-    public string Name => "token";
+    public ServiceDeclaration Declaration => BuiltInServices.Token;
 
     public ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {

@@ -18,7 +18,7 @@ namespace Kv4.Services.Turn;
 /// </summary>
 public sealed class TurnService : IApiService
 {
-    public const string ServiceName = "turn";
+    public static readonly string ServiceName = BuiltInServices.Turn.Name;
 
     private readonly TurnOptions _options;
     private readonly TurnHostPool _pool;
@@ -38,7 +38,7 @@ public sealed class TurnService : IApiService
         if (options.IsConfigured && options.TtlSeconds < 1) throw new ArgumentOutOfRangeException(nameof(options), "Kv4:Turn:TtlSeconds must be positive");
     }
 
-    public string Name => ServiceName;
+    public ServiceDeclaration Declaration => BuiltInServices.Turn;
 
     /// <summary>The configured hosts, for `_host?type=turn`.</summary>
     public TurnHostPool Pool => _pool;

@@ -23,23 +23,12 @@ public class PlatformHttpTests
 {
     private const string TurnSecret = "http-e2e-turn-secret";
 
-    /// <summary>Opens the store the host is configured with and serves the platform set plus `_host` on it.</summary>
-    private sealed class PlatformRuntimeFactory(IOptions<Kv4Options> options) : IServiceRuntimeFactory
+    /// <summary>The production runtime on the host's configured store, with the fixed logins of <see cref="FakeServices"/>.</summary>
+    private static Task<Kv4TestServer> StartAsync(params string[] args)
     {
-        private readonly FakeServices _logins = new();
-
-        public ServiceRuntime Open(CancellationToken cancellationToken)
-        {
-            var o = options.Value;
-            var store = Kv4Store.Open(new StoreOptions { DataDirectory = o.DataDirFullPath, Durability = o.Durability });
-            var platform = PlatformSet.Create(store, new PlatformSettings { Turn = o.Turn, External = o.External, Stats = o.Stats });
-            var catalog = new ServiceCatalog(platform.Services.Append(new HostService(platform.HostDirectories)), platform.Fallback);
-            return new ServiceRuntime(catalog, _logins, _logins, store) { Platform = platform };
-        }
+        var logins = new FakeServices();
+        return Kv4TestServer.StartAsync(args, TestRuntimeFactory.Install(settings => settings with { Authenticator = logins, AccessPolicy = logins }));
     }
-
-    private static Task<Kv4TestServer> StartAsync(params string[] args) =>
-        Kv4TestServer.StartAsync(args, builder => builder.Services.AddSingleton<IServiceRuntimeFactory, PlatformRuntimeFactory>());
 
     private static HttpClient Elena(Kv4TestServer server) => server.Client("elena", "elena-secret");
 

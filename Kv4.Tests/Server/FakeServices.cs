@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using Kv4.Engine.Rules;
-using Kv4.Server.Hosting;
+using Kv4.Services;
 using Kv4.Services.Access;
 using Kv4.Services.Accounts;
 using Kv4.Services.Api;
@@ -15,17 +15,24 @@ namespace Kv4.Tests.Server;
 /// it, `open` does the same without credentials, `fail?code=..` answers any error code, `boom` throws,
 /// `refused` throws an engine refusal. Logins: `$sys:SysSecret`, `elena:elena-secret`, `elena#lily:lily-secret`.
 /// </summary>
-public sealed class FakeServices : IServiceRuntimeFactory, ICallerAuthenticator, IAccessPolicy
+public sealed class FakeServices : ICallerAuthenticator, IAccessPolicy
 {
     public int ProbeCalls;
     public volatile string? DeniedBucket;
     public readonly List<string> LoginNamesSeen = [];
 
-    public static Action<WebApplicationBuilder> Install(FakeServices fake) =>
-        builder => builder.Services.AddSingleton<IServiceRuntimeFactory>(fake);
+    /// <summary>The production runtime on the server's data directory, serving only these fakes with these logins and deny rule.</summary>
+    public static Action<WebApplicationBuilder> Install(FakeServices fake) => TestRuntimeFactory.Install(fake.Adjust);
 
-    public ServiceRuntime Open(CancellationToken cancellationToken) =>
-        new(new ServiceCatalog([new Probe(this, "probe", false), new Probe(this, "open", true), new Fail(), new Boom(), new Refused()]), this, this, null);
+    public RuntimeSettings Adjust(RuntimeSettings settings) => settings with
+    {
+        Services = [new Probe(this, "probe", false), new Probe(this, "open", true), new Fail(), new Boom(), new Refused()],
+        Authenticator = this,
+        AccessPolicy = this,
+    };
+
+    /// <summary>Every caller these logins produced keeps standing (the fake has no records to lose).</summary>
+    public bool Stands(Caller caller) => true;
 
     public ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default)
     {
@@ -46,9 +53,11 @@ public sealed class FakeServices : IServiceRuntimeFactory, ICallerAuthenticator,
 
     private sealed class Probe(FakeServices owner, string name, bool anonymous) : IApiService
     {
-        public string Name => name;
-
-        public bool AllowsAnonymous(ApiMethod method, string path) => anonymous;
+        public ServiceDeclaration Declaration { get; } = new()
+        {
+            Name = name,
+            AnonymousCalls = anonymous ? [(ApiMethod.Get, ""), (ApiMethod.Get, "x"), (ApiMethod.Post, ""), (ApiMethod.Post, "x")] : [],
+        };
 
         public ValueTask<ApiReply> HandleAsync(ApiRequest request)
         {
@@ -77,7 +86,7 @@ public sealed class FakeServices : IServiceRuntimeFactory, ICallerAuthenticator,
 
     private sealed class Fail : IApiService
     {
-        public string Name => "fail";
+        public ServiceDeclaration Declaration { get; } = new() { Name = "fail" };
 
         public ValueTask<ApiReply> HandleAsync(ApiRequest request)
         {
@@ -90,14 +99,14 @@ public sealed class FakeServices : IServiceRuntimeFactory, ICallerAuthenticator,
 
     private sealed class Boom : IApiService
     {
-        public string Name => "boom";
+        public ServiceDeclaration Declaration { get; } = new() { Name = "boom" };
 
         public ValueTask<ApiReply> HandleAsync(ApiRequest request) => throw new InvalidOperationException("secret-that-must-not-leak");
     }
 
     private sealed class Refused : IApiService
     {
-        public string Name => "refused";
+        public ServiceDeclaration Declaration { get; } = new() { Name = "refused" };
 
         public ValueTask<ApiReply> HandleAsync(ApiRequest request) => throw new EngineException(EngineError.VersionConflict, "moved on");
     }

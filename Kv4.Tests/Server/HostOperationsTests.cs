@@ -1,4 +1,3 @@
-using System.IdentityModel.Tokens.Jwt;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Claims;
@@ -86,8 +85,15 @@ public sealed class HostOperationsTests
                 : new Microsoft.IdentityModel.Tokens.SigningCredentials(
                     new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(new byte[32]), "HS256");
             var claims = withClaims ? CallerPrincipal.ToClaims(caller) : [new Claim("sub", "x")];
-            return new JwtSecurityTokenHandler().WriteToken(new JwtSecurityToken(key.Issuer, key.Audience, claims,
-                DateTime.UtcNow.AddMinutes(-5), expires, credentials));
+            return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+            {
+                Issuer = key.Issuer,
+                Audience = key.Audience,
+                Subject = new ClaimsIdentity(claims),
+                NotBefore = DateTime.UtcNow.AddMinutes(-5),
+                Expires = expires,
+                SigningCredentials = credentials,
+            });
         }
 
         using var client = server.Client();
@@ -142,14 +148,16 @@ public sealed class HostOperationsTests
     }
 
     /// <summary>A factory whose engine opens only when the test lets it (a long recovery).</summary>
-    private sealed class SlowOpening(FakeServices inner) : IServiceRuntimeFactory
+    private sealed class SlowOpening(FakeServices fake) : IServiceRuntimeFactory
     {
-        public readonly ManualResetEventSlim Release = new(false);
+        public readonly SemaphoreSlim Release = new(0);
 
-        public ServiceRuntime Open(CancellationToken cancellationToken)
+        public IServiceProvider Services { get; set; } = null!;
+
+        public async Task<Kv4.Services.Kv4Runtime> OpenAsync(CancellationToken cancellationToken)
         {
-            Release.Wait(cancellationToken);
-            return inner.Open(cancellationToken);
+            await Release.WaitAsync(cancellationToken);
+            return await new TestRuntimeFactory(Services, fake.Adjust).OpenAsync(cancellationToken);
         }
     }
 
@@ -162,7 +170,11 @@ public sealed class HostOperationsTests
             builder =>
             {
                 builder.Logging.ClearProviders();
-                builder.Services.AddSingleton<IServiceRuntimeFactory>(slow);
+                builder.Services.AddSingleton<IServiceRuntimeFactory>(sp =>
+                {
+                    slow.Services = sp;
+                    return slow;
+                });
             });
         try
         {
@@ -179,14 +191,14 @@ public sealed class HostOperationsTests
             Assert.Equal("{\"s\":\"error\",\"v\":\"unavailable\"}", await notReady.Content.ReadAsStringAsync());
             (await client.GetReplyAsync("/_probe/x")).IsError("unavailable", HttpStatusCode.ServiceUnavailable);
 
-            slow.Release.Set();
+            slow.Release.Release();
             await app.Services.GetRequiredService<Kv4.Server.Hosting.EngineLifetime>().WhenOpenAsync().WaitAsync(TimeSpan.FromSeconds(60));
             Assert.Equal("{\"s\":\"ok\",\"v\":\"ready\"}", await client.GetStringAsync("/readyz"));
             (await client.GetReplyAsync("/_probe/x")).IsOk();
         }
         finally
         {
-            slow.Release.Set();
+            slow.Release.Release();
             await app.StopAsync();
             await app.DisposeAsync();
             try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }

@@ -184,26 +184,26 @@ public sealed class CallerStandingTests
         await h.PutAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"password":"pw"}}""");
         var boss = (await h.LoginAsync("elena", "boss#pw"))!;
         var auth = h.Services.Authenticator;
-        Assert.True(auth.IsActive(h.Sys));
-        Assert.True(auth.IsActive(elena));
-        Assert.True(auth.IsActive(lily));
-        Assert.True(auth.IsActive(boss));
+        Assert.True(auth.Stands(h.Sys));
+        Assert.True(auth.Stands(elena));
+        Assert.True(auth.Stands(lily));
+        Assert.True(auth.Stands(boss));
 
         await h.PostAsync(elena, "acc", "accounts", """{"k":"lily","v":{"active":false}}""");
-        Assert.False(auth.IsActive(lily));
-        Assert.True(auth.IsActive(elena));
+        Assert.False(auth.Stands(lily));
+        Assert.True(auth.Stands(elena));
 
         await h.DeleteAsync(elena, "acc", "users/admins", "k=boss");
-        Assert.False(auth.IsActive(boss));
+        Assert.False(auth.Stands(boss));
 
         await h.PostAsync(elena, "acc", "accounts", """{"k":"lily","v":{"active":true}}""");
-        Assert.True(auth.IsActive(lily));
+        Assert.True(auth.Stands(lily));
         await h.PostAsync(h.Sys, "acc", "accounts", """{"k":"elena","v":{"active":false}}""");
-        Assert.False(auth.IsActive(elena));
-        Assert.False(auth.IsActive(lily));
+        Assert.False(auth.Stands(elena));
+        Assert.False(auth.Stands(lily));
 
         await h.DeleteAsync(h.Sys, "acc", "accounts", "k=elena");
-        Assert.False(auth.IsActive(elena));
-        Assert.False(auth.IsActive(new Caller("ghost", "ghost", CallerKind.Account, [])));
+        Assert.False(auth.Stands(elena));
+        Assert.False(auth.Stands(new Caller("ghost", "ghost", CallerKind.Account, [])));
     }
 }

@@ -39,7 +39,7 @@ public class DenyRuleTests
         Assert.True(DenyRule.TryParse("10.0.0.0/8", out var v4));
         Assert.True(v4.Network.Contains(IPAddress.Parse("10.200.1.1")));
         Assert.False(v4.Network.Contains(IPAddress.Parse("11.0.0.1")));
-        Assert.True(v4.Network.Contains(DenyRule.Canonical(IPAddress.Parse("::ffff:10.1.1.1"))));
+        Assert.True(v4.Network.Contains(ClientAddress.Canonical(IPAddress.Parse("::ffff:10.1.1.1"))));
         Assert.True(DenyRule.TryParse("2001:db8::/32", out var v6));
         Assert.True(v6.Network.Contains(IPAddress.Parse("2001:db8:ffff::9")));
         Assert.False(v6.Network.Contains(IPAddress.Parse("2001:db9::1")));

@@ -9,32 +9,36 @@ using Kv4.Services.Api;
 namespace Kv4.Tests.Services;
 
 /// <summary>
-/// A real <see cref="Kv4Store"/> in a temporary directory with the real <see cref="ServiceSet"/> on top, called the
-/// way the host calls it: the path normalized by <see cref="AddressRules"/>, the query as a dictionary, the body as
-/// bytes, the caller from the real authenticator. Replies are rendered by the real <see cref="ReplyEnvelope"/>.
+/// A real <see cref="Kv4Store"/> in a temporary directory with the production <see cref="Kv4Runtime"/> on top (the
+/// one the host runs), called the way the host calls it: the path normalized by <see cref="AddressRules"/>, the query
+/// as a dictionary, the body as bytes, the caller from the real authenticator. Replies are rendered by the real
+/// <see cref="ReplyEnvelope"/>.
 /// </summary>
 public sealed class ServiceHarness : IAsyncDisposable
 {
     public const string SystemSecret = "test-system-secret";
 
-    private ServiceHarness(string directory, TestClock clock, Kv4Store store, ServiceSet services)
+    private static readonly Microsoft.IdentityModel.Tokens.SymmetricSecurityKey JwtKey =
+        new(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    private ServiceHarness(string directory, TestClock clock, Kv4Runtime runtime)
     {
         Directory = directory;
         Clock = clock;
-        Store = store;
-        Services = services;
-        Catalog = new ServiceCatalog(services.Services);
+        Runtime = runtime;
     }
 
     public string Directory { get; }
 
     public TestClock Clock { get; }
 
-    public Kv4Store Store { get; private set; }
+    public Kv4Runtime Runtime { get; private set; }
 
-    public ServiceSet Services { get; private set; }
+    public Kv4Store Store => Runtime.Store;
 
-    public ServiceCatalog Catalog { get; private set; }
+    public ServiceSet Services => Runtime.Core;
+
+    public ServiceCatalog Catalog => Runtime.Catalog;
 
     public Caller Sys { get; private set; } = null!;
 
@@ -42,8 +46,7 @@ public sealed class ServiceHarness : IAsyncDisposable
     {
         var directory = Path.Combine(Path.GetTempPath(), "kv4-services-" + Guid.NewGuid().ToString("N"));
         var clock = new TestClock(now ?? DateTimeOffset.UtcNow);
-        var (store, services) = await OpenAsync(directory, clock);
-        var harness = new ServiceHarness(directory, clock, store, services);
+        var harness = new ServiceHarness(directory, clock, await OpenAsync(directory, clock));
         harness.Sys = (await harness.LoginAsync("$sys", SystemSecret))!;
         return harness;
     }
@@ -51,17 +54,23 @@ public sealed class ServiceHarness : IAsyncDisposable
     /// <summary>Closes the store and opens it again on the same directory, with a new service set (a restart).</summary>
     public async Task RestartAsync()
     {
-        await Store.DisposeAsync();
-        (Store, Services) = await OpenAsync(Directory, Clock);
-        Catalog = new ServiceCatalog(Services.Services);
+        await Runtime.DisposeAsync();
+        Runtime = await OpenAsync(Directory, Clock);
         Sys = (await LoginAsync("$sys", SystemSecret))!;
     }
 
-    private static async Task<(Kv4Store, ServiceSet)> OpenAsync(string directory, TestClock clock)
+    private static async Task<Kv4Runtime> OpenAsync(string directory, TestClock clock)
     {
         var store = Kv4Store.Open(new StoreOptions { DataDirectory = directory, Durability = DurabilityMode.Sync, Clock = clock });
-        var services = await ServiceSet.CreateAsync(store, new ServiceSettings { SystemSecret = SystemSecret, Clock = clock });
-        return (store, services);
+        return await Kv4Runtime.CreateAsync(store, new RuntimeSettings
+        {
+            Core = new ServiceSettings { SystemSecret = SystemSecret, Clock = clock },
+            Realtime = new RealtimeSettings { NodeId = "harness", PublicUrl = () => "http://127.0.0.1:4000", Clock = clock },
+            // Stats flush on this interval; service tests that count writes need it quiet.
+            Platform = new PlatformSettings { Clock = clock, Stats = new Kv4.Services.Stats.StatsOptions { FlushSeconds = 86400 } },
+            Signing = new Microsoft.IdentityModel.Tokens.SigningCredentials(JwtKey, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+            Validation = Kv4.Services.Tokens.TokenAuthority.Validation(JwtKey, "kv4", "kv4"),
+        });
     }
 
     public async Task<Caller?> LoginAsync(string user, string password) =>
@@ -114,7 +123,7 @@ public sealed class ServiceHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Store.DisposeAsync();
+        await Runtime.DisposeAsync();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

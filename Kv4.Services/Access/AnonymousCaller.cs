@@ -1,6 +1,6 @@
 using Kv4.Services.Api;
 
-namespace Kv4.Server.Authentication;
+namespace Kv4.Services.Access;
 
 /// <summary>
 /// The caller handed to a service for a call it allows without credentials (a login, say). Its bucket is empty,

@@ -1,0 +1,51 @@
+using System.Text.Encodings.Web;
+using Kv4.Server.Endpoints;
+using Kv4.Server.Hosting;
+using Kv4.Services.Api;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Kv4.Server.Authentication;
+
+/// <summary>
+/// The credential step of admission as an ASP.NET Core scheme, so the rate limiter and the endpoints find the
+/// caller on HttpContext.User. It reads the <see cref="HttpCredential"/> and asks the runtime's
+/// <see cref="Kv4.Services.Access.Admission"/>, the one place where a login is checked and the one JWT validator.
+/// No credential: no result (the endpoint decides whether the call may be anonymous). A garbled or refused one:
+/// failure, answered with the `unauthorized` envelope by <see cref="HandleChallengeAsync"/>.
+/// </summary>
+public sealed class Kv4AuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    EngineLifetime engine,
+    ReplyWriter replies)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Kv4";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var credential = HttpCredential.Read(Request);
+        if (credential.Kind == HttpCredentialKind.None) return AuthenticateResult.NoResult();
+        if (credential.Kind == HttpCredentialKind.Garbled) return AuthenticateResult.Fail("garbled credential");
+        // Before the engine is open nobody can be checked; the endpoint answers `unavailable` then.
+        if (engine.Runtime is not { } runtime) return AuthenticateResult.NoResult();
+        var caller = credential.Kind == HttpCredentialKind.Basic
+            ? await runtime.Admission.AuthenticateBasicAsync(credential.UserName, credential.Password, Context.Connection.RemoteIpAddress, Context.RequestAborted)
+            : await runtime.Admission.AuthenticateBearerAsync(credential.Token);
+        if (caller is null) return AuthenticateResult.Fail("credential refused");
+        return AuthenticateResult.Success(new AuthenticationTicket(CallerPrincipal.Create(caller, SchemeName), SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = HttpCredential.Read(Request).Kind == HttpCredentialKind.Bearer
+            ? "Bearer"
+            : "Basic realm=\"kv4\", charset=\"UTF-8\"";
+        await replies.WriteErrorAsync(Response, ErrorCode.Unauthorized);
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        await replies.WriteErrorAsync(Response, ErrorCode.Forbidden);
+}

@@ -1,0 +1,16 @@
+namespace Kv4.Services.Access;
+
+/// <summary>
+/// Raised after every acknowledged write that can take standing away from an admitted caller: an account,
+/// sub-account or admin changed or deleted, a session revoked, a deny rule added. <see cref="LiveConnections"/>
+/// listens and re-admits every open connection before the writer's reply goes out. A write that arrives from
+/// elsewhere (another node's replica) raises it the same way when it is applied here.
+/// </summary>
+public sealed class StandingChanges
+{
+    private Action? _listeners;
+
+    public void Subscribe(Action listener) => _listeners += listener;
+
+    public void Raise() => _listeners?.Invoke();
+}
