@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Kv4.Services.Api;
+using Kv4.Services.Tokens;
 
 namespace Kv4.Server.Authentication;
 
@@ -29,19 +30,19 @@ public static class CallerPrincipal
     {
         yield return new Claim(Kv4Claims.Bucket, caller.Bucket);
         yield return new Claim(Kv4Claims.Actor, caller.Actor);
-        yield return new Claim(Kv4Claims.Kind, Kv4.Services.Tokens.Kv4Claims.KindName(caller.Kind));
+        yield return new Claim(Kv4Claims.Kind, Kv4Claims.KindName(caller.Kind));
         foreach (var role in caller.Roles) yield return new Claim(Kv4Claims.Roles, role);
         if (caller.SessionId is not null) yield return new Claim(Kv4Claims.SessionId, caller.SessionId);
-        if (caller.Standing is not null) yield return new Claim(Kv4.Services.Tokens.Kv4Claims.Standing, caller.Standing);
+        if (caller.Standing is not null) yield return new Claim(Kv4Claims.Standing, caller.Standing);
         // A signal-scoped caller keeps its scope through a round trip (FromClaims reads these back).
         if (caller.Signal is { } scope)
         {
-            yield return new Claim(Kv4.Services.Tokens.Kv4Claims.Use, Kv4.Services.Tokens.Kv4Claims.UseSignal);
-            if (scope.Channel is not null) yield return new Claim(Kv4.Services.Tokens.Kv4Claims.Channel, scope.Channel);
+            yield return new Claim(Kv4Claims.Use, Kv4Claims.UseSignal);
+            if (scope.Channel is not null) yield return new Claim(Kv4Claims.Channel, scope.Channel);
         }
     }
 
-    private static Caller? FromClaims(ClaimsIdentity identity) => Kv4.Services.Tokens.Kv4Claims.ToCaller(identity.Claims);
+    private static Caller? FromClaims(ClaimsIdentity identity) => Kv4Claims.ToCaller(identity.Claims);
 
     /// <summary>An identity that is a Caller: claims are produced only if someone asks for them.</summary>
     private sealed class CallerIdentity(Caller caller, string authenticationType)
