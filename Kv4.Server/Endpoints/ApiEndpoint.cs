@@ -75,12 +75,8 @@ public sealed partial class ApiEndpoint(
 
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var outcome = ApiTarget.TryParse(rawTarget, out var serviceName, out path);
-        if (outcome == ApiTarget.Outcome.NotApi)
-        {
-            // An absolute-form target (through a proxy): fall back to the decoded path.
-            outcome = ApiTarget.TryParse(context.Request.Path.Value ?? "", out serviceName, out path);
-            if (outcome == ApiTarget.Outcome.NotApi) return ErrorCode.UnknownService;
-        }
+        if (outcome == ApiTarget.Outcome.Disguised) return ErrorCode.BadPath;
+        if (outcome == ApiTarget.Outcome.NotApi) return ErrorCode.UnknownService;
         if (!runtime.Catalog.TryFind(serviceName, out var found)) return ErrorCode.UnknownService;
         service = found;
         return outcome == ApiTarget.Outcome.BadPath ? ErrorCode.BadPath : null;

@@ -59,14 +59,14 @@ public static class Kv4ServerApp
         _ = app.Services.GetRequiredService<ServerSecrets>();
         _ = app.Services.GetRequiredService<EngineMetrics>(); // its gauges refresh on every scrape of the host's registry
 
-        // Kestrel removes `..` segments before routing, so `/_data/../healthz` would reach /healthz: a raw target
-        // of the template stays in the template, where the endpoint refuses it as a bad path.
+        // Kestrel removes `..` segments and decodes escapes before routing, so `/_data/../healthz` would reach
+        // /healthz and `/x/../_data/b` the template: a raw target of the template, or one that only reaches a route
+        // through that normalization, goes to the endpoint, which refuses it as a bad path (ApiTarget decides).
         app.Use((context, next) =>
         {
             var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
-            var rawIsApi = raw is { Length: > 1 } && raw[0] == '/' && raw[1] == '_';
             var pathIsApi = context.Request.Path.Value is { Length: > 1 } path && path[1] == '_';
-            if (rawIsApi && !pathIsApi) context.Request.Path = "/_";
+            if (raw is not null && !pathIsApi && ApiTarget.Classify(raw) != ApiTarget.Outcome.NotApi) context.Request.Path = "/_";
             return next(context);
         });
         app.UseRouting();
