@@ -61,6 +61,19 @@ public sealed class ApiOptions
     /// (`k`, `k2`..`k4`, `_ver_`) and white space, so a body just over it is refused before it is buffered.
     /// </summary>
     public int MaxBodyBytes { get; set; } = JsonValueRules.DefaultMaxValueBytes + 64 * 1024;
+
+    /// <summary>
+    /// The slowest a request body may arrive once <see cref="BodyGraceSeconds"/> have passed: a body that
+    /// trickles in slower is cut off and answered `request_timeout` 408, so a slow client cannot hold a request
+    /// open. 0 turns the check off.
+    /// </summary>
+    public int MinBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>How long a body may arrive at any pace before <see cref="MinBodyBytesPerSecond"/> applies (at least 2: Kestrel checks once a second).</summary>
+    public int BodyGraceSeconds { get; set; } = 5;
+
+    /// <summary>How long the request line and headers may take to arrive; Kestrel answers a bare 408 after it.</summary>
+    public int HeadersTimeoutSeconds { get; set; } = 15;
 }
 
 public sealed class NodeOptions

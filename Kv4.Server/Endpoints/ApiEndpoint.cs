@@ -17,8 +17,9 @@ namespace Kv4.Server.Endpoints;
 /// (else `unavailable`), method (`method_not_allowed`), service (`unknown_service`), path (`bad_path`),
 /// credentials (`unauthorized` unless the service allows the call anonymously), a `_token` bearer's scope and the
 /// IP deny list (`forbidden`),
-/// bounded body (`value_too_large`), then the service. Nothing is written before the service runs, so every
-/// refusal here leaves the store untouched. An unexpected exception is logged and answered `unavailable`.
+/// bounded body (`value_too_large`; a body Kestrel cannot read is `bad_param`, too slow `request_timeout`), then the
+/// service. Nothing is written before the service runs, so every refusal here leaves the store untouched. An
+/// unexpected exception is logged and answered `unavailable`.
 /// </summary>
 public sealed partial class ApiEndpoint(
     EngineLifetime engine,
@@ -44,6 +45,14 @@ public sealed partial class ApiEndpoint(
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; there is nobody to answer.
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel could not read the body (bad chunked framing, too slow, over its hard limit): the client's error,
+            // answered in the envelope where the connection still allows it. The message says why; a stack would not.
+            var code = ErrorCodes.FromClientStatus(e.StatusCode);
+            LogClientError(e.StatusCode, context.Request.Method, serviceLabel, context.TraceIdentifier, e.Message, ErrorCodes.Wire(code));
+            if (!context.Response.HasStarted) await replies.WriteErrorAsync(context.Response, code);
         }
         catch (Exception e)
         {
@@ -147,6 +156,9 @@ public sealed partial class ApiEndpoint(
         method = null;
         return "other";
     }
+
+    [LoggerMessage(LogLevel.Information, "client error {Status} reading {Method} on service {Service} (request {RequestId}): {Reason}; answered {Code}")]
+    private partial void LogClientError(int status, string method, string service, string requestId, string reason, string code);
 
     [LoggerMessage(LogLevel.Error, "unexpected failure answering {Method} on service {Service} (request {RequestId}); answered unavailable")]
     private partial void LogUnexpected(Exception error, string method, string service, string requestId);

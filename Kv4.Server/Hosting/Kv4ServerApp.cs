@@ -28,7 +28,8 @@ public static class Kv4ServerApp
 
         var services = builder.Services;
         services.AddOptions<Kv4Options>().Bind(builder.Configuration.GetSection(Kv4Options.Section))
-            .Validate(o => o.CommitIntervalMs > 0 && o.Api.MaxBodyBytes > 0 && o.Api.MaxValueBytes > 0 && o.RateLimit.PermitsPerSecond >= 0,
+            .Validate(o => o.CommitIntervalMs > 0 && o.Api.MaxBodyBytes > 0 && o.Api.MaxValueBytes > 0 && o.RateLimit.PermitsPerSecond >= 0
+                    && o.Api.MinBodyBytesPerSecond >= 0 && o.Api.BodyGraceSeconds >= 2 && o.Api.HeadersTimeoutSeconds > 0,
                 "Kv4 options out of range");
         var kv4 = builder.Configuration.GetSection(Kv4Options.Section).Get<Kv4Options>() ?? new Kv4Options();
 
@@ -49,8 +50,16 @@ public static class Kv4ServerApp
         services.AddSingleton<TemplateDocumentTransformer>();
         // Kestrel's own body limit stays well above ours: the endpoint answers value_too_large in the envelope and
         // discards the rest of a refused body up to this hard limit, so the client reads the answer.
+        // A body slower than the minimum rate, or headers slower than their timeout, are cut off by Kestrel; the
+        // endpoint answers the body case in the envelope (request_timeout).
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
-            k.Limits.MaxRequestBodySize = 4L * Math.Max(kv4.Api.MaxBodyBytes, 1024 * 1024));
+        {
+            k.Limits.MaxRequestBodySize = 4L * Math.Max(kv4.Api.MaxBodyBytes, 1024 * 1024);
+            k.Limits.MinRequestBodyDataRate = kv4.Api.MinBodyBytesPerSecond > 0
+                ? new(kv4.Api.MinBodyBytesPerSecond, TimeSpan.FromSeconds(Math.Max(kv4.Api.BodyGraceSeconds, 2)))
+                : null;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(Math.Max(kv4.Api.HeadersTimeoutSeconds, 1));
+        });
 
         configure?.Invoke(builder);
 
