@@ -18,6 +18,8 @@ public static class Kv4ServerApp
     /// <summary>Where the server listens when neither --urls, ASPNETCORE_URLS/ASPNETCORE_HTTP_PORTS nor Kestrel endpoints are configured.</summary>
     public const string DefaultUrl = "http://127.0.0.1:4000";
 
+    private const string ApiCorsPolicy = "kv4-api";
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // appsettings.json sits next to the binary: `dotnet run --project Kv4.Server` runs from the repository root.
@@ -29,7 +31,8 @@ public static class Kv4ServerApp
         var services = builder.Services;
         services.AddOptions<Kv4Options>().Bind(builder.Configuration.GetSection(Kv4Options.Section))
             .Validate(o => o.CommitIntervalMs > 0 && o.Api.MaxBodyBytes > 0 && o.Api.MaxValueBytes > 0 && o.RateLimit.PermitsPerSecond >= 0
-                    && o.Api.MinBodyBytesPerSecond >= 0 && o.Api.BodyGraceSeconds >= 2 && o.Api.HeadersTimeoutSeconds > 0,
+                    && o.Api.MinBodyBytesPerSecond >= 0 && o.Api.BodyGraceSeconds >= 2 && o.Api.HeadersTimeoutSeconds > 0
+                    && o.Cors.OriginsAreExact,
                 "Kv4 options out of range");
         var kv4 = builder.Configuration.GetSection(Kv4Options.Section).Get<Kv4Options>() ?? new Kv4Options();
 
@@ -46,6 +49,12 @@ public static class Kv4ServerApp
         services.AddKv4Authentication();
         Kv4.Server.Realtime.RealtimeEndpoints.AddKv4Realtime(services);
         services.AddBucketRateLimiting(kv4.RateLimit);
+        // Browsers on the configured origins may call the template with credentials; every other path, and every
+        // other origin, gets no CORS header (without origins the middleware is not there at all).
+        if (kv4.Cors.Enabled)
+            services.AddCors(o => o.AddPolicy(ApiCorsPolicy, p => p.WithOrigins(kv4.Cors.Origins)
+                .WithMethods("GET", "PUT", "POST", "DELETE").WithHeaders("Authorization", "Content-Type").AllowCredentials()
+                .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
         services.AddOpenApi(o => o.AddDocumentTransformer<TemplateDocumentTransformer>());
         services.AddSingleton<TemplateDocumentTransformer>();
         // Kestrel's own body limit stays well above ours: the endpoint answers value_too_large in the envelope and
@@ -79,6 +88,7 @@ public static class Kv4ServerApp
             return next(context);
         });
         app.UseRouting();
+        if (kv4.Cors.Enabled) app.UseCors();
         app.UseAuthentication();
         if (kv4.RateLimit.Enabled) app.UseRateLimiter();
 
@@ -87,8 +97,12 @@ public static class Kv4ServerApp
         app.MapOpenApi("/openapi/{documentName}.json");
         Kv4.Server.Realtime.RealtimeEndpoints.MapKv4Realtime(app);
         var endpoint = app.Services.GetRequiredService<ApiEndpoint>();
-        app.Map("/_{service}", endpoint.HandleAsync).ExcludeFromDescription();
-        app.Map("/_{service}/{**path}", endpoint.HandleAsync).ExcludeFromDescription();
+        var template = new[]
+        {
+            app.Map("/_{service}", endpoint.HandleAsync).ExcludeFromDescription(),
+            app.Map("/_{service}/{**path}", endpoint.HandleAsync).ExcludeFromDescription(),
+        };
+        if (kv4.Cors.Enabled) foreach (var route in template) route.RequireCors(ApiCorsPolicy);
         // Targets that only look like something else after Kestrel removed their `..` segments, and any other path.
         app.MapFallback(endpoint.HandleAsync).ExcludeFromDescription();
         return app;
