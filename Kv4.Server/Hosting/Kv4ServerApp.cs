@@ -60,7 +60,8 @@ public static class Kv4ServerApp
         // Kestrel's own body limit stays well above ours: the endpoint answers value_too_large in the envelope and
         // discards the rest of a refused body up to this hard limit, so the client reads the answer.
         // A body slower than the minimum rate, or headers slower than their timeout, are cut off by Kestrel; the
-        // endpoint answers the body case in the envelope (request_timeout).
+        // endpoint answers the body case in the envelope (request_timeout). Kestrel may take these before the
+        // options are validated: clamped, so a bad value fails the start with the validation's message, not Kestrel's.
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
         {
             k.Limits.MaxRequestBodySize = 4L * Math.Max(kv4.Api.MaxBodyBytes, 1024 * 1024);

@@ -96,6 +96,27 @@ public sealed class ClientErrorTests(ClientErrorTests.Fixture fixture) : IClassF
         Assert.Equal(HttpStatusCode.RequestTimeout, status);
     }
 
+    [Theory]
+    [InlineData("--Kv4:Api:BodyGraceSeconds=1")]
+    [InlineData("--Kv4:Api:MinBodyBytesPerSecond=-1")]
+    [InlineData("--Kv4:Api:HeadersTimeoutSeconds=0")]
+    public async Task Out_of_range_client_limits_stop_the_start(string knob)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("kv4-limits-").FullName;
+        try
+        {
+            var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+            {
+                await using var server = await Kv4TestServer.StartAsync([knob], FakeServices.Install(new FakeServices()), dataDir);
+            });
+            Assert.Contains("Kv4 options", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
     /// <summary>
     /// Runs the exchange and checks what the server did meanwhile: the service was not called, nothing was logged
     /// at Error or with an exception, and (for a body Kestrel could not read) the client error was logged at Information.
