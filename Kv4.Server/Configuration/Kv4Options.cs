@@ -36,6 +36,9 @@ public sealed class Kv4Options
 
     public RateLimitOptions RateLimit { get; set; } = new();
 
+    /// <summary>`Kv4:Cors:Origins:0=https://app.example.com`: the pages that may call the API from a browser.</summary>
+    public ApiCorsOptions Cors { get; set; } = new();
+
     /// <summary>`Kv4:Turn:Hosts:0=HOST:PORT`, `Kv4:Turn:Secret`, `Kv4:Turn:TtlSeconds`: the built-in `_turn` issuer.</summary>
     public Kv4.Services.Turn.TurnOptions Turn { get; set; } = new();
 
@@ -61,6 +64,19 @@ public sealed class ApiOptions
     /// (`k`, `k2`..`k4`, `_ver_`) and white space, so a body just over it is refused before it is buffered.
     /// </summary>
     public int MaxBodyBytes { get; set; } = JsonValueRules.DefaultMaxValueBytes + 64 * 1024;
+
+    /// <summary>
+    /// The slowest a request body may arrive once <see cref="BodyGraceSeconds"/> have passed: a body that
+    /// trickles in slower is cut off and answered `request_timeout` 408, so a slow client cannot hold a request
+    /// open. 0 turns the check off.
+    /// </summary>
+    public int MinBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>How long a body may arrive at any pace before <see cref="MinBodyBytesPerSecond"/> applies (at least 2: Kestrel checks once a second).</summary>
+    public int BodyGraceSeconds { get; set; } = 5;
+
+    /// <summary>How long the request line and headers may take to arrive; Kestrel answers a bare 408 after it.</summary>
+    public int HeadersTimeoutSeconds { get; set; } = 15;
 }
 
 public sealed class NodeOptions
@@ -91,4 +107,21 @@ public sealed class RateLimitOptions
     public int Burst { get; set; }
 
     public bool Enabled => PermitsPerSecond > 0;
+}
+
+/// <summary>
+/// Which browser origins may call the API template directly (CORS), each exactly as a browser sends it in
+/// `Origin`: `https://app.example.com` or `http://127.0.0.1:8080`, no path, no trailing `/`, never `*` (the
+/// calls carry credentials). None by default: then no CORS header is ever sent.
+/// </summary>
+public sealed class ApiCorsOptions
+{
+    public string[] Origins { get; set; } = [];
+
+    public bool Enabled => Origins.Length > 0;
+
+    /// <summary>Every origin is `scheme://host[:port]` with http or https; `*`, a path or a trailing `/` would never match a browser's `Origin`.</summary>
+    public bool OriginsAreExact => Origins.All(origin =>
+        Uri.TryCreate(origin, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+        && origin == uri.GetLeftPart(UriPartial.Authority) && uri.UserInfo.Length == 0);
 }

@@ -19,8 +19,9 @@ namespace Kv4.Server.Endpoints;
 /// (else `unavailable`), method (`method_not_allowed`), service (`unknown_service`), path (`bad_path`), then
 /// <see cref="Admission"/>: credentials (`unauthorized` unless the service declares the call anonymous), a `_token`
 /// bearer's scope and the IP deny list (`forbidden`),
-/// bounded body (`value_too_large`), then the service. Nothing is written before the service runs, so every
-/// refusal here leaves the store untouched. An unexpected exception is logged and answered `unavailable`.
+/// bounded body (`value_too_large`; a body Kestrel cannot read is `bad_param`, too slow `request_timeout`), then the
+/// service. Nothing is written before the service runs, so every refusal here leaves the store untouched. An
+/// unexpected exception is logged and answered `unavailable`.
 /// </summary>
 public sealed partial class ApiEndpoint(
     EngineLifetime engine,
@@ -46,6 +47,14 @@ public sealed partial class ApiEndpoint(
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; there is nobody to answer.
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel could not read the body (bad chunked framing, too slow, over its hard limit): the client's error,
+            // answered in the envelope where the connection still allows it. The message says why; a stack would not.
+            var code = ErrorCodes.FromClientStatus(e.StatusCode);
+            LogClientError(e.StatusCode, context.Request.Method, serviceLabel, context.TraceIdentifier, e.Message, ErrorCodes.Wire(code));
+            if (!context.Response.HasStarted) await replies.WriteErrorAsync(context.Response, code);
         }
         catch (Exception e)
         {
@@ -77,12 +86,8 @@ public sealed partial class ApiEndpoint(
 
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var outcome = ApiTarget.TryParse(rawTarget, out var serviceName, out path);
-        if (outcome == ApiTarget.Outcome.NotApi)
-        {
-            // An absolute-form target (through a proxy): fall back to the decoded path.
-            outcome = ApiTarget.TryParse(context.Request.Path.Value ?? "", out serviceName, out path);
-            if (outcome == ApiTarget.Outcome.NotApi) return ErrorCode.UnknownService;
-        }
+        if (outcome == ApiTarget.Outcome.Disguised) return ErrorCode.BadPath;
+        if (outcome == ApiTarget.Outcome.NotApi) return ErrorCode.UnknownService;
         if (!runtime.Catalog.TryFind(serviceName, out var found)) return ErrorCode.UnknownService;
         service = found;
         return outcome == ApiTarget.Outcome.BadPath ? ErrorCode.BadPath : null;
@@ -135,6 +140,9 @@ public sealed partial class ApiEndpoint(
         method = null;
         return "other";
     }
+
+    [LoggerMessage(LogLevel.Information, "client error {Status} reading {Method} on service {Service} (request {RequestId}): {Reason}; answered {Code}")]
+    private partial void LogClientError(int status, string method, string service, string requestId, string reason, string code);
 
     [LoggerMessage(LogLevel.Error, "unexpected failure answering {Method} on service {Service} (request {RequestId}); answered unavailable")]
     private partial void LogUnexpected(Exception error, string method, string service, string requestId);

@@ -8,6 +8,8 @@ namespace Kv4.Server.Endpoints;
 /// over it is refused before buffering anything, a chunked body as soon as it passes it. The rest of a refused
 /// body is read and discarded (up to Kestrel's hard MaxRequestBodySize), because a server that answers and
 /// closes while the client is still sending makes most clients lose the answer (a reset instead of the 413).
+/// A body Kestrel cannot read (bad chunked framing, slower than its minimum rate) throws
+/// <see cref="BadHttpRequestException"/> with the status Kestrel chose; the endpoint answers it as the client's error.
 /// The buffer goes back to the pool on dispose, so the body is valid only while the service call runs
 /// (the engine copies what it stores).
 /// </summary>
@@ -74,6 +76,13 @@ public sealed class BoundedBody : IDisposable
                 if (result.IsCompleted || result.IsCanceled) break;
             }
         }
+        catch (IOException e) when (e is not BadHttpRequestException)
+        {
+            // Kestrel reports some malformed framing (a chunk size that overflows) as a plain IOException: still a
+            // body the client sent wrong, so it surfaces as the same BadHttpRequestException as the rest.
+            Return(rented);
+            throw new BadHttpRequestException(e.Message, StatusCodes.Status400BadRequest, e);
+        }
         catch
         {
             Return(rented);
@@ -93,9 +102,10 @@ public sealed class BoundedBody : IDisposable
                 if (result.IsCompleted || result.IsCanceled) return;
             }
         }
-        catch (BadHttpRequestException)
+        catch (IOException)
         {
-            // Past Kestrel's hard limit: it closes the connection after our reply; nothing more we can do.
+            // Past Kestrel's hard limit, or framing it cannot read (BadHttpRequestException is an IOException): it
+            // closes the connection after our reply; nothing more we can do.
         }
     }
 

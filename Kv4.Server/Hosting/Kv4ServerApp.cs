@@ -18,6 +18,8 @@ public static class Kv4ServerApp
     /// <summary>Where the server listens when neither --urls, ASPNETCORE_URLS/ASPNETCORE_HTTP_PORTS nor Kestrel endpoints are configured.</summary>
     public const string DefaultUrl = "http://127.0.0.1:4000";
 
+    private const string ApiCorsPolicy = "kv4-api";
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // appsettings.json sits next to the binary: `dotnet run --project Kv4.Server` runs from the repository root.
@@ -28,7 +30,9 @@ public static class Kv4ServerApp
 
         var services = builder.Services;
         services.AddOptions<Kv4Options>().Bind(builder.Configuration.GetSection(Kv4Options.Section))
-            .Validate(o => o.CommitIntervalMs > 0 && o.Api.MaxBodyBytes > 0 && o.Api.MaxValueBytes > 0 && o.RateLimit.PermitsPerSecond >= 0,
+            .Validate(o => o.CommitIntervalMs > 0 && o.Api.MaxBodyBytes > 0 && o.Api.MaxValueBytes > 0 && o.RateLimit.PermitsPerSecond >= 0
+                    && o.Api.MinBodyBytesPerSecond >= 0 && o.Api.BodyGraceSeconds >= 2 && o.Api.HeadersTimeoutSeconds > 0
+                    && o.Cors.OriginsAreExact,
                 "Kv4 options out of range");
         var kv4 = builder.Configuration.GetSection(Kv4Options.Section).Get<Kv4Options>() ?? new Kv4Options();
 
@@ -45,12 +49,27 @@ public static class Kv4ServerApp
         services.AddKv4Authentication();
         Kv4.Server.Realtime.RealtimeEndpoints.AddKv4Realtime(services);
         services.AddBucketRateLimiting(kv4.RateLimit);
+        // Browsers on the configured origins may call the template with credentials; every other path, and every
+        // other origin, gets no CORS header (without origins the middleware is not there at all).
+        if (kv4.Cors.Enabled)
+            services.AddCors(o => o.AddPolicy(ApiCorsPolicy, p => p.WithOrigins(kv4.Cors.Origins)
+                .WithMethods("GET", "PUT", "POST", "DELETE").WithHeaders("Authorization", "Content-Type").AllowCredentials()
+                .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
         services.AddOpenApi(o => o.AddDocumentTransformer<TemplateDocumentTransformer>());
         services.AddSingleton<TemplateDocumentTransformer>();
         // Kestrel's own body limit stays well above ours: the endpoint answers value_too_large in the envelope and
         // discards the rest of a refused body up to this hard limit, so the client reads the answer.
+        // A body slower than the minimum rate, or headers slower than their timeout, are cut off by Kestrel; the
+        // endpoint answers the body case in the envelope (request_timeout). Kestrel may take these before the
+        // options are validated: clamped, so a bad value fails the start with the validation's message, not Kestrel's.
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
-            k.Limits.MaxRequestBodySize = 4L * Math.Max(kv4.Api.MaxBodyBytes, 1024 * 1024));
+        {
+            k.Limits.MaxRequestBodySize = 4L * Math.Max(kv4.Api.MaxBodyBytes, 1024 * 1024);
+            k.Limits.MinRequestBodyDataRate = kv4.Api.MinBodyBytesPerSecond > 0
+                ? new(kv4.Api.MinBodyBytesPerSecond, TimeSpan.FromSeconds(Math.Max(kv4.Api.BodyGraceSeconds, 2)))
+                : null;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(Math.Max(kv4.Api.HeadersTimeoutSeconds, 1));
+        });
 
         configure?.Invoke(builder);
 
@@ -59,17 +78,18 @@ public static class Kv4ServerApp
         _ = app.Services.GetRequiredService<ServerSecrets>();
         _ = app.Services.GetRequiredService<EngineMetrics>(); // its gauges refresh on every scrape of the host's registry
 
-        // Kestrel removes `..` segments before routing, so `/_data/../healthz` would reach /healthz: a raw target
-        // of the template stays in the template, where the endpoint refuses it as a bad path.
+        // Kestrel removes `..` segments and decodes escapes before routing, so `/_data/../healthz` would reach
+        // /healthz and `/x/../_data/b` the template: a raw target of the template, or one that only reaches a route
+        // through that normalization, goes to the endpoint, which refuses it as a bad path (ApiTarget decides).
         app.Use((context, next) =>
         {
             var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
-            var rawIsApi = raw is { Length: > 1 } && raw[0] == '/' && raw[1] == '_';
             var pathIsApi = context.Request.Path.Value is { Length: > 1 } path && path[1] == '_';
-            if (rawIsApi && !pathIsApi) context.Request.Path = "/_";
+            if (raw is not null && !pathIsApi && ApiTarget.Classify(raw) != ApiTarget.Outcome.NotApi) context.Request.Path = "/_";
             return next(context);
         });
         app.UseRouting();
+        if (kv4.Cors.Enabled) app.UseCors();
         app.UseAuthentication();
         if (kv4.RateLimit.Enabled) app.UseRateLimiter();
 
@@ -78,8 +98,12 @@ public static class Kv4ServerApp
         app.MapOpenApi("/openapi/{documentName}.json");
         Kv4.Server.Realtime.RealtimeEndpoints.MapKv4Realtime(app);
         var endpoint = app.Services.GetRequiredService<ApiEndpoint>();
-        app.Map("/_{service}", endpoint.HandleAsync).ExcludeFromDescription();
-        app.Map("/_{service}/{**path}", endpoint.HandleAsync).ExcludeFromDescription();
+        var template = new[]
+        {
+            app.Map("/_{service}", endpoint.HandleAsync).ExcludeFromDescription(),
+            app.Map("/_{service}/{**path}", endpoint.HandleAsync).ExcludeFromDescription(),
+        };
+        if (kv4.Cors.Enabled) foreach (var route in template) route.RequireCors(ApiCorsPolicy);
         // Targets that only look like something else after Kestrel removed their `..` segments, and any other path.
         app.MapFallback(endpoint.HandleAsync).ExcludeFromDescription();
         return app;

@@ -18,6 +18,7 @@ public enum ErrorCode
     UnknownService,
     NoNamespace,
     MethodNotAllowed,
+    RequestTimeout,
     VersionConflict,
     Exists,
     UsernameIsImmutable,

@@ -25,6 +25,17 @@ public static class ErrorCodes
         _ => ErrorCode.Unavailable,
     };
 
+    /// <summary>
+    /// The code for a request the HTTP server could not read, by the status it gave (408 body too slow, 413 body
+    /// over its hard limit; any other, such as bad chunked framing, is a malformed parameter of the call).
+    /// </summary>
+    public static ErrorCode FromClientStatus(int status) => status switch
+    {
+        408 => ErrorCode.RequestTimeout,
+        413 => ErrorCode.ValueTooLarge,
+        _ => ErrorCode.BadParam,
+    };
+
     private static (string, int)[] Build()
     {
         var table = new (string, int)[Enum.GetValues<ErrorCode>().Length];
@@ -44,6 +55,7 @@ public static class ErrorCodes
         Row(ErrorCode.UnknownService, "unknown_service", 404);
         Row(ErrorCode.NoNamespace, "no_namespace", 404);
         Row(ErrorCode.MethodNotAllowed, "method_not_allowed", 405);
+        Row(ErrorCode.RequestTimeout, "request_timeout", 408);
         Row(ErrorCode.VersionConflict, "version_conflict", 409);
         Row(ErrorCode.Exists, "exists", 409);
         Row(ErrorCode.UsernameIsImmutable, "username_is_immutable", 409);

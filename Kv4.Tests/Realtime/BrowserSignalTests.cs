@@ -98,7 +98,7 @@ public sealed class BrowserSignalTests
         };
     }
 
-    private static string? FindChromium() =>
+    internal static string? FindChromium() =>
         new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
 }
 

@@ -24,7 +24,23 @@ public static class RawHttp
         head.Append("\r\n");
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()));
         await stream.WriteAsync(bodyBytes);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await ReadResponseAsync(stream);
+    }
+
+    /// <summary>Sends <paramref name="request"/> as written (request line, headers and body framing included) and reads the answer.</summary>
+    public static async Task<(HttpStatusCode Status, string Body)> SendRawAsync(Uri server, string request)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(server.Host, server.Port);
+        await using var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        return await ReadResponseAsync(stream);
+    }
+
+    /// <summary>Reads one response until the server closes the connection (requests here say `Connection: close`).</summary>
+    public static async Task<(HttpStatusCode Status, string Body)> ReadResponseAsync(Stream stream)
+    {
+        using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
         var response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
         var statusLine = response[..response.IndexOf("\r\n", StringComparison.Ordinal)];
         var status = (HttpStatusCode)int.Parse(statusLine.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
