@@ -31,8 +31,8 @@ public sealed class BasicAuthenticationHandler(
             return AuthenticateResult.Fail("garbled Authorization header");
         // Before the engine is open nobody can be checked; the endpoint answers `unavailable` then.
         if (engine.Runtime is not { } runtime) return AuthenticateResult.NoResult();
-        var caller = await runtime.Authenticator.AuthenticateAsync(userName, password, Context.RequestAborted);
-        if (caller is null) return AuthenticateResult.Fail("login refused");
+        var login = await runtime.Authenticator.AuthenticateAsync(userName, password, Context.Connection.RemoteIpAddress, Context.RequestAborted);
+        if (login.Caller is not { } caller) return AuthenticateResult.Fail("login refused");
         return AuthenticateResult.Success(new AuthenticationTicket(CallerPrincipal.Create(caller, SchemeName), SchemeName));
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Kv4.Services.Api;
@@ -21,6 +22,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
 
     private readonly AccountDirectory _directory;
     private readonly SecretHasher _secrets;
+    private readonly PasswordHasher _passwords;
     private readonly byte[] _systemSecretHash;
     private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<UInt128, CachedLogin> _cache = new();
@@ -28,44 +30,54 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     private readonly TimeProvider _clock;
     private readonly TimeSpan _cacheFor;
 
-    public CallerAuthenticator(AccountDirectory directory, SecretHasher secrets, string systemSecret, TimeProvider clock, TimeSpan cacheFor)
+    public CallerAuthenticator(AccountDirectory directory, SecretHasher secrets, PasswordHasher passwords, string systemSecret,
+        TimeProvider clock, TimeSpan cacheFor)
     {
         if (string.IsNullOrEmpty(systemSecret)) throw new ArgumentException("the $sys secret is required", nameof(systemSecret));
         _directory = directory;
         _secrets = secrets;
+        _passwords = passwords;
         _systemSecretHash = HashForCompare(systemSecret);
         _clock = clock;
         _cacheFor = cacheFor;
     }
 
-    public ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default)
+    /// <summary>How many password (PBKDF2) and secret (HMAC) checks logins have run.</summary>
+    public long PasswordChecks => _passwords.Verifications;
+
+    /// <inheritdoc cref="PasswordChecks"/>
+    public long SecretChecks => _secrets.Verifications;
+
+    public ValueTask<LoginResult> AuthenticateAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(userName) || string.IsNullOrEmpty(password)
             || userName.Length > LoginForm.MaxPartLength || password.Length > LoginForm.MaxPartLength)
-            return new((Caller?)null);
+            return new(LoginResult.Refused);
         // The cache is asked before the credential is even parsed: a repeated login costs one HMAC and one lookup.
         var cacheKey = CacheKey(userName, password);
         var generation = _directory.Generation;
         var now = _clock.GetUtcNow().UtcTicks;
         if (_cache.TryGetValue(cacheKey, out var cached) && cached.Generation == generation && now < cached.ExpiresAt)
-            return new(cached.Caller);
+            return new(LoginResult.Accepted(cached.Caller));
 
-        if (!LoginForm.TryParse(userName, password, out var form)) return new((Caller?)null);
+        if (!LoginForm.TryParse(userName, password, out var form)) return new(LoginResult.Refused);
         var caller = Verify(form, passwordLogin: false);
         if (caller is not null)
         {
             if (_cache.Count >= MaxCachedLogins) _cache.Clear();
             _cache[cacheKey] = new CachedLogin(caller, generation, now + _cacheFor.Ticks);
         }
-        return new(caller);
+        return new(caller is null ? LoginResult.Refused : LoginResult.Accepted(caller));
     }
 
     /// <summary>
     /// A password login (the `_sess` service): `elena` / `elena#lily` with the account's password, `elena:boss` with
     /// an admin's password. Not cached: sessions are created rarely and PBKDF2 is meant to be slow.
     /// </summary>
-    public ValueTask<Caller?> AuthenticatePasswordAsync(string login, string password, CancellationToken cancellationToken = default) =>
-        new(LoginForm.TryParsePasswordLogin(login, password, out var form) ? Verify(form, passwordLogin: true) : null);
+    public ValueTask<LoginResult> AuthenticatePasswordAsync(string login, string password, IPAddress? client, CancellationToken cancellationToken = default) =>
+        new(LoginForm.TryParsePasswordLogin(login, password, out var form) && Verify(form, passwordLogin: true) is { } caller
+            ? LoginResult.Accepted(caller)
+            : LoginResult.Refused);
 
     /// <summary>
     /// Whether a caller authenticated earlier (a bearer token carries one for minutes) may still act: its top-level
@@ -115,7 +127,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
                 return new Caller(bucket, bucket, CallerKind.SubAccount, [CallerRoles.SubAccount]);
             }
             case LoginKind.Admin:
-                return _directory.TryGetAdmin(form.Ident, form.AdminKey!, out var admin) && PasswordHasher.Verify(form.Secret, admin.PasswordHash)
+                return _directory.TryGetAdmin(form.Ident, form.AdminKey!, out var admin) && _passwords.Verify(form.Secret, admin.PasswordHash)
                     ? new Caller(form.Ident, $"{form.Ident}:{form.AdminKey}", CallerKind.Admin, [CallerRoles.Admin])
                     : null;
             default:
@@ -124,7 +136,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     }
 
     private bool Check(AccountRecord record, string given, bool passwordLogin) =>
-        passwordLogin ? PasswordHasher.Verify(given, record.PasswordHash) : _secrets.Verify(given, record.SecretHash);
+        passwordLogin ? _passwords.Verify(given, record.PasswordHash) : _secrets.Verify(given, record.SecretHash);
 
     /// <summary>HMAC of "user\npassword" with the per-process key; both parts are bounded, so the text fits on the stack.</summary>
     private UInt128 CacheKey(string userName, string password)

@@ -27,7 +27,7 @@ public sealed class FakeServices : IServiceRuntimeFactory, ICallerAuthenticator,
     public ServiceRuntime Open(CancellationToken cancellationToken) =>
         new(new ServiceCatalog([new Probe(this, "probe", false), new Probe(this, "open", true), new Fail(), new Boom(), new Refused()]), this, this, null);
 
-    public ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default)
+    public ValueTask<LoginResult> AuthenticateAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken = default)
     {
         lock (LoginNamesSeen) LoginNamesSeen.Add(userName);
         Caller? caller = (userName, password) switch
@@ -37,7 +37,7 @@ public sealed class FakeServices : IServiceRuntimeFactory, ICallerAuthenticator,
             ("elena#lily", "lily-secret") => new Caller("elena#lily", "elena#lily", CallerKind.SubAccount, []),
             _ => null,
         };
-        return new(caller);
+        return new(caller is null ? LoginResult.Refused : LoginResult.Accepted(caller));
     }
 
     public bool IsDenied(string bucket, string path, IPAddress address) => bucket == DeniedBucket;
