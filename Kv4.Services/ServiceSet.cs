@@ -55,7 +55,8 @@ public sealed class ServiceSet
         var passwords = new PasswordHasher(settings.PasswordIterations);
         var directory = new AccountDirectory(store);
         var accessPolicy = AccessPolicy.Load(store);
-        var authenticator = new CallerAuthenticator(directory, secrets, passwords, settings.SystemSecret, settings.Clock,
+        var authenticator = new CallerAuthenticator(directory, secrets, passwords, new LoginThrottle(settings.Login, settings.Clock),
+            settings.SystemSecret, settings.Clock,
             TimeSpan.FromSeconds(settings.LoginCacheSeconds));
         var namespaces = new NamespaceService(store);
         IApiService[] services =

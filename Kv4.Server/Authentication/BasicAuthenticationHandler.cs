@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
 using Kv4.Server.Endpoints;
 using Kv4.Server.Hosting;
@@ -10,7 +11,8 @@ namespace Kv4.Server.Authentication;
 /// <summary>
 /// HTTP Basic for the logins of contract section 4. No Authorization header: no result (the endpoint decides
 /// whether the call may be anonymous). A garbled header or refused login: failure, answered with the
-/// `unauthorized` envelope by <see cref="HandleChallengeAsync"/>. The authenticator caches successful checks,
+/// `unauthorized` envelope by <see cref="HandleChallengeAsync"/>, or `rate_limited` (429, with Retry-After) when the
+/// login or the client address failed too often and must wait. The authenticator caches successful checks,
 /// so a hot GET does not hash the secret each time.
 /// </summary>
 public sealed class BasicAuthenticationHandler(
@@ -23,6 +25,9 @@ public sealed class BasicAuthenticationHandler(
 {
     public const string SchemeName = "Basic";
 
+    /// <summary>Where a throttled login leaves its wait for the challenge (the same request, maybe another handler instance).</summary>
+    private static readonly object RetryAfterItem = new();
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization;
@@ -32,12 +37,23 @@ public sealed class BasicAuthenticationHandler(
         // Before the engine is open nobody can be checked; the endpoint answers `unavailable` then.
         if (engine.Runtime is not { } runtime) return AuthenticateResult.NoResult();
         var login = await runtime.Authenticator.AuthenticateAsync(userName, password, Context.Connection.RemoteIpAddress, Context.RequestAborted);
+        if (login.Throttled)
+        {
+            Context.Items[RetryAfterItem] = login.RetryAfter;
+            return AuthenticateResult.Fail("login throttled");
+        }
         if (login.Caller is not { } caller) return AuthenticateResult.Fail("login refused");
         return AuthenticateResult.Success(new AuthenticationTicket(CallerPrincipal.Create(caller, SchemeName), SchemeName));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.TryGetValue(RetryAfterItem, out var wait) && wait is TimeSpan retryAfter)
+        {
+            Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await replies.WriteErrorAsync(Response, ErrorCode.RateLimited);
+            return;
+        }
         Response.Headers.WWWAuthenticate = "Basic realm=\"kv4\", charset=\"UTF-8\"";
         await replies.WriteErrorAsync(Response, ErrorCode.Unauthorized);
     }

@@ -28,7 +28,8 @@ public static class Kv4ServerApp
 
         var services = builder.Services;
         services.AddOptions<Kv4Options>().Bind(builder.Configuration.GetSection(Kv4Options.Section))
-            .Validate(o => o.CommitIntervalMs > 0 && o.Api.MaxBodyBytes > 0 && o.Api.MaxValueBytes > 0 && o.RateLimit.PermitsPerSecond >= 0,
+            .Validate(o => o.CommitIntervalMs > 0 && o.Api.MaxBodyBytes > 0 && o.Api.MaxValueBytes > 0 && o.RateLimit.PermitsPerSecond >= 0
+                && o.Login.IsValid,
                 "Kv4 options out of range");
         var kv4 = builder.Configuration.GetSection(Kv4Options.Section).Get<Kv4Options>() ?? new Kv4Options();
 

@@ -29,7 +29,7 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
         });
         try
         {
-            var set = ServiceSet.CreateAsync(store, new ServiceSettings { SystemSecret = secrets.SystemSecret }, cancellationToken)
+            var set = ServiceSet.CreateAsync(store, new ServiceSettings { SystemSecret = secrets.SystemSecret, Login = o.Login }, cancellationToken)
                 .AsTask().GetAwaiter().GetResult();
             var platform = PlatformSet.Create(store, new PlatformSettings { Turn = o.Turn, External = o.External, Stats = o.Stats });
             var realtime = RealtimeSet.CreateAsync(store, RealtimeSettingsFrom(o), jwt.Credentials, jwt.ValidationParameters(),

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Kv4.Server.Authentication;
+using Kv4.Server.Hosting;
+using Kv4.Services.Accounts;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Kv4.Tests.Server;
+
+/// <summary>
+/// Over real HTTP with the default limits: a login or a client address that failed too often is answered
+/// `rate_limited` (429) without its password being hashed, on `_sess` and on Basic (with Retry-After); other
+/// logins from other addresses go on. The second client address is 127.0.0.2.
+/// </summary>
+public sealed class LoginThrottleHttpTests
+{
+    private static readonly IPAddress Here = IPAddress.Loopback;
+    private static readonly IPAddress There = IPAddress.Parse("127.0.0.2");
+
+    [Fact]
+    public async Task A_login_that_failed_five_times_is_rate_limited_without_hashing_and_others_go_on()
+    {
+        await using var server = await Kv4TestServer.StartAsync();
+        await CreateElenaWithAdminsAsync(server);
+        var auth = Authenticator(server);
+        using var here = server.ClientFrom(Here);
+        for (var i = 0; i < 5; i++)
+            (await here.PostReplyAsync("/_sess", """{"k":"elena:boss","v":{"password":"wrong"}}""")).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        var checks = auth.PasswordChecks;
+
+        (await here.PostReplyAsync("/_sess", """{"k":"elena:boss","v":{"password":"hunter22"}}""")).IsError("rate_limited", HttpStatusCode.TooManyRequests);
+        using var basic = server.ClientFrom(Here, "elena", "boss#hunter22");
+        var refused = (await basic.PutReplyAsync("/_data", """{"k":"a","v":1}""")).IsError("rate_limited", HttpStatusCode.TooManyRequests);
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.Message.Headers.RetryAfter?.Delta);
+        Assert.Equal(checks, auth.PasswordChecks);
+
+        // Another login from another address is not held up; the throttled login is, from anywhere.
+        using var there = server.ClientFrom(There);
+        Assert.StartsWith("ey", (await there.PostReplyAsync("/_sess", """{"k":"elena:kim","v":{"password":"kim-password"}}"""))
+            .IsOk().V.GetProperty("access_token").GetString());
+        (await there.PostReplyAsync("/_sess", """{"k":"elena:boss","v":{"password":"hunter22"}}""")).IsError("rate_limited", HttpStatusCode.TooManyRequests);
+    }
+
+    [Fact]
+    public async Task An_address_that_failed_twenty_times_is_rate_limited_and_another_address_is_not()
+    {
+        await using var server = await Kv4TestServer.StartAsync();
+        await CreateElenaWithAdminsAsync(server);
+        var auth = Authenticator(server);
+        using var here = server.ClientFrom(Here);
+        for (var i = 0; i < 20; i++)
+        {
+            here.DefaultRequestHeaders.Authorization = AuthenticationHeaderValue.Parse(BasicCredential.Header($"ghost{i}", "00000000000000000000000000000000"));
+            (await here.PutReplyAsync("/_data", """{"k":"a","v":1}""")).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        }
+        var checks = (auth.PasswordChecks, auth.SecretChecks);
+
+        here.DefaultRequestHeaders.Authorization = AuthenticationHeaderValue.Parse(BasicCredential.Header("elena", "boss#hunter22"));
+        (await here.PutReplyAsync("/_data", """{"k":"a","v":1}""")).IsError("rate_limited", HttpStatusCode.TooManyRequests);
+        Assert.Equal(checks, (auth.PasswordChecks, auth.SecretChecks));
+
+        using var there = server.ClientFrom(There, "elena", "boss#hunter22");
+        (await there.PutReplyAsync("/_data", """{"k":"a","v":1}""")).IsOk();
+    }
+
+    private static async Task CreateElenaWithAdminsAsync(Kv4TestServer server)
+    {
+        using var sys = server.SystemClient();
+        var secret = (await sys.PutReplyAsync("/_acc/accounts", """{"k":"elena","v":{"email":"elena@example.com"}}"""))
+            .IsOk().V.GetProperty("secret").GetString()!;
+        using var elena = server.Client("elena", secret);
+        (await elena.PutReplyAsync("/_acc/users/admins", """{"k":"boss","v":{"password":"hunter22"}}""")).IsOk();
+        (await elena.PutReplyAsync("/_acc/users/admins", """{"k":"kim","v":{"password":"kim-password"}}""")).IsOk();
+    }
+
+    private static CallerAuthenticator Authenticator(Kv4TestServer server) =>
+        (CallerAuthenticator)server.Services.GetRequiredService<EngineLifetime>().Runtime!.Authenticator;
+}
