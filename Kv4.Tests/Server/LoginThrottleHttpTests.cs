@@ -63,6 +63,16 @@ public sealed class LoginThrottleHttpTests
         (await there.PutReplyAsync("/_data", """{"k":"a","v":1}""")).IsOk();
     }
 
+    [Fact]
+    public async Task The_allowance_is_a_knob()
+    {
+        await using var server = await Kv4TestServer.StartAsync(["--Kv4:Login:FailuresAllowed=2", "--Kv4:Login:AddressFailuresAllowed=0"]);
+        await CreateElenaWithAdminsAsync(server);
+        using var here = server.ClientFrom(Here, "elena", "boss#wrong");
+        for (var i = 0; i < 2; i++) (await here.GetReplyAsync("/_data?k=a")).IsError("unauthorized", HttpStatusCode.Unauthorized);
+        (await here.GetReplyAsync("/_data?k=a")).IsError("rate_limited", HttpStatusCode.TooManyRequests);
+    }
+
     private static async Task CreateElenaWithAdminsAsync(Kv4TestServer server)
     {
         using var sys = server.SystemClient();
