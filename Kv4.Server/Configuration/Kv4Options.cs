@@ -36,7 +36,7 @@ public sealed class Kv4Options
 
     public RateLimitOptions RateLimit { get; set; } = new();
 
-    /// <summary>Failed-login throttling (`Kv4:Login:FailuresAllowed`, `AddressFailuresAllowed`, `WindowSeconds`, `MaxDelaySeconds`, `MaxTracked`).</summary>
+    /// <summary>Failed-login throttling (`Kv4:Login:FailuresAllowed`, `AddressFailuresAllowed`, `WindowSeconds`, `DelaySeconds`, `MaxDelaySeconds`, `MaxTracked`).</summary>
     public Kv4.Services.Accounts.LoginOptions Login { get; set; } = new();
 
     /// <summary>`Kv4:Turn:Hosts:0=HOST:PORT`, `Kv4:Turn:Secret`, `Kv4:Turn:TtlSeconds`: the built-in `_turn` issuer.</summary>

@@ -5,7 +5,7 @@ namespace Kv4.Services.Accounts;
 
 /// <summary>
 /// The failure counts of one kind of key (logins or client addresses) for <see cref="LoginThrottle"/>, which
-/// serializes every call. Times are clock ticks. With 5 allowed, a 15 min window and a 60 s cap:
+/// serializes every call. Times are clock ticks. With 5 allowed, a 15 min window, a first wait of 1 s and a 60 s cap:
 /// <code>
 ///   failure 1..4 at t      entry (failures 4, last t, waitUntil -)      attempts go on
 ///   failure 5 at t         entry (5, t, t+1s)                           attempts before t+1s wait
@@ -16,7 +16,7 @@ namespace Kv4.Services.Accounts;
 /// within their allowance (a spray of random names leaves one failure on each), then any. So the entries that hold a
 /// wait are the last to go, and the table never grows past its capacity.
 /// </summary>
-internal sealed class FailureTable<TKey>(int allowed, TimeSpan window, TimeSpan maxDelay, int capacity) where TKey : notnull
+internal sealed class FailureTable<TKey>(int allowed, TimeSpan window, TimeSpan delay, TimeSpan maxDelay, int capacity) where TKey : notnull
 {
     private const int MaxDoublings = 30;
     private readonly Dictionary<TKey, Entry> _entries = new();
@@ -52,8 +52,12 @@ internal sealed class FailureTable<TKey>(int allowed, TimeSpan window, TimeSpan 
 
     public void Clear(TKey key) => _entries.Remove(key);
 
-    private long Delay(int failures) =>
-        Math.Min(maxDelay.Ticks, TimeSpan.TicksPerSecond << Math.Min(failures - allowed, MaxDoublings));
+    private long Delay(int failures)
+    {
+        var ticks = delay.Ticks;
+        for (var doublings = failures - allowed; doublings > 0 && ticks < maxDelay.Ticks; doublings--) ticks *= 2;
+        return Math.Min(ticks, maxDelay.Ticks);
+    }
 
     private bool IsForgotten(in Entry entry, long now) => now - entry.LastFailure >= window.Ticks && now >= entry.WaitUntil;
 

@@ -15,11 +15,15 @@ public sealed class LoginOptions
     /// <summary>A count is forgotten this long after its last failure (once its wait is over).</summary>
     public int WindowSeconds { get; set; } = 900;
 
-    /// <summary>The wait starts at 1 s and doubles with each further failure up to this.</summary>
+    /// <summary>The first wait, once the allowance is used up; it doubles with each further failure.</summary>
+    public int DelaySeconds { get; set; } = 1;
+
+    /// <summary>The longest wait.</summary>
     public int MaxDelaySeconds { get; set; } = 60;
 
     /// <summary>The most logins, and the most addresses, whose failures are remembered at once (bounds the memory).</summary>
     public int MaxTracked { get; set; } = 20_000;
 
-    public bool IsValid => FailuresAllowed >= 0 && AddressFailuresAllowed >= 0 && WindowSeconds > 0 && MaxDelaySeconds >= 1 && MaxTracked >= 4;
+    public bool IsValid => FailuresAllowed >= 0 && AddressFailuresAllowed >= 0 && WindowSeconds > 0 && DelaySeconds >= 1
+        && MaxDelaySeconds >= DelaySeconds && MaxTracked >= 4;
 }

@@ -10,7 +10,7 @@ namespace Kv4.Services.Accounts;
 /// Failures are counted per login (`elena:boss`: one name tried from many addresses) and per client address (one
 /// address trying many names; an IPv6 client by its /64, which one host usually holds whole). A success clears its
 /// login's count but not its address's, so one good account does not launder an address that sprays others.
-/// With the defaults (<see cref="LoginOptions"/>: 5 per login, 20 per address, 15 min, 60 s):
+/// With the defaults (<see cref="LoginOptions"/>: 5 per login, 20 per address, 15 min, waits of 1 s up to 60 s):
 /// <code>
 ///   t0..t4     elena:boss fails 5 times from 203.0.113.7   the 5th starts a 1 s wait for elena:boss
 ///   t4+0.5s    elena:boss, right password, any address     refused, retry after 0.5 s, nothing hashed
@@ -31,9 +31,10 @@ public sealed class LoginThrottle
         if (!options.IsValid) throw new ArgumentOutOfRangeException(nameof(options), "Kv4:Login options out of range");
         _clock = clock;
         var window = TimeSpan.FromSeconds(options.WindowSeconds);
+        var delay = TimeSpan.FromSeconds(options.DelaySeconds);
         var maxDelay = TimeSpan.FromSeconds(options.MaxDelaySeconds);
-        _logins = new(options.FailuresAllowed, window, maxDelay, options.MaxTracked);
-        _addresses = new(options.AddressFailuresAllowed, window, maxDelay, options.MaxTracked);
+        _logins = new(options.FailuresAllowed, window, delay, maxDelay, options.MaxTracked);
+        _addresses = new(options.AddressFailuresAllowed, window, delay, maxDelay, options.MaxTracked);
     }
 
     /// <summary>How many logins have failures remembered.</summary>
