@@ -44,7 +44,7 @@ public sealed class RealtimeSet
     /// <param name="hostDirectories">Host sources beyond this node's own signal endpoint (TURN pool, external registry, cluster).</param>
     public static async Task<RealtimeSet> CreateAsync(Kv4Store store, RealtimeSettings settings,
         SigningCredentials signing, TokenValidationParameters validation,
-        Func<string, string, CancellationToken, ValueTask<Caller?>> passwordLogin, IChannelDirectory channels,
+        Func<string, string, System.Net.IPAddress?, CancellationToken, ValueTask<Kv4.Services.Accounts.LoginResult>> passwordLogin, IChannelDirectory channels,
         IEnumerable<IHostDirectory> hostDirectories, Kv4.Services.Access.StandingChanges changes, CancellationToken cancellationToken = default)
     {
         var hub = new SignalHub(settings.Signal);

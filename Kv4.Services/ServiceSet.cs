@@ -50,7 +50,8 @@ public sealed class ServiceSet
         var passwords = new PasswordHasher(settings.PasswordIterations);
         var directory = new AccountDirectory(store, changes);
         var accessPolicy = AccessPolicy.Load(store, changes);
-        var authenticator = new CallerAuthenticator(directory, secrets, settings.SystemSecret, settings.Clock,
+        var authenticator = new CallerAuthenticator(directory, secrets, passwords, new LoginThrottle(settings.Login, settings.Clock),
+            settings.SystemSecret, settings.Clock,
             TimeSpan.FromSeconds(settings.LoginCacheSeconds));
         var namespaces = new NamespaceService(store);
         IApiService[] services =

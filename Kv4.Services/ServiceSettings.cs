@@ -20,5 +20,8 @@ public sealed class ServiceSettings
     /// <summary>How long a successful login check is reused (a change to the account ends it at once anyway).</summary>
     public int LoginCacheSeconds { get; init; } = 30;
 
+    /// <summary>How failed logins are throttled (`Kv4:Login`).</summary>
+    public LoginOptions Login { get; init; } = new();
+
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

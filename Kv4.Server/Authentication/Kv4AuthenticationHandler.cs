@@ -24,6 +24,9 @@ public sealed class Kv4AuthenticationHandler(
 {
     public const string SchemeName = "Kv4";
 
+    /// <summary>Where a throttled login leaves its wait for the challenge (the same request, maybe another handler instance).</summary>
+    private static readonly object RetryAfterItem = new();
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var credential = HttpCredential.Read(Request);
@@ -31,15 +34,35 @@ public sealed class Kv4AuthenticationHandler(
         if (credential.Kind == HttpCredentialKind.Garbled) return AuthenticateResult.Fail("garbled credential");
         // Before the engine is open nobody can be checked; the endpoint answers `unavailable` then.
         if (engine.Runtime is not { } runtime) return AuthenticateResult.NoResult();
-        var caller = credential.Kind == HttpCredentialKind.Basic
-            ? await runtime.Admission.AuthenticateBasicAsync(credential.UserName, credential.Password, Context.Connection.RemoteIpAddress, Context.RequestAborted)
-            : await runtime.Admission.AuthenticateBearerAsync(credential.Token);
+        Caller? caller;
+        if (credential.Kind == HttpCredentialKind.Basic)
+        {
+            var login = await runtime.Admission.AuthenticateBasicAsync(credential.UserName, credential.Password,
+                Context.Connection.RemoteIpAddress, Context.RequestAborted);
+            if (login.Throttled)
+            {
+                Context.Items[RetryAfterItem] = login.RetryAfter;
+                return AuthenticateResult.Fail("login throttled");
+            }
+            caller = login.Caller;
+        }
+        else
+        {
+            caller = await runtime.Admission.AuthenticateBearerAsync(credential.Token);
+        }
         if (caller is null) return AuthenticateResult.Fail("credential refused");
         return AuthenticateResult.Success(new AuthenticationTicket(CallerPrincipal.Create(caller, SchemeName), SchemeName));
     }
 
+    /// <summary>A refused credential answers `unauthorized`; a throttled login `rate_limited` with Retry-After.</summary>
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.TryGetValue(RetryAfterItem, out var wait) && wait is TimeSpan retryAfter)
+        {
+            Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await replies.WriteErrorAsync(Response, ErrorCode.RateLimited);
+            return;
+        }
         Response.Headers.WWWAuthenticate = HttpCredential.Read(Request).Kind == HttpCredentialKind.Bearer
             ? "Bearer"
             : "Basic realm=\"kv4\", charset=\"UTF-8\"";

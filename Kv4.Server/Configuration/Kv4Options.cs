@@ -39,6 +39,9 @@ public sealed class Kv4Options
     /// <summary>`Kv4:Cors:Origins:0=https://app.example.com`: the pages that may call the API from a browser.</summary>
     public ApiCorsOptions Cors { get; set; } = new();
 
+    /// <summary>Failed-login throttling (`Kv4:Login:FailuresAllowed`, `AddressFailuresAllowed`, `WindowSeconds`, `DelaySeconds`, `MaxDelaySeconds`, `MaxTracked`).</summary>
+    public Kv4.Services.Accounts.LoginOptions Login { get; set; } = new();
+
     /// <summary>`Kv4:Turn:Hosts:0=HOST:PORT`, `Kv4:Turn:Secret`, `Kv4:Turn:TtlSeconds`: the built-in `_turn` issuer.</summary>
     public Kv4.Services.Turn.TurnOptions Turn { get; set; } = new();
 

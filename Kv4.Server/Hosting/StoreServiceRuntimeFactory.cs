@@ -47,7 +47,7 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
     public static RuntimeSettings Settings(Kv4Options o, ServerSecrets secrets, JwtSigningKey jwt,
         Microsoft.AspNetCore.Hosting.Server.IServer server, IEnumerable<IApiService>? extraServices = null) => new()
     {
-        Core = new ServiceSettings { SystemSecret = secrets.SystemSecret },
+        Core = new ServiceSettings { SystemSecret = secrets.SystemSecret, Login = o.Login },
         Platform = new PlatformSettings { Turn = o.Turn, External = o.External, Stats = o.Stats },
         Realtime = new RealtimeSettings
         {

@@ -8,6 +8,7 @@ using Kv4.Services;
 using Kv4.Services.Access;
 using Kv4.Services.Api;
 using Kv4.Services.Watch;
+using Microsoft.AspNetCore.Authentication;
 
 namespace Kv4.Server.Realtime;
 
@@ -130,7 +131,9 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         if (runtime.Admission.Admit(CallerPrincipal.From(context.User), HttpCredential.IsPresented(context.Request), service.Declaration,
                 ApiMethod.Get, path, Reach.Watch, remote, out var caller) is { } refusal)
         {
-            await replies.WriteErrorAsync(context.Response, refusal);
+            // The scheme answers `unauthorized` (or `rate_limited` for a throttled login) as on every other door.
+            if (refusal == ErrorCode.Unauthorized) await context.ChallengeAsync();
+            else await replies.WriteErrorAsync(context.Response, refusal);
             return;
         }
         var since = query["since"].ToString();

@@ -21,9 +21,9 @@ namespace Kv4.Services.Access;
 /// </summary>
 public sealed class Admission(ICallerAuthenticator accounts, TokenAuthority tokens, ISessionRegistry sessions, IAccessPolicy access)
 {
-    /// <summary>Credential step for HTTP Basic. Null: refused.</summary>
-    public ValueTask<Caller?> AuthenticateBasicAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken) =>
-        accounts.AuthenticateAsync(userName, password, cancellationToken);
+    /// <summary>Credential step for HTTP Basic: the caller, a refusal, or a throttled login that must wait (nothing was hashed).</summary>
+    public ValueTask<LoginResult> AuthenticateBasicAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken) =>
+        accounts.AuthenticateAsync(userName, password, client, cancellationToken);
 
     /// <summary>Credential step for a bearer token (`Authorization: Bearer`, or `access_token` on a WebSocket). Null: refused.</summary>
     public async ValueTask<Caller?> AuthenticateBearerAsync(string token)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Kv4.Services.Api;
@@ -9,8 +10,13 @@ namespace Kv4.Services.Accounts;
 /// Checks a credential (<see cref="LoginForm"/>) against the stored hashes and turns it into a <see cref="Caller"/>.
 /// Refused: unknown names, wrong secrets, an inactive account, a sub-account or admin of an inactive top-level
 /// account (the top-level account's `active:false` blocks every login into its buckets), and anything deleted.
+/// A refusal costs what a wrong secret or password costs: a name without a record (or a record without the hash) is
+/// checked against a dummy hash of the same kind, so the time taken does not tell which accounts and admins exist.
+/// Every check first asks the <see cref="LoginThrottle"/>, which refuses a login or client address that failed too
+/// often before anything is hashed.
 /// A success is cached for <see cref="ServiceSettings.LoginCacheSeconds"/> under an HMAC of the whole credential
-/// with a per-process random key (the plain secret is never a cache key). Each entry remembers the
+/// with a per-process random key (the plain secret is never a cache key), and the cache is asked first: a credential
+/// that just succeeded is not a guess, so it is answered even while its login waits. Each entry remembers the
 /// <see cref="AccountDirectory.Generation"/> it was checked at; any account or admin change bumps it, so a
 /// changed secret, a deactivation or a deletion is refused from the next call on.
 /// Example state after elena logged in at generation 7: _cache[HMAC("elena\nS")] = (Caller elena, 7, expires t+30s).
@@ -21,6 +27,10 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
 
     private readonly AccountDirectory _directory;
     private readonly SecretHasher _secrets;
+    private readonly PasswordHasher _passwords;
+    private readonly LoginThrottle _throttle;
+    private readonly string _dummyPasswordHash;
+    private readonly string _dummySecretHash;
     private readonly byte[] _systemSecretHash;
     private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<UInt128, CachedLogin> _cache = new();
@@ -28,44 +38,55 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     private readonly TimeProvider _clock;
     private readonly TimeSpan _cacheFor;
 
-    public CallerAuthenticator(AccountDirectory directory, SecretHasher secrets, string systemSecret, TimeProvider clock, TimeSpan cacheFor)
+    public CallerAuthenticator(AccountDirectory directory, SecretHasher secrets, PasswordHasher passwords, LoginThrottle throttle,
+        string systemSecret, TimeProvider clock, TimeSpan cacheFor)
     {
         if (string.IsNullOrEmpty(systemSecret)) throw new ArgumentException("the $sys secret is required", nameof(systemSecret));
         _directory = directory;
         _secrets = secrets;
+        _passwords = passwords;
+        _throttle = throttle;
+        _dummyPasswordHash = passwords.Hash(SecretHasher.NewSecret());
+        _dummySecretHash = secrets.Hash(SecretHasher.NewSecret());
         _systemSecretHash = HashForCompare(systemSecret);
         _clock = clock;
         _cacheFor = cacheFor;
     }
 
-    public ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default)
+    /// <summary>How many password (PBKDF2) and secret (HMAC) checks logins have run.</summary>
+    public long PasswordChecks => _passwords.Verifications;
+
+    /// <inheritdoc cref="PasswordChecks"/>
+    public long SecretChecks => _secrets.Verifications;
+
+    public ValueTask<LoginResult> AuthenticateAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(userName) || string.IsNullOrEmpty(password)
             || userName.Length > LoginForm.MaxPartLength || password.Length > LoginForm.MaxPartLength)
-            return new((Caller?)null);
+            return new(LoginResult.Refused);
         // The cache is asked before the credential is even parsed: a repeated login costs one HMAC and one lookup.
         var cacheKey = CacheKey(userName, password);
         var generation = _directory.Generation;
         var now = _clock.GetUtcNow().UtcTicks;
         if (_cache.TryGetValue(cacheKey, out var cached) && cached.Generation == generation && now < cached.ExpiresAt)
-            return new(cached.Caller);
+            return new(LoginResult.Accepted(cached.Caller));
 
-        if (!LoginForm.TryParse(userName, password, out var form)) return new((Caller?)null);
-        var caller = Verify(form, passwordLogin: false);
-        if (caller is not null)
+        if (!LoginForm.TryParse(userName, password, out var form)) return new(LoginResult.Refused);
+        var result = Attempt(form, client, passwordLogin: false);
+        if (result.Caller is { } caller)
         {
             if (_cache.Count >= MaxCachedLogins) _cache.Clear();
             _cache[cacheKey] = new CachedLogin(caller, generation, now + _cacheFor.Ticks);
         }
-        return new(caller);
+        return new(result);
     }
 
     /// <summary>
     /// A password login (the `_sess` service): `elena` / `elena#lily` with the account's password, `elena:boss` with
     /// an admin's password. Not cached: sessions are created rarely and PBKDF2 is meant to be slow.
     /// </summary>
-    public ValueTask<Caller?> AuthenticatePasswordAsync(string login, string password, CancellationToken cancellationToken = default) =>
-        new(LoginForm.TryParsePasswordLogin(login, password, out var form) ? Verify(form, passwordLogin: true) : null);
+    public ValueTask<LoginResult> AuthenticatePasswordAsync(string login, string password, IPAddress? client, CancellationToken cancellationToken = default) =>
+        new(LoginForm.TryParsePasswordLogin(login, password, out var form) ? Attempt(form, client, passwordLogin: true) : LoginResult.Refused);
 
     /// <summary>
     /// Whether a caller authenticated earlier (a bearer token carries one for minutes, a live connection for hours) may
@@ -110,6 +131,20 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
         }
     }
 
+    private LoginResult Attempt(LoginForm form, IPAddress? client, bool passwordLogin)
+    {
+        var actor = form.Actor;
+        if (!_throttle.TryAdmit(actor, client, out var retryAfter)) return LoginResult.Wait(retryAfter);
+        var caller = Verify(form, passwordLogin);
+        if (caller is null)
+        {
+            _throttle.Failed(actor, client);
+            return LoginResult.Refused;
+        }
+        _throttle.Succeeded(actor);
+        return LoginResult.Accepted(caller);
+    }
+
     private Caller? Verify(LoginForm form, bool passwordLogin)
     {
         if (form.Kind == LoginKind.System)
@@ -117,33 +152,44 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
                 ? new Caller(Caller.SystemBucket, Caller.SystemBucket, CallerKind.System, [CallerRoles.System])
                 : null;
 
-        // Every login into an account's buckets needs the top-level account to exist and be active.
-        if (!_directory.TryGetAccount(Caller.SystemBucket, form.Ident, out var top) || !top.Active) return null;
+        // Every login into an account's buckets needs the top-level account to exist and be active. Whatever is
+        // missing, the secret is still hashed (against a dummy), so a refusal takes as long as a wrong secret.
+        var top = _directory.TryGetAccount(Caller.SystemBucket, form.Ident, out var found) && found.Active ? found : null;
         switch (form.Kind)
         {
             case LoginKind.Account:
                 return Check(top, form.Secret, passwordLogin)
-                    ? new Caller(form.Ident, form.Ident, CallerKind.Account, [CallerRoles.Account]) { Standing = CallerStanding.Of(top) }
+                    ? new Caller(form.Ident, form.Ident, CallerKind.Account, [CallerRoles.Account]) { Standing = CallerStanding.Of(top!) }
                     : null;
             case LoginKind.SubAccount or LoginKind.SubAccountByParentSecret:
             {
-                if (!_directory.TryGetAccount(form.Ident, form.Sub!, out var sub) || !sub.Active) return null;
-                var checkedAgainst = form.Kind == LoginKind.SubAccount ? sub : top;
+                var sub = top is not null && _directory.TryGetAccount(form.Ident, form.Sub!, out var record) && record.Active ? record : null;
+                var checkedAgainst = form.Kind == LoginKind.SubAccount ? sub : sub is null ? null : top;
                 if (!Check(checkedAgainst, form.Secret, passwordLogin)) return null;
                 var bucket = form.Bucket;
-                return new Caller(bucket, bucket, CallerKind.SubAccount, [CallerRoles.SubAccount]) { Standing = CallerStanding.Of(top, sub) };
+                return new Caller(bucket, bucket, CallerKind.SubAccount, [CallerRoles.SubAccount]) { Standing = CallerStanding.Of(top!, sub) };
             }
             case LoginKind.Admin:
-                return _directory.TryGetAdmin(form.Ident, form.AdminKey!, out var admin) && PasswordHasher.Verify(form.Secret, admin.PasswordHash)
-                    ? new Caller(form.Ident, $"{form.Ident}:{form.AdminKey}", CallerKind.Admin, [CallerRoles.Admin]) { Standing = CallerStanding.Of(top, admin) }
+            {
+                AccountRecord? admin = null;
+                var hash = top is not null && _directory.TryGetAdmin(form.Ident, form.AdminKey!, out admin) ? admin.PasswordHash : null;
+                return VerifyPassword(form.Secret, hash)
+                    ? new Caller(form.Ident, $"{form.Ident}:{form.AdminKey}", CallerKind.Admin, [CallerRoles.Admin]) { Standing = CallerStanding.Of(top!, admin) }
                     : null;
+            }
             default:
                 return null;
         }
     }
 
-    private bool Check(AccountRecord record, string given, bool passwordLogin) =>
-        passwordLogin ? PasswordHasher.Verify(given, record.PasswordHash) : _secrets.Verify(given, record.SecretHash);
+    private bool Check(AccountRecord? record, string given, bool passwordLogin) =>
+        passwordLogin ? VerifyPassword(given, record?.PasswordHash) : VerifySecret(given, record?.SecretHash);
+
+    /// <summary>Without a stored hash the dummy is checked and the login refused whatever it gives.</summary>
+    private bool VerifyPassword(string given, string? stored) => _passwords.Verify(given, stored ?? _dummyPasswordHash) && stored is not null;
+
+    /// <inheritdoc cref="VerifyPassword"/>
+    private bool VerifySecret(string given, string? stored) => _secrets.Verify(given, stored ?? _dummySecretHash) && stored is not null;
 
     /// <summary>HMAC of "user\npassword" with the per-process key; both parts are bounded, so the text fits on the stack.</summary>
     private UInt128 CacheKey(string userName, string password)

@@ -1,3 +1,4 @@
+using System.Net;
 using Kv4.Services.Api;
 
 namespace Kv4.Services.Accounts;
@@ -5,12 +6,13 @@ namespace Kv4.Services.Accounts;
 /// <summary>
 /// Turns the user name and password of an HTTP Basic credential into a <see cref="Caller"/>, following the
 /// login grammar of the contract (section 4): `$sys:SECRET`, `ident:SECRET`, `ident#sub:SUBSECRET`,
-/// `ident#sub:!IDENTSECRET`, `ident:adminkey#password`. Null means refused (unknown, wrong secret, inactive).
-/// Implementations cache successful checks briefly; a changed secret, deactivation or deletion takes effect at once.
+/// `ident#sub:!IDENTSECRET`, `ident:adminkey#password`. Implementations cache successful checks briefly; a changed
+/// secret, deactivation or deletion takes effect at once.
 /// </summary>
 public interface ICallerAuthenticator
 {
-    ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default);
+    /// <param name="client">The address the login comes from (null when unknown): failures are counted per address too.</param>
+    ValueTask<LoginResult> AuthenticateAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Whether a caller admitted earlier (by a token, or holding a live connection) may still act: its records exist,

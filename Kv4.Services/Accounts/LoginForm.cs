@@ -23,6 +23,9 @@ public sealed record LoginForm(LoginKind Kind, string Ident, string? Sub, string
     /// <summary>The bucket this login acts on.</summary>
     public string Bucket => Sub is null ? Ident : $"{Ident}#{Sub}";
 
+    /// <summary>Who logs in, as on writes and as failures are counted: `$sys`, `elena`, `elena#lily` (by either secret), `elena:boss`.</summary>
+    public string Actor => Kind == LoginKind.Admin ? $"{Ident}:{AdminKey}" : Bucket;
+
     public static bool TryParse(string? userName, string? password, out LoginForm form)
     {
         form = null!;

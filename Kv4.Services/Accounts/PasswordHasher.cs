@@ -16,10 +16,14 @@ public sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIterat
     private const string Prefix = "pbkdf2-sha256";
     private const int SaltBytes = 16;
     private const int HashBytes = 32;
+    private long _verifications;
 
     public int Iterations { get; } = iterations >= DefaultIterations
         ? iterations
         : throw new ArgumentOutOfRangeException(nameof(iterations), $"at least {DefaultIterations} iterations");
+
+    /// <summary>How many PBKDF2 checks <see cref="Verify"/> ran: whether a login was hashed can be seen without timing it.</summary>
+    public long Verifications => Interlocked.Read(ref _verifications);
 
     public string Hash(string password)
     {
@@ -28,7 +32,7 @@ public sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIterat
         return string.Join('$', Prefix, Iterations.ToString(CultureInfo.InvariantCulture), Convert.ToBase64String(salt), Convert.ToBase64String(hash));
     }
 
-    public static bool Verify(string password, string? stored)
+    public bool Verify(string password, string? stored)
     {
         if (stored is null) return false;
         var parts = stored.Split('$');
@@ -44,6 +48,7 @@ public sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIterat
         {
             return false;
         }
+        Interlocked.Increment(ref _verifications);
         var actual = Rfc2898DeriveBytes.Pbkdf2(password, salt, iterations, HashAlgorithmName.SHA256, expected.Length);
         return CryptographicOperations.FixedTimeEquals(actual, expected);
     }

@@ -12,12 +12,16 @@ public sealed class SecretHasher
 {
     private const string Prefix = "hmac-sha256:";
     private readonly byte[] _key;
+    private long _verifications;
 
     public SecretHasher(byte[] key)
     {
         if (key.Length < 16) throw new ArgumentException("the secret hash key needs at least 16 bytes", nameof(key));
         _key = key.ToArray();
     }
+
+    /// <summary>How many HMAC checks <see cref="Verify"/> ran: whether a login was hashed can be seen without timing it.</summary>
+    public long Verifications => Interlocked.Read(ref _verifications);
 
     public static string NewSecret() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
@@ -28,6 +32,7 @@ public sealed class SecretHasher
         if (stored is null || !stored.StartsWith(Prefix, StringComparison.Ordinal)) return false;
         Span<byte> expected = stackalloc byte[32];
         if (!Convert.TryFromBase64String(stored[Prefix.Length..], expected, out var written) || written != 32) return false;
+        Interlocked.Increment(ref _verifications);
         return CryptographicOperations.FixedTimeEquals(expected, Compute(secret));
     }
 

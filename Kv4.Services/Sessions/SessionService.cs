@@ -1,4 +1,6 @@
+using System.Net;
 using System.Text.Json;
+using Kv4.Services.Accounts;
 using Kv4.Services.Api;
 using Kv4.Services.Tokens;
 
@@ -9,7 +11,8 @@ namespace Kv4.Services.Sessions;
 /// <list type="bullet">
 /// <item>`POST /_sess {"k":"&lt;login&gt;","v":{"password":".."}}`, no credentials: checks the login with its password
 ///   (`elena`, `elena#lily`, `elena:admin`) and answers `{"access_token":&lt;JWT&gt;,"token_type":"Bearer","expires_in":900,
-///   "refresh_token":..,"session":&lt;sid&gt;}`. A refused login is `unauthorized`.</item>
+///   "refresh_token":..,"session":&lt;sid&gt;}`. A refused login is `unauthorized`; a login or client address that
+///   failed too often is `rate_limited` until its wait is over (its password is not checked then).</item>
 /// <item>`POST /_sess/refresh {"refresh_token":".."}` (or `{"v":{"refresh_token":..}}`), no credentials: the same
 ///   shape with a new access token and a new refresh token; the old refresh token is spent.</item>
 /// <item>`GET /_sess`: the sessions of the caller's bucket (never the refresh hash).</item>
@@ -17,8 +20,8 @@ namespace Kv4.Services.Sessions;
 ///   without k every session of the bucket, v = how many.</item>
 /// </list>
 /// </summary>
-/// <param name="passwordLogin">Checks a login and its password (the accounts' password login), null when refused.</param>
-public sealed class SessionService(Func<string, string, CancellationToken, ValueTask<Caller?>> passwordLogin, SessionStore sessions,
+/// <param name="passwordLogin">Checks a login and its password from a client address (the accounts' password login).</param>
+public sealed class SessionService(Func<string, string, IPAddress?, CancellationToken, ValueTask<LoginResult>> passwordLogin, SessionStore sessions,
     TokenAuthority tokens, SessionOptions options) : IApiService
 {
     public ServiceDeclaration Declaration => BuiltInServices.Sessions;
@@ -80,8 +83,10 @@ public sealed class SessionService(Func<string, string, CancellationToken, Value
             if (!body.TryGetProperty("v", out var v) || v.ValueKind != JsonValueKind.Object ||
                 !v.TryGetProperty("password", out var password) || password.ValueKind != JsonValueKind.String)
                 return ErrorCode.BadParam;
-            var caller = await passwordLogin(k.GetString()!, password.GetString()!, request.CancellationToken).ConfigureAwait(false);
-            if (caller is null) return ErrorCode.Unauthorized;
+            var login = await passwordLogin(k.GetString()!, password.GetString()!, request.RemoteAddress, request.CancellationToken)
+                .ConfigureAwait(false);
+            if (login.Throttled) return ErrorCode.RateLimited;
+            if (login.Caller is not { } caller) return ErrorCode.Unauthorized;
             var (sid, refresh) = await sessions.OpenAsync(caller, RefreshLifetime, request.CancellationToken).ConfigureAwait(false);
             return Grant(caller with { SessionId = sid }, sid, refresh);
         }

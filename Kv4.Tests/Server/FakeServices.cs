@@ -34,7 +34,7 @@ public sealed class FakeServices : ICallerAuthenticator, IAccessPolicy
     /// <summary>Every caller these logins produced keeps standing (the fake has no records to lose).</summary>
     public bool Stands(Caller caller) => true;
 
-    public ValueTask<Caller?> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default)
+    public ValueTask<LoginResult> AuthenticateAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken = default)
     {
         lock (LoginNamesSeen) LoginNamesSeen.Add(userName);
         Caller? caller = (userName, password) switch
@@ -44,7 +44,7 @@ public sealed class FakeServices : ICallerAuthenticator, IAccessPolicy
             ("elena#lily", "lily-secret") => new Caller("elena#lily", "elena#lily", CallerKind.SubAccount, []),
             _ => null,
         };
-        return new(caller);
+        return new(caller is null ? LoginResult.Refused : LoginResult.Accepted(caller));
     }
 
     public bool IsDenied(string bucket, string path, IPAddress address) => bucket == DeniedBucket;

@@ -101,6 +101,38 @@ public sealed class Kv4TestServer : IAsyncDisposable
 
     public HttpClient SystemClient() => Client("$sys", SysSecret);
 
+    /// <summary>A client whose connections leave from <paramref name="source"/> (any 127.x address reaches the server).</summary>
+    public HttpClient ClientFrom(System.Net.IPAddress source)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                try
+                {
+                    socket.Bind(new System.Net.IPEndPoint(source, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>A client from <paramref name="source"/> that sends Basic credentials for this login.</summary>
+    public HttpClient ClientFrom(System.Net.IPAddress source, string userName, string password)
+    {
+        var client = ClientFrom(source);
+        client.DefaultRequestHeaders.Authorization = AuthenticationHeaderValue.Parse(BasicCredential.Header(userName, password));
+        return client;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();

@@ -67,12 +67,12 @@ public sealed class CallerAuthenticatorTests : IAsyncLifetime
     public async Task Password_logins_check_the_pbkdf2_hashes()
     {
         var auth = _h.Services.Authenticator;
-        Assert.Equal("elena", (await auth.AuthenticatePasswordAsync("elena", "elena-password"))?.Bucket);
-        Assert.Equal("elena#lily", (await auth.AuthenticatePasswordAsync("elena#lily", "lily-password"))?.Bucket);
-        Assert.Equal("elena:boss", (await auth.AuthenticatePasswordAsync("elena:boss", "hunter22"))?.Actor);
-        Assert.Null(await auth.AuthenticatePasswordAsync("elena", _elenaSecret));
-        Assert.Null(await auth.AuthenticatePasswordAsync("elena", "wrong"));
-        Assert.Null(await auth.AuthenticatePasswordAsync("$sys", ServiceHarness.SystemSecret));
+        Assert.Equal("elena", (await auth.AuthenticatePasswordAsync("elena", "elena-password", null)).Caller?.Bucket);
+        Assert.Equal("elena#lily", (await auth.AuthenticatePasswordAsync("elena#lily", "lily-password", null)).Caller?.Bucket);
+        Assert.Equal("elena:boss", (await auth.AuthenticatePasswordAsync("elena:boss", "hunter22", null)).Caller?.Actor);
+        Assert.Null((await auth.AuthenticatePasswordAsync("elena", _elenaSecret, null)).Caller);
+        Assert.Null((await auth.AuthenticatePasswordAsync("elena", "wrong", null)).Caller);
+        Assert.Null((await auth.AuthenticatePasswordAsync("$sys", ServiceHarness.SystemSecret, null)).Caller);
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class CallerAuthenticatorTests : IAsyncLifetime
         foreach (var (user, password) in Logins()) Assert.NotNull(await _h.LoginAsync(user, password));
         (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"elena","v":{"active":false}}""")).Ok();
         foreach (var (user, password) in Logins()) Assert.Null(await _h.LoginAsync(user, password));
-        Assert.Null(await _h.Services.Authenticator.AuthenticatePasswordAsync("elena", "elena-password"));
+        Assert.Null((await _h.Services.Authenticator.AuthenticatePasswordAsync("elena", "elena-password", null)).Caller);
     }
 
     [Fact]

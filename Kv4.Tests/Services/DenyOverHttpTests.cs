@@ -40,37 +40,10 @@ public sealed class DenyOverHttpTests
         Assert.Equal(1, (await elena.DeleteReplyAsync("/_data/public?k=a")).IsOk().V.GetInt32()); // one key above: fine
 
         // From another address the owner lifts it (DELETE /_auth without k clears the bucket's rules).
-        using var elsewhere = FromAddress(server, IPAddress.Parse("127.0.0.2"), "elena", elenaSecret);
+        using var elsewhere = server.ClientFrom(IPAddress.Parse("127.0.0.2"), "elena", elenaSecret);
         (await elsewhere.GetReplyAsync("/_data/private/x?k=a")).IsOk();
         Assert.Equal(1, (await elsewhere.DeleteReplyAsync("/_auth")).IsOk().V.GetInt32());
         Assert.Equal(1, (await elena.GetReplyAsync("/_data/private/x?k=a")).IsOk().V.GetInt32());
         (await elena.PutReplyAsync("/_data/private", """{"k":"b","v":1}""")).IsOk();
-    }
-
-    /// <summary>A client whose connections leave from <paramref name="source"/> (any 127.x address reaches the server).</summary>
-    private static HttpClient FromAddress(Kv4TestServer server, IPAddress source, string user, string secret)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-                try
-                {
-                    socket.Bind(new IPEndPoint(source, 0));
-                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-        var client = new HttpClient(handler) { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        client.DefaultRequestHeaders.Authorization = System.Net.Http.Headers.AuthenticationHeaderValue.Parse(
-            Kv4.Server.Authentication.BasicCredential.Header(user, secret));
-        return client;
     }
 }

@@ -29,9 +29,9 @@ public class HashingTests
         Assert.NotEqual(first, second);
         Assert.StartsWith("pbkdf2-sha256$100000$", first);
         Assert.DoesNotContain("correct horse", first);
-        Assert.True(PasswordHasher.Verify("correct horse", first));
-        Assert.False(PasswordHasher.Verify("correct horsE", first));
-        Assert.False(PasswordHasher.Verify("x", "pbkdf2-sha256$1$!!$!!"));
+        Assert.True(hasher.Verify("correct horse", first));
+        Assert.False(hasher.Verify("correct horsE", first));
+        Assert.False(hasher.Verify("x", "pbkdf2-sha256$1$!!$!!"));
         Assert.Throws<ArgumentOutOfRangeException>(() => new PasswordHasher(1000));
     }
 

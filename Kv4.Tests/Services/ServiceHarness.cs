@@ -74,7 +74,7 @@ public sealed class ServiceHarness : IAsyncDisposable
     }
 
     public async Task<Caller?> LoginAsync(string user, string password) =>
-        await Services.Authenticator.AuthenticateAsync(user, password);
+        (await Services.Authenticator.AuthenticateAsync(user, password, null)).Caller;
 
     public async Task<Reply> CallAsync(Caller caller, ApiMethod method, string service, string path = "", string? query = null,
         string? body = null, System.Net.IPAddress? from = null)
