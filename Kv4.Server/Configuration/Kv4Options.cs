@@ -61,6 +61,12 @@ public sealed class ApiOptions
     /// (`k`, `k2`..`k4`, `_ver_`) and white space, so a body just over it is refused before it is buffered.
     /// </summary>
     public int MaxBodyBytes { get; set; } = JsonValueRules.DefaultMaxValueBytes + 64 * 1024;
+
+    /// <summary>
+    /// About the most one listing or history reply carries, in bytes: the reply stops before the item that would pass
+    /// it and offers a `next` cursor. At least one item is always sent, so keep it above MaxValueBytes.
+    /// </summary>
+    public long MaxReplyBytes { get; set; } = Kv4.Services.Api.ReplyStream.DefaultBudget;
 }
 
 public sealed class NodeOptions
