@@ -373,6 +373,19 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         return layers;
     }
 
+    /// <summary>
+    /// Which life of the bucket this is, for this process: it changes when the bucket is dropped and used again, and
+    /// at every open (0: the bucket holds nothing). Something handed to a client about a bucket's data (a paging
+    /// cursor) is bound to it, so it cannot outlive the data it was about. Example: elena's account is deleted
+    /// and created again: the new bucket "elena" has another incarnation than the old one had.
+    /// </summary>
+    public long BucketIncarnation(string bucket)
+    {
+        ThrowIfClosed();
+        AddressRules.ValidateBucket(bucket);
+        return index.FindBucket(bucket)?.Incarnation ?? 0;
+    }
+
     /// <summary>Buckets that hold live entries, sorted. With a prefix, only those starting with it (e.g. "elena#" for elena's sub-accounts).</summary>
     public IReadOnlyList<string> ListBuckets(string prefix = "")
     {

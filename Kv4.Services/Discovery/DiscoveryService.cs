@@ -30,7 +30,7 @@ public sealed class DiscoveryService(Kv4Store store) : ApiService("ds")
             }));
         }
         if (!AddressRules.IsValidLayer(layer)
-            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, "ds", [bucket, layer, request.Path], out var page))
+            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, bucket, "ds", [layer, request.Path], out var page))
             return new(ErrorCode.BadParam);
         return new(PagedArray.Reply(store.ListPaths(bucket, layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
     }

@@ -36,7 +36,7 @@ public class GenericLayerService : ApiService
         if (!TryGetSingleLookup(query, out var slot, out var lookup, out var error)) return new(error);
         if (lookup is null)
         {
-            if (!PageRequest.TryRead(query, QueryValues.DefaultListingPageSize, "keys", [bucket, Layer, request.Path], out var page))
+            if (!PageRequest.TryRead(query, QueryValues.DefaultListingPageSize, Store, bucket, "keys", [Layer, request.Path], out var page))
                 return new(ErrorCode.BadParam);
             return new(PagedArray.Reply(Store.ListKeys(bucket, Layer, request.Path, page.AfterItem, page.Limit + 1), page));
         }
@@ -102,8 +102,8 @@ public class GenericLayerService : ApiService
         if (format is not null and not "full") return ErrorCode.BadParam;
         if (!TimeGroup.TryParseRange(query.Get("gs"), query.Get("ge"), out var fromMs, out var toMs)) return ErrorCode.BadParam;
         var bucket = request.Caller.Bucket;
-        if (!PageRequest.TryRead(query, HistoryQuery.DefaultLimit, key is null ? "path-history" : "key-history",
-                [bucket, Layer, request.Path, key ?? ""], out var page)
+        if (!PageRequest.TryRead(query, HistoryQuery.DefaultLimit, Store, bucket, key is null ? "path-history" : "key-history",
+                [Layer, request.Path, key ?? ""], out var page)
             || !page.TryGetAfterPosition(out var after))
             return ErrorCode.BadParam;
 

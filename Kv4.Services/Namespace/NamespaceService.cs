@@ -51,7 +51,7 @@ public sealed class NamespaceService(Kv4Store store) : ApiService("ns"), IChanne
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
         if (!QueryValues.TryGetDepth(request.Query, out var depth)
-            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, "ns", [request.Caller.Bucket, request.Path], out var page))
+            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, request.Caller.Bucket, "ns", [request.Path], out var page))
             return new(ErrorCode.BadParam);
         return new(PagedArray.Reply(store.ListPaths(request.Caller.Bucket, Layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
     }

@@ -6,11 +6,12 @@ namespace Kv4.Services.Paging;
 
 /// <summary>
 /// The `cursor` a paged reply hands out: base64url of what the next page continues after, sealed with a MAC
-/// over that and the listing it belongs to. Example: the key listing of elena's `/_data/a` cut after key "k7"
-/// hands out base64url("k7" + HMAC-SHA256(process key, "keys\nelena\ndata\na\n\n" + "k7")[..16]).
+/// over that and the listing it belongs to. Example: the key listing of elena's `/_data/a` (bucket incarnation 7)
+/// cut after key "k7" hands out base64url("k7" + HMAC-SHA256(process key, "keys\nelena\n7\ndata\na" + 0 + "k7")[..16]).
 /// Why sealed: a history cursor holds a log address, and the engine must never be sent to read an address a
 /// client made up (it could be another bucket's record). Why the listing in the MAC: the bucket comes from
-/// the caller, so a cursor taken from another bucket, path, key or listing does not open (bad_param).
+/// the caller, so a cursor taken from another bucket, path, key or listing does not open (bad_param), nor one
+/// from a deleted account in the account created again under its name (another incarnation of the bucket).
 /// The key lives in the process: a cursor is good until the server restarts; after that the listing starts over.
 /// </summary>
 public static class PageCursor

@@ -209,6 +209,33 @@ public sealed class PagingTests(SmallReplyServerFixture fixture) : IClassFixture
         Assert.DoesNotContain("elena-", a.Body);
     }
 
+    [Fact]
+    public async Task A_cursor_of_a_deleted_account_does_not_open_in_the_account_recreated_under_its_name()
+    {
+        using var sys = fixture.Server.SystemClient();
+        var name = Unique("reborn");
+        var create = $"{{\"k\":\"{name}\",\"v\":{{\"email\":\"{name}@example.com\"}}}}";
+        var oldSecret = (await sys.PutReplyAsync("/_acc/accounts", create)).IsOk().V.GetProperty("secret").GetString()!;
+        string history, pathHistory;
+        using (var old = fixture.Server.Client(name, oldSecret))
+        {
+            for (var i = 0; i < 3; i++) (await old.PutReplyAsync("/_data/p", $"{{\"k\":\"a\",\"v\":\"old-{i}\"}}")).IsOk();
+            history = (await old.GetReplyAsync("/_data/p?time_series=1&k=a&limit=1")).IsOk().Json.GetProperty("next").GetString()!;
+            pathHistory = (await old.GetReplyAsync("/_data/p?time_series=1&limit=1")).IsOk().Json.GetProperty("next").GetString()!;
+        }
+        Assert.Equal("{\"s\":\"ok\",\"v\":1}", (await sys.DeleteReplyAsync($"/_acc/accounts?k={name}")).Body);
+        var newSecret = (await sys.PutReplyAsync("/_acc/accounts", create)).IsOk().V.GetProperty("secret").GetString()!;
+        using var reborn = fixture.Server.Client(name, newSecret);
+        (await reborn.PutReplyAsync("/_data/p", "{\"k\":\"a\",\"v\":\"new\"}")).IsOk();
+
+        // The old records are still in the log under the same bucket, path and key; the old cursors must not reach them.
+        var key = await reborn.GetReplyAsync($"/_data/p?time_series=1&k=a&cursor={Uri.EscapeDataString(history)}");
+        var path = await reborn.GetReplyAsync($"/_data/p?time_series=1&cursor={Uri.EscapeDataString(pathHistory)}");
+        Assert.DoesNotContain("old-", key.Body + path.Body);
+        key.IsError("bad_param", HttpStatusCode.BadRequest);
+        path.IsError("bad_param", HttpStatusCode.BadRequest);
+    }
+
     [Theory]
     [InlineData("?limit=0")]
     [InlineData("?limit=10001")]
