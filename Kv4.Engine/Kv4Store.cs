@@ -319,15 +319,11 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     /// <summary>One page of <see cref="ListPaths(string, string, string, int?)"/>: the first <paramref name="max"/> paths after <paramref name="after"/>.</summary>
     public IReadOnlyList<string> ListPaths(string bucket, string layer, string prefix, int? maxDepth, string? after, int max)
     {
+        ThrowIfClosed();
+        var normalized = ValidateLocation(bucket, layer, prefix);
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 0);
-        var all = ListPaths(bucket, layer, prefix, maxDepth);
-        var from = 0;
-        if (after is not null)
-        {
-            from = ((List<string>)all).BinarySearch(after, StringComparer.Ordinal);
-            from = from >= 0 ? from + 1 : ~from;
-        }
-        return all.Skip(from).Take(max).ToList();
+        if (maxDepth < 0 || index.FindLayer(bucket, layer) is not { } tree) return [];
+        return SmallestAfter(tree.EnumeratePaths(normalized, maxDepth), after, max);
     }
 
     /// <summary>The <paramref name="max"/> ordinally smallest of <paramref name="items"/> greater than <paramref name="after"/>, sorted.</summary>
@@ -357,7 +353,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         ThrowIfClosed();
         var normalized = ValidateLocation(bucket, layer, prefix);
         if (maxDepth < 0) return [];
-        return index.FindLayer(bucket, layer)?.ListPaths(normalized, maxDepth) ?? new List<string>();
+        return index.FindLayer(bucket, layer)?.ListPaths(normalized, maxDepth) ?? [];
     }
 
     /// <summary>The layers of a bucket that hold live entries, with their counts, sorted by layer.</summary>

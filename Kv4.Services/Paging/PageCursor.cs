@@ -18,7 +18,7 @@ public static class PageCursor
 {
     private const int TagBytes = 16;
     /// <summary>Longer texts are refused before any decoding (a cursor holds at most a path or a key).</summary>
-    private const int MaxTextLength = 8 * 1024;
+    private const int MaxTextLength = 16 * 1024;
 
     private static readonly byte[] Key = RandomNumberGenerator.GetBytes(32);
 
