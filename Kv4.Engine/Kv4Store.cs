@@ -303,6 +303,47 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
+    /// One page of <see cref="ListKeys(string, string, string)"/>: the first <paramref name="max"/> live keys that sort
+    /// (ordinally) after <paramref name="after"/> (null: from the first). Example: keys a, b, c, d with after "b"
+    /// and max 1 give [c]. Each page looks at every key of the path once but sorts only what it returns.
+    /// </summary>
+    public IReadOnlyList<string> ListKeys(string bucket, string layer, string path, string? after, int max)
+    {
+        ThrowIfClosed();
+        var normalized = ValidateLocation(bucket, layer, path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 0);
+        if (index.FindNode(bucket, layer, normalized)?.Entries is not { } entries) return [];
+        return SmallestAfter(entries.Where(static e => e.Value.IsLive).Select(static e => e.Key), after, max);
+    }
+
+    /// <summary>One page of <see cref="ListPaths(string, string, string, int?)"/>: the first <paramref name="max"/> paths after <paramref name="after"/>.</summary>
+    public IReadOnlyList<string> ListPaths(string bucket, string layer, string prefix, int? maxDepth, string? after, int max)
+    {
+        ThrowIfClosed();
+        var normalized = ValidateLocation(bucket, layer, prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 0);
+        if (maxDepth < 0 || index.FindLayer(bucket, layer) is not { } tree) return [];
+        return SmallestAfter(tree.EnumeratePaths(normalized, maxDepth), after, max);
+    }
+
+    /// <summary>The <paramref name="max"/> ordinally smallest of <paramref name="items"/> greater than <paramref name="after"/>, sorted.</summary>
+    private static List<string> SmallestAfter(IEnumerable<string> items, string? after, int max)
+    {
+        // A max-heap of the best so far: memory and sorting stay proportional to the page, not to the path.
+        var best = new PriorityQueue<string, string>(Comparer<string>.Create(static (a, b) => string.CompareOrdinal(b, a)));
+        foreach (var item in items)
+        {
+            if (after is not null && string.CompareOrdinal(item, after) <= 0) continue;
+            if (best.Count < max) best.Enqueue(item, item);
+            else if (max > 0 && string.CompareOrdinal(item, best.Peek()) < 0) best.EnqueueDequeue(item, item);
+        }
+        var page = new List<string>(best.Count);
+        while (best.TryDequeue(out var item, out _)) page.Add(item);
+        page.Reverse();
+        return page;
+    }
+
+    /// <summary>
     /// The paths at or under <paramref name="prefix"/> that hold at least one live entry, sorted ordinally,
     /// limited to paths of at most <paramref name="maxDepth"/> segments counted from the root (null: no limit).
     /// The root holds entries too; it is listed as "".
@@ -328,6 +369,19 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         return layers;
     }
 
+    /// <summary>
+    /// Which life of the bucket this is, for this process: it changes when the bucket is dropped and used again, and
+    /// at every open (0: the bucket holds nothing). Something handed to a client about a bucket's data (a paging
+    /// cursor) is bound to it, so it cannot outlive the data it was about. Example: elena's account is deleted
+    /// and created again: the new bucket "elena" has another incarnation than the old one had.
+    /// </summary>
+    public long BucketIncarnation(string bucket)
+    {
+        ThrowIfClosed();
+        AddressRules.ValidateBucket(bucket);
+        return index.FindBucket(bucket)?.Incarnation ?? 0;
+    }
+
     /// <summary>Buckets that hold live entries, sorted. With a prefix, only those starting with it (e.g. "elena#" for elena's sub-accounts).</summary>
     public IReadOnlyList<string> ListBuckets(string prefix = "")
     {
@@ -343,43 +397,61 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     /// <summary>The versions of one key, newest first, read back through its version chain in the log. Deleted keys keep their history.</summary>
     public async ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(EntryAddress address, HistoryQuery query, CancellationToken cancellationToken = default)
     {
-        ThrowIfClosed();
-        var (bucket, layer, path, key) = Validate(address);
-        var entry = index.Find(bucket, layer, path, key);
-        if (entry is null || query.Limit <= 0) return [];
         var versions = new List<HistoryEntry>();
-        EnterLog();
-        try
-        {
-            await ReadChainAsync(key, entry, query, versions, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ExitLog();
-        }
+        await foreach (var version in ReadHistoryAsync(address, query, null, cancellationToken).ConfigureAwait(false))
+            versions.Add(version);
         return versions;
     }
 
     /// <summary>The versions of every key (live or deleted) at exactly this path, merged newest first.</summary>
     public async ValueTask<IReadOnlyList<HistoryEntry>> GetPathHistoryAsync(string bucket, string layer, string path, HistoryQuery query, CancellationToken cancellationToken = default)
     {
+        var versions = new List<HistoryEntry>();
+        await foreach (var version in ReadPathHistoryAsync(bucket, layer, path, query, null, cancellationToken).ConfigureAwait(false))
+            versions.Add(version);
+        return versions;
+    }
+
+    /// <summary>
+    /// The versions of one key, newest first, each read from the log only when the caller asks for it, so a
+    /// reader that stops early holds one version at a time and reads no more. With <paramref name="after"/>
+    /// (the <see cref="HistoryEntry.Position"/> of a version this key's history returned) the read continues
+    /// with the version before it. The address is validated now; the log is read during the enumeration.
+    /// </summary>
+    public IAsyncEnumerable<HistoryEntry> ReadHistoryAsync(EntryAddress address, HistoryQuery query, HistoryPosition? after = null,
+        CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        var (bucket, layer, path, key) = Validate(address);
+        var entry = index.Find(bucket, layer, path, key);
+        var start = entry is null || query.Limit <= 0 ? 0 : entry.LogAddress;
+        var newer = long.MaxValue;
+        if (after is { } position && start != 0)
+        {
+            if (position.Sequence > entry!.Version || position.PreviousAddress < 0 || position.PreviousAddress >= position.Address
+                || position.Address > entry.LogAddress)
+                throw new ArgumentOutOfRangeException(nameof(after), "not a position of this key's history");
+            start = position.PreviousAddress;
+            newer = position.Sequence;
+        }
+        return ReadChainAsync(new ChainOwner(bucket, layer, path, key), start, newer, query, cancellationToken);
+    }
+
+    /// <summary>
+    /// The versions of every key (live or deleted) at exactly this path, merged newest first and read one at a
+    /// time as the caller asks (a heap holds each key's next log address, not its versions). With
+    /// <paramref name="after"/> (a position this path's history returned) the read continues with the versions
+    /// older than it; the versions newer than it are walked again to find each key's place, but not returned.
+    /// </summary>
+    public IAsyncEnumerable<HistoryEntry> ReadPathHistoryAsync(string bucket, string layer, string path, HistoryQuery query,
+        HistoryPosition? after = null, CancellationToken cancellationToken = default)
+    {
         ThrowIfClosed();
         var normalized = ValidateLocation(bucket, layer, path);
-        if (query.Limit <= 0 || index.FindNode(bucket, layer, normalized)?.Entries is not { } entries) return [];
-        var versions = new List<HistoryEntry>();
-        EnterLog();
-        try
-        {
-            foreach (var (key, entry) in entries)
-                await ReadChainAsync(key, entry, query, versions, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ExitLog();
-        }
-        versions.Sort(static (a, b) => b.Version.Sequence.CompareTo(a.Version.Sequence));
-        if (versions.Count > query.Limit) versions.RemoveRange(query.Limit, versions.Count - query.Limit);
-        return versions;
+        if (after is { Address: <= 0 })
+            throw new ArgumentOutOfRangeException(nameof(after), "not a position of this path's history");
+        var heads = query.Limit > 0 && index.FindNode(bucket, layer, normalized)?.Entries is { } entries ? entries.ToArray() : [];
+        return MergeChainsAsync(bucket, layer, normalized, heads, query, after?.Address ?? long.MaxValue, cancellationToken);
     }
 
     /// <summary>
@@ -530,29 +602,100 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
 
     // ---- reading the log ----
 
-    private async ValueTask ReadChainAsync(string key, IndexEntry head, HistoryQuery query, List<HistoryEntry> into, CancellationToken cancellationToken)
+    private readonly record struct ChainOwner(string Bucket, string Layer, string Path, string Key);
+
+    private async IAsyncEnumerable<HistoryEntry> ReadChainAsync(ChainOwner owner, long start, long newerSequence, HistoryQuery query,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var taken = 0;
-        var address = head.LogAddress;
-        var newerSequence = long.MaxValue;
-        while (address != 0 && taken < query.Limit)
+        EnterLog();
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (address >= log.CommittedUntilAddress)
-                await commits.WaitDurableAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-            var record = await log.ReadAsync(address, cancellationToken).ConfigureAwait(false);
-            if (record.Key != key || record.Sequence >= newerSequence)
-                throw new InvalidDataException($"broken version chain of key '{key}' at log address {address}");
-            newerSequence = record.Sequence;
-            if (record.TimestampMs >= query.FromMs && record.TimestampMs <= query.ToMs)
+            var taken = 0;
+            var address = start;
+            while (address != 0 && taken < query.Limit)
             {
-                var value = record.Op == Operation.Put ? record.Value : null;
-                into.Add(new HistoryEntry(key, record.TimestampMs, record.Actor, record.Op,
-                    value is null ? null : (ReadOnlyMemory<byte>?)value, new VersionId(record.Sequence)));
-                taken++;
+                var record = await ReadChainRecordAsync(owner, address, newerSequence, cancellationToken).ConfigureAwait(false);
+                newerSequence = record.Sequence;
+                if (record.TimestampMs >= query.FromMs && record.TimestampMs <= query.ToMs)
+                {
+                    taken++;
+                    yield return ToHistoryEntry(record, address);
+                }
+                address = record.PreviousAddress;
             }
-            address = record.PreviousAddress;
         }
+        finally
+        {
+            ExitLog();
+        }
+    }
+
+    /// <summary>
+    /// A k-way merge of the keys' version chains by log address (the newest first). Example: keys a (addresses
+    /// 400, 100) and b (300): the heap starts with a@400 and b@300; 400 is read and replaced by a@100; then 300,
+    /// then 100. Only the addresses wait in the heap; each version is read when it is its turn.
+    /// </summary>
+    private async IAsyncEnumerable<HistoryEntry> MergeChainsAsync(string bucket, string layer, string path,
+        KeyValuePair<string, IndexEntry>[] heads, HistoryQuery query, long belowAddress,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        EnterLog();
+        try
+        {
+            var pending = new PriorityQueue<(ChainOwner Owner, long Address, long Newer), long>(heads.Length,
+                Comparer<long>.Create(static (a, b) => b.CompareTo(a)));
+            foreach (var (key, head) in heads)
+            {
+                var owner = new ChainOwner(bucket, layer, path, key);
+                var address = head.LogAddress;
+                var newer = long.MaxValue;
+                while (address >= belowAddress)
+                {
+                    var skipped = await ReadChainRecordAsync(owner, address, newer, cancellationToken).ConfigureAwait(false);
+                    newer = skipped.Sequence;
+                    address = skipped.PreviousAddress;
+                }
+                if (address != 0) pending.Enqueue((owner, address, newer), address);
+            }
+            var taken = 0;
+            while (taken < query.Limit && pending.TryDequeue(out var next, out _))
+            {
+                var record = await ReadChainRecordAsync(next.Owner, next.Address, next.Newer, cancellationToken).ConfigureAwait(false);
+                if (record.PreviousAddress != 0) pending.Enqueue((next.Owner, record.PreviousAddress, record.Sequence), record.PreviousAddress);
+                if (record.TimestampMs >= query.FromMs && record.TimestampMs <= query.ToMs)
+                {
+                    taken++;
+                    yield return ToHistoryEntry(record, next.Address);
+                }
+            }
+        }
+        finally
+        {
+            ExitLog();
+        }
+    }
+
+    /// <summary>One record of a version chain; anything but an older version of the same entry means the chain is broken.</summary>
+    private async ValueTask<LogRecord> ReadChainRecordAsync(ChainOwner owner, long address, long newerSequence, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (address >= log.CommittedUntilAddress)
+            await commits.WaitDurableAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        var record = await log.ReadAsync(address, cancellationToken).ConfigureAwait(false);
+        if (record.Key != owner.Key || record.Path != owner.Path || record.Layer != owner.Layer || record.Bucket != owner.Bucket
+            || record.Sequence >= newerSequence)
+            throw new InvalidDataException($"broken version chain of key '{owner.Key}' at log address {address}");
+        return record;
+    }
+
+    private static HistoryEntry ToHistoryEntry(LogRecord record, long address)
+    {
+        var value = record.Op == Operation.Put ? record.Value : null;
+        return new HistoryEntry(record.Key, record.TimestampMs, record.Actor, record.Op,
+            value is null ? null : (ReadOnlyMemory<byte>?)value, new VersionId(record.Sequence))
+        {
+            Position = new HistoryPosition(address, record.PreviousAddress, record.Sequence),
+        };
     }
 
     /// <summary>Up to <paramref name="max"/> records with after &lt; sequence ≤ until, from the log (the caller made them durable); null when closed.</summary>

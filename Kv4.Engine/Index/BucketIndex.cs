@@ -5,7 +5,14 @@ namespace Kv4.Engine.Index;
 /// <summary>The layers of one bucket (one account's data) and its live-entry count.</summary>
 internal sealed class BucketIndex(string bucket)
 {
+    private static long lastIncarnation;
     private long liveEntries;
+
+    /// <summary>
+    /// Unique to this object within the process: a bucket dropped and created again under its name is another
+    /// incarnation (its predecessor's records are still in the log, and nothing may lead to them).
+    /// </summary>
+    public long Incarnation { get; } = Interlocked.Increment(ref lastIncarnation);
 
     public string Bucket { get; } = bucket;
 

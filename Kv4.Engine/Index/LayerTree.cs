@@ -74,21 +74,26 @@ internal sealed class LayerTree(string layer)
     /// <summary>Paths at or under <paramref name="prefix"/> with a live entry, at most <paramref name="maxDepth"/> segments deep, sorted ordinally.</summary>
     public List<string> ListPaths(string prefix, int? maxDepth)
     {
-        var result = new List<string>();
+        var result = EnumeratePaths(prefix, maxDepth).ToList();
+        result.Sort(StringComparer.Ordinal);
+        return result;
+    }
+
+    /// <summary>The same paths as <see cref="ListPaths"/>, unsorted, found as the walk goes.</summary>
+    public IEnumerable<string> EnumeratePaths(string prefix, int? maxDepth)
+    {
         var start = Find(prefix);
-        if (start is null) return result;
+        if (start is null) yield break;
         var limit = maxDepth ?? int.MaxValue;
         var pending = new Stack<PathNode>();
         pending.Push(start);
         while (pending.TryPop(out var node))
         {
             if (node.Depth > limit || node.LiveInSubtree <= 0) continue;
-            if (node.LiveKeys > 0) result.Add(node.Path);
+            if (node.LiveKeys > 0) yield return node.Path;
             if (node.Children is { } children)
                 foreach (var child in children.Values)
                     pending.Push(child);
         }
-        result.Sort(StringComparer.Ordinal);
-        return result;
     }
 }

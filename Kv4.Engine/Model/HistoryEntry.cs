@@ -7,4 +7,8 @@ public sealed record HistoryEntry(
     string Actor,
     Operation Op,
     ReadOnlyMemory<byte>? Value,
-    VersionId Version);
+    VersionId Version)
+{
+    /// <summary>Where this version is in the log: pass it back to continue the history after it.</summary>
+    public HistoryPosition Position { get; init; }
+}

@@ -80,6 +80,12 @@ public sealed class ApiOptions
 
     /// <summary>How long the request line and headers may take to arrive; Kestrel answers a bare 408 after it.</summary>
     public int HeadersTimeoutSeconds { get; set; } = 15;
+
+    /// <summary>
+    /// About the most one listing or history reply carries, in bytes: the reply stops before the item that would pass
+    /// it and offers a `next` cursor. At least one item is always sent, so keep it above MaxValueBytes.
+    /// </summary>
+    public long MaxReplyBytes { get; set; } = Kv4.Services.Api.ReplyStream.DefaultBudget;
 }
 
 public sealed class NodeOptions

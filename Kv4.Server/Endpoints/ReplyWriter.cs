@@ -12,6 +12,8 @@ namespace Kv4.Server.Endpoints;
 /// The envelope is first written into a per-thread reused buffer, so the reply can carry a Content-Length
 /// (Kestrel would otherwise chunk it), then copied once into the response's PipeWriter: no string, no
 /// re-serialization of stored JSON, and no allocation on the hot GET.
+/// A streamed reply (listings, histories) is the exception: it goes out chunked as the service writes it, within
+/// Kv4:Api:MaxReplyBytes, so its size never has to fit in memory.
 /// </summary>
 public sealed class ReplyWriter(IOptions<Kv4Options> options)
 {
@@ -21,11 +23,13 @@ public sealed class ReplyWriter(IOptions<Kv4Options> options)
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
 
     private readonly bool _errorsAsOk = options.Value.Api.ErrorsAsOk;
+    private readonly long _maxReplyBytes = options.Value.Api.MaxReplyBytes;
 
     public int StatusOf(in ApiReply reply) => reply.Error is { } error && !_errorsAsOk ? ErrorCodes.HttpStatus(error) : StatusCodes.Status200OK;
 
     public ValueTask WriteAsync(HttpResponse response, in ApiReply reply)
     {
+        if (reply.IsOk && reply.Kind == ReplyValueKind.Streamed) return WriteStreamedAsync(response, reply);
         var buffer = t_buffer ?? new ArrayBufferWriter<byte>(4096);
         t_buffer = null;
         try
@@ -48,6 +52,26 @@ public sealed class ReplyWriter(IOptions<Kv4Options> options)
         }
         var flush = response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted);
         return flush.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitFlush(flush);
+    }
+
+    private async ValueTask WriteStreamedAsync(HttpResponse response, ApiReply reply)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        // Started at once: a failure halfway (a damaged log record) then aborts the response instead of
+        // appending an error envelope to a half-written value.
+        await response.StartAsync(response.HttpContext.RequestAborted);
+        var output = new PipeReplyStream(response.BodyWriter, _maxReplyBytes);
+        await ReplyEnvelope.WriteStreamedAsync(output, reply, response.HttpContext.RequestAborted);
+        await response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted);
+    }
+
+    private sealed class PipeReplyStream(System.IO.Pipelines.PipeWriter pipe, long budget) : ReplyStream(budget)
+    {
+        protected override IBufferWriter<byte> Output => pipe;
+
+        protected override async ValueTask FlushAsync(CancellationToken cancellationToken) =>
+            await pipe.FlushAsync(cancellationToken);
     }
 
     public ValueTask WriteErrorAsync(HttpResponse response, ErrorCode code) => WriteAsync(response, ApiReply.Fail(code));

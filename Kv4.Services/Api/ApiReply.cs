@@ -58,6 +58,14 @@ public readonly struct ApiReply
     /// <summary>Success with `v` written by <paramref name="writeValue"/>, which must write exactly one JSON value.</summary>
     public static ApiReply OkWriter(Action<Utf8JsonWriter> writeValue) => new(null, ReplyValueKind.Writer, payload: writeValue);
 
+    /// <summary>
+    /// Success with `v` written by <paramref name="writeValue"/> into the response as it goes (see <see cref="ReplyStream"/>):
+    /// it writes exactly one JSON value and returns the cursor of the next page, or null when nothing remains.
+    /// The caller has already read what could fail before the first byte, so a refusal is still an ordinary reply.
+    /// </summary>
+    public static ApiReply OkStream(Func<ReplyStream, CancellationToken, ValueTask<string?>> writeValue) =>
+        new(null, ReplyValueKind.Streamed, payload: writeValue);
+
     public static implicit operator ApiReply(ErrorCode code) => Fail(code);
 }
 
@@ -70,4 +78,5 @@ public enum ReplyValueKind
     String,
     Strings,
     Writer,
+    Streamed,
 }

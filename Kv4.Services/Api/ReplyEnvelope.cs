@@ -6,6 +6,8 @@ namespace Kv4.Services.Api;
 /// <summary>
 /// The one writer of the reply envelope: `{"s":"ok","v":...}` or `{"s":"error","v":"&lt;code&gt;"}`.
 /// Stored JSON is copied through as bytes; an object value gets `"_ver_"` spliced in after its opening brace.
+/// A streamed reply that stops before the end of its listing adds the cursor of the next page beside `v`:
+/// `{"s":"ok","v":["a","b"],"next":"YmLx..."}`.
 /// </summary>
 public static class ReplyEnvelope
 {
@@ -19,6 +21,8 @@ public static class ReplyEnvelope
 
     public static void Write(IBufferWriter<byte> output, in ApiReply reply)
     {
+        if (reply.IsOk && reply.Kind == ReplyValueKind.Streamed)
+            throw new InvalidOperationException("a streamed reply is written with WriteStreamedAsync");
         if (reply.Error is { } error)
         {
             Append(output, ErrorOpen);
@@ -34,6 +38,32 @@ public static class ReplyEnvelope
         Append(output, OkOpen);
         WriteValue(output, reply);
         Append(output, "}"u8);
+    }
+
+    /// <summary>Any reply into memory, a streamed one included (for in-process callers).</summary>
+    public static async ValueTask WriteAsync(IBufferWriter<byte> output, ApiReply reply, long budget = ReplyStream.DefaultBudget,
+        CancellationToken cancellationToken = default)
+    {
+        if (reply.IsOk && reply.Kind == ReplyValueKind.Streamed)
+            await WriteStreamedAsync(new BufferReplyStream(output, budget), reply, cancellationToken).ConfigureAwait(false);
+        else
+            Write(output, reply);
+    }
+
+    /// <summary>The envelope of a streamed reply, its value written as the service reads it.</summary>
+    public static async ValueTask WriteStreamedAsync(ReplyStream output, ApiReply reply, CancellationToken cancellationToken)
+    {
+        if (reply.Kind != ReplyValueKind.Streamed || !reply.IsOk) throw new ArgumentException("not a streamed reply", nameof(reply));
+        output.Write(OkOpen);
+        var next = await ((Func<ReplyStream, CancellationToken, ValueTask<string?>>)reply.Payload!)(output, cancellationToken).ConfigureAwait(false);
+        if (next is not null)
+        {
+            // Cursors are base64url: nothing in them needs escaping.
+            output.Write(",\"next\":\""u8);
+            output.Write(System.Text.Encoding.ASCII.GetBytes(next));
+            output.Write("\""u8);
+        }
+        output.Write("}"u8);
     }
 
     /// <summary>Writes just the value of a successful reply (used by the envelope and by streams that carry values).</summary>

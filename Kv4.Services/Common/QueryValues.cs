@@ -7,7 +7,11 @@ namespace Kv4.Services.Common;
 /// <summary>The query parameters several services share, each read and bounded in one place.</summary>
 public static class QueryValues
 {
-    public const int MaxHistoryLimit = 10_000;
+    /// <summary>The largest page any listing serves. A larger `limit` is bad_param rather than clamped: the caller learns the bound instead of silently getting a smaller page.</summary>
+    public const int MaxPageSize = 10_000;
+
+    /// <summary>The page size of a key, path or node listing that gives no `limit`.</summary>
+    public const int DefaultListingPageSize = 1000;
 
     /// <summary>`depth=N`: absent is null (no limit); otherwise 0..<see cref="AddressRules.MaxSegments"/>, larger values are capped.</summary>
     public static bool TryGetDepth(ApiQuery query, out int? depth)
@@ -19,12 +23,12 @@ public static class QueryValues
         return true;
     }
 
-    /// <summary>`limit=N` on a history read: 1..<see cref="MaxHistoryLimit"/>, default <paramref name="fallback"/>.</summary>
+    /// <summary>`limit=N`, the page size of a listing or a history: 1..<see cref="MaxPageSize"/>, default <paramref name="fallback"/>.</summary>
     public static bool TryGetLimit(ApiQuery query, int fallback, out int limit)
     {
         limit = fallback;
         if (!query.TryGet("limit", out var text)) return true;
-        if (!TryParseCount(text, out var value) || value is < 1 or > MaxHistoryLimit) return false;
+        if (!TryParseCount(text, out var value) || value is < 1 or > MaxPageSize) return false;
         limit = (int)value;
         return true;
     }

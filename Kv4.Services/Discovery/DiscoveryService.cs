@@ -2,6 +2,7 @@ using Kv4.Engine;
 using Kv4.Engine.Rules;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Paging;
 
 namespace Kv4.Services.Discovery;
 
@@ -9,7 +10,7 @@ namespace Kv4.Services.Discovery;
 /// `_ds`: what the caller's bucket holds. `GET /_ds/&lt;path&gt;?l=&lt;layer&gt;[&amp;depth=N]` lists the paths at or under
 /// the path that hold live entries in that layer (sorted, "a/b" form, depth counted from the root), straight from
 /// the engine's path index. `GET /_ds` (root, no `l`) answers the layers with their live entry counts as an object,
-/// e.g. `{"data":3,"ns":2}`. Read-only.
+/// e.g. `{"data":3,"ns":2}` (a handful of layers: not paged). Path listings are paged like every listing (`limit`, `cursor`). Read-only.
 /// </summary>
 public sealed class DiscoveryService(Kv4Store store) : ApiService(BuiltInServices.Discovery)
 {
@@ -28,7 +29,9 @@ public sealed class DiscoveryService(Kv4Store store) : ApiService(BuiltInService
                 writer.WriteEndObject();
             }));
         }
-        if (!AddressRules.IsValidLayer(layer)) return new(ErrorCode.BadParam);
-        return new(ApiReply.OkStrings(store.ListPaths(bucket, layer, request.Path, depth)));
+        if (!AddressRules.IsValidLayer(layer)
+            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, bucket, "ds", [layer, request.Path], out var page))
+            return new(ErrorCode.BadParam);
+        return new(PagedArray.Reply(store.ListPaths(bucket, layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
     }
 }

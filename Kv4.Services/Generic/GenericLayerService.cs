@@ -2,12 +2,13 @@ using Kv4.Engine;
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Paging;
 
 namespace Kv4.Services.Generic;
 
 /// <summary>
 /// The generic layer semantics of the contract's section 2, for any layer: latest value by key or secondary key,
-/// key listing, time series (`time_series=1`, `gs`/`ge`, `format=full`), PUT (create or replace), POST
+/// key listing, time series (`time_series=1`, `gs`/`ge`, `format=full`), both paged (`limit`, `cursor`: see <see cref="PagedArray"/>), PUT (create or replace), POST
 /// (compare-and-set on `_ver_`), DELETE of one key or of a whole path. `_data` is this over layer `data`;
 /// `_cfg` reuses it over layer `cfg`. Every address is (caller's bucket, this layer, request path, key).
 /// </summary>
@@ -33,7 +34,12 @@ public class GenericLayerService : ApiService
         var bucket = request.Caller.Bucket;
 
         if (!TryGetSingleLookup(query, out var slot, out var lookup, out var error)) return new(error);
-        if (lookup is null) return new(ApiReply.OkStrings(Store.ListKeys(bucket, Layer, request.Path)));
+        if (lookup is null)
+        {
+            if (!PageRequest.TryRead(query, QueryValues.DefaultListingPageSize, Store, bucket, "keys", [Layer, request.Path], out var page))
+                return new(ErrorCode.BadParam);
+            return new(PagedArray.Reply(Store.ListKeys(bucket, Layer, request.Path, page.AfterItem, page.Limit + 1), page));
+        }
 
         StoredValue value;
         var found = slot is null
@@ -95,15 +101,19 @@ public class GenericLayerService : ApiService
         var format = query.Get("format");
         if (format is not null and not "full") return ErrorCode.BadParam;
         if (!TimeGroup.TryParseRange(query.Get("gs"), query.Get("ge"), out var fromMs, out var toMs)) return ErrorCode.BadParam;
-        if (!QueryValues.TryGetLimit(query, HistoryQuery.DefaultLimit, out var limit)) return ErrorCode.BadParam;
+        var bucket = request.Caller.Bucket;
+        if (!PageRequest.TryRead(query, HistoryQuery.DefaultLimit, Store, bucket, key is null ? "path-history" : "key-history",
+                [Layer, request.Path, key ?? ""], out var page)
+            || !page.TryGetAfterPosition(out var after))
+            return ErrorCode.BadParam;
 
-        var bounds = new HistoryQuery(fromMs, toMs, limit);
+        // The page size is applied while the reply is written; the engine reads on until the reply stops.
+        var bounds = new HistoryQuery(fromMs, toMs, int.MaxValue);
         var history = key is null
-            ? await Store.GetPathHistoryAsync(request.Caller.Bucket, Layer, request.Path, bounds, request.CancellationToken).ConfigureAwait(false)
-            : await Store.GetHistoryAsync(Address(request, key), bounds, request.CancellationToken).ConfigureAwait(false);
-        return format is null
-            ? TimeSeriesWriter.Triples(history)
-            : TimeSeriesWriter.Full(history, includeKey: key is null);
+            ? Store.ReadPathHistoryAsync(bucket, Layer, request.Path, bounds, after, request.CancellationToken)
+            : Store.ReadHistoryAsync(Address(request, key), bounds, after, request.CancellationToken);
+        return await TimeSeriesWriter.PageAsync(history, page, full: format is not null, includeKey: key is null, request.CancellationToken)
+            .ConfigureAwait(false);
     }
 
     private EntryAddress Address(ApiRequest request, string key) => new(request.Caller.Bucket, Layer, request.Path, key);

@@ -3,6 +3,7 @@ using Kv4.Engine.Model;
 using Kv4.Engine.Rules;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Paging;
 using Kv4.Services.Tokens;
 
 namespace Kv4.Services.Namespace;
@@ -49,8 +50,10 @@ public sealed class NamespaceService(Kv4Store store) : ApiService(BuiltInService
 
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
-        if (!QueryValues.TryGetDepth(request.Query, out var depth)) return new(ErrorCode.BadParam);
-        return new(ApiReply.OkStrings(store.ListPaths(request.Caller.Bucket, Layer, request.Path, depth)));
+        if (!QueryValues.TryGetDepth(request.Query, out var depth)
+            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, request.Caller.Bucket, "ns", [request.Path], out var page))
+            return new(ErrorCode.BadParam);
+        return new(PagedArray.Reply(store.ListPaths(request.Caller.Bucket, Layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
     }
 
     protected override async ValueTask<ApiReply> DeleteAsync(ApiRequest request) =>

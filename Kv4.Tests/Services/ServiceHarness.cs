@@ -93,7 +93,7 @@ public sealed class ServiceHarness : IAsyncDisposable
             body is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(body), caller, from);
         var reply = await target.HandleAsync(request);
         var buffer = new ArrayBufferWriter<byte>();
-        ReplyEnvelope.Write(buffer, reply);
+        await ReplyEnvelope.WriteAsync(buffer, reply);
         return new Reply(Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 

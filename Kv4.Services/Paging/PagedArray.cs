@@ -1,0 +1,79 @@
+using System.Buffers;
+using System.Text.Json;
+using Kv4.Services.Api;
+
+namespace Kv4.Services.Paging;
+
+/// <summary>
+/// The one rule every paged listing follows: write a JSON array of items into a <see cref="ReplyStream"/> until
+/// the page size is reached or the next item would pass the stream's byte budget, and when anything remains,
+/// answer the cursor of the last item written. A page always carries at least one item, so paging always
+/// advances, even past an item larger than the budget. Example: items "a", "bb", "c" with page size 2 write
+/// `["a","bb"]` and answer the cursor after "bb"; the next page writes `["c"]` and answers null.
+/// </summary>
+public static class PagedArray
+{
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        SkipValidation = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>A page of items already in memory (an engine page of up to limit + 1 items tells whether more remain).</summary>
+    public static ApiReply Reply(IReadOnlyList<string> items, PageRequest page) =>
+        ApiReply.OkStream((output, cancellationToken) =>
+            WriteAsync(output, new ListCursor<string>(items), items.Count > 0, page.Limit,
+                static (writer, item) => writer.WriteStringValue(item), page.CursorAfter, cancellationToken));
+
+    /// <param name="items">Positioned on its first item when <paramref name="hasCurrent"/>; disposed here.</param>
+    public static async ValueTask<string?> WriteAsync<T>(ReplyStream output, IAsyncEnumerator<T> items, bool hasCurrent, int limit,
+        Action<Utf8JsonWriter, T> writeItem, Func<T, string> cursorAfter, CancellationToken cancellationToken)
+    {
+        await using var _ = items.ConfigureAwait(false);
+        // Each item is written here first, so its size is known before it goes out.
+        var scratch = new ArrayBufferWriter<byte>(256);
+        using var json = new Utf8JsonWriter(scratch, WriterOptions);
+        output.Write("["u8);
+        var count = 0;
+        T last = default!;
+        string? next = null;
+        while (hasCurrent)
+        {
+            if (count == limit)
+            {
+                next = cursorAfter(last);
+                break;
+            }
+            scratch.ResetWrittenCount();
+            json.Reset(scratch);
+            writeItem(json, items.Current);
+            json.Flush();
+            // The separator and the closing bracket count too.
+            if (count > 0 && !output.Fits(scratch.WrittenCount + 2))
+            {
+                next = cursorAfter(last);
+                break;
+            }
+            if (count > 0) output.Write(","u8);
+            output.Write(scratch.WrittenSpan);
+            last = items.Current;
+            count++;
+            await output.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+            hasCurrent = await items.MoveNextAsync().ConfigureAwait(false);
+        }
+        output.Write("]"u8);
+        return next;
+    }
+
+    /// <summary>A list as an async enumerator already on its first item, so lists and engine streams page alike.</summary>
+    private sealed class ListCursor<T>(IReadOnlyList<T> items) : IAsyncEnumerator<T>
+    {
+        private int index;
+
+        public T Current => items[index];
+
+        public ValueTask<bool> MoveNextAsync() => new(++index < items.Count);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
