@@ -2,6 +2,7 @@ using Kv4.Engine;
 using Kv4.Services.Access;
 using Kv4.Services.Accounts;
 using Kv4.Services.Api;
+using Kv4.Services.Storage;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Kv4.Services;
@@ -13,7 +14,8 @@ namespace Kv4.Services;
 /// <see cref="RuntimeSettings"/>). Nothing in it is optional. Disposing it closes the live connections, flushes the
 /// platform's stats and closes the store.
 /// <code>
-///   Kv4Store ─► ServiceSet (data ns acc auth ds, accounts, deny list)
+///   Kv4Store ─► EngineStore (IStore: a view per bucket)
+///            ─► ServiceSet (data ns acc auth ds, accounts, deny list)
 ///            ─► PlatformSet (turn svc stats cfg, external forwarding)
 ///            ─► RealtimeSet (token sess host subs, hub, presence, sessions, tokens)
 ///            ─► Admission (authenticator, tokens, sessions, deny list) ─► LiveConnections
@@ -21,10 +23,11 @@ namespace Kv4.Services;
 /// </summary>
 public sealed class Kv4Runtime : IAsyncDisposable
 {
-    private Kv4Runtime(Kv4Store store, ServiceCatalog catalog, Admission admission, LiveConnections connections,
+    private Kv4Runtime(Kv4Store store, IStore storage, ServiceCatalog catalog, Admission admission, LiveConnections connections,
         ServiceSet core, PlatformSet platform, RealtimeSet realtime)
     {
         Store = store;
+        Storage = storage;
         Catalog = catalog;
         Admission = admission;
         Connections = connections;
@@ -33,8 +36,14 @@ public sealed class Kv4Runtime : IAsyncDisposable
         Realtime = realtime;
     }
 
-    /// <summary>The store the services share; the watch streams read its change feed.</summary>
+    /// <summary>This node's engine: opened, flushed and closed here, and measured by the host.</summary>
     public Kv4Store Store { get; }
+
+    /// <summary>
+    /// The way every service and door reaches data: a view per bucket (<see cref="IStore.Bucket"/>), handed to each
+    /// request scoped to its caller's bucket. Nothing above it names the engine, so a router can take its place.
+    /// </summary>
+    public IStore Storage { get; }
 
     public ServiceCatalog Catalog { get; }
 
@@ -54,18 +63,19 @@ public sealed class Kv4Runtime : IAsyncDisposable
     public static async Task<Kv4Runtime> CreateAsync(Kv4Store store, RuntimeSettings settings, CancellationToken cancellationToken = default)
     {
         var changes = new StandingChanges();
-        var core = await ServiceSet.CreateAsync(store, settings.Core, changes, cancellationToken).ConfigureAwait(false);
-        var platform = PlatformSet.Create(store, settings.Platform);
+        var storage = new EngineStore(store);
+        var core = await ServiceSet.CreateAsync(storage, settings.Core, changes, cancellationToken).ConfigureAwait(false);
+        var platform = PlatformSet.Create(storage, settings.Platform);
         try
         {
-            var realtime = await RealtimeSet.CreateAsync(store, settings.Realtime, settings.Signing, settings.Validation,
+            var realtime = await RealtimeSet.CreateAsync(storage, settings.Realtime, settings.Signing, settings.Validation,
                 core.Authenticator.AuthenticatePasswordAsync, core.Namespaces, platform.HostDirectories, changes, cancellationToken).ConfigureAwait(false);
             var services = settings.Services ?? core.Services.Concat(realtime.Services).Concat(platform.Services);
             var catalog = new ServiceCatalog(services.Concat(settings.ExtraServices), platform.Fallback);
             var admission = new Admission(settings.Authenticator ?? core.Authenticator, realtime.Tokens, realtime.Sessions,
                 settings.AccessPolicy ?? core.AccessPolicy);
             var connections = new LiveConnections(admission, changes, settings.Core.Clock);
-            return new Kv4Runtime(store, catalog, admission, connections, core, platform, realtime);
+            return new Kv4Runtime(store, storage, catalog, admission, connections, core, platform, realtime);
         }
         catch
         {

@@ -1,9 +1,9 @@
-using Kv4.Engine;
 using Kv4.Services.Api;
 using Kv4.Services.Config;
 using Kv4.Services.External;
 using Kv4.Services.Hosts;
 using Kv4.Services.Stats;
+using Kv4.Services.Storage;
 using Kv4.Services.Turn;
 
 namespace Kv4.Services;
@@ -46,7 +46,7 @@ public sealed class PlatformSet : IAsyncDisposable
     /// <summary>Pass to <see cref="RealtimeSet"/>: "turn" from the configured pool, and every registered external name.</summary>
     public IReadOnlyList<IHostDirectory> HostDirectories { get; }
 
-    public static PlatformSet Create(Kv4Store store, PlatformSettings settings)
+    public static PlatformSet Create(IStore store, PlatformSettings settings)
     {
         var registry = new ExternalServiceRegistry(settings.Clock);
         var forwarder = new ExternalServiceForwarder(registry, settings.External);
@@ -57,7 +57,7 @@ public sealed class PlatformSet : IAsyncDisposable
             turn,
             new ServiceRegistryService(registry),
             new StatsService(stats),
-            new ConfigService(store),
+            new ConfigService(),
         ];
         IHostDirectory[] directories = [new TurnHostDirectory(turn.Pool, registry), new ExternalHostDirectory(registry)];
         var set = new PlatformSet(registry, forwarder, stats, services, new ExternalServiceRouter(registry, forwarder), directories);

@@ -1,8 +1,8 @@
-using Kv4.Engine;
 using Kv4.Services.Api;
 using Kv4.Services.Hosts;
 using Kv4.Services.Sessions;
 using Kv4.Services.Signal;
+using Kv4.Services.Storage;
 using Kv4.Services.Tokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -15,17 +15,14 @@ namespace Kv4.Services;
 /// </summary>
 public sealed class RealtimeSet
 {
-    private RealtimeSet(Kv4Store store, SignalHub hub, PresenceRecorder presence, SessionStore sessions, TokenAuthority tokens, IReadOnlyList<IApiService> services)
+    private RealtimeSet(SignalHub hub, PresenceRecorder presence, SessionStore sessions, TokenAuthority tokens, IReadOnlyList<IApiService> services)
     {
-        Store = store;
         Hub = hub;
         Presence = presence;
         Sessions = sessions;
         Tokens = tokens;
         Services = services;
     }
-
-    public Kv4Store Store { get; }
 
     public SignalHub Hub { get; }
 
@@ -42,7 +39,7 @@ public sealed class RealtimeSet
     /// <param name="passwordLogin">The accounts' password login (for `_sess`).</param>
     /// <param name="channels">Whether a (bucket, path) node exists in `_ns` (for `_token`).</param>
     /// <param name="hostDirectories">Host sources beyond this node's own signal endpoint (TURN pool, external registry, cluster).</param>
-    public static async Task<RealtimeSet> CreateAsync(Kv4Store store, RealtimeSettings settings,
+    public static async Task<RealtimeSet> CreateAsync(IStore store, RealtimeSettings settings,
         SigningCredentials signing, TokenValidationParameters validation,
         Func<string, string, System.Net.IPAddress?, CancellationToken, ValueTask<Kv4.Services.Accounts.LoginResult>> passwordLogin, IChannelDirectory channels,
         IEnumerable<IHostDirectory> hostDirectories, Kv4.Services.Access.StandingChanges changes, CancellationToken cancellationToken = default)
@@ -59,9 +56,9 @@ public sealed class RealtimeSet
             new TokenService(tokens, channels),
             new SessionService(passwordLogin, sessions, tokens, settings.Sessions),
             new HostService(directories),
-            new SubsService(store, hub, presence),
+            new SubsService(hub, presence),
         ];
-        return new RealtimeSet(store, hub, presence, sessions, tokens, services);
+        return new RealtimeSet(hub, presence, sessions, tokens, services);
     }
 }
 

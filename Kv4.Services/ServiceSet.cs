@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Kv4.Engine;
 using Kv4.Engine.Model;
 using Kv4.Engine.Rules;
 using Kv4.Services.Access;
@@ -8,6 +7,7 @@ using Kv4.Services.Api;
 using Kv4.Services.Data;
 using Kv4.Services.Discovery;
 using Kv4.Services.Namespace;
+using Kv4.Services.Storage;
 
 namespace Kv4.Services;
 
@@ -42,7 +42,7 @@ public sealed class ServiceSet
     /// <summary>Read access to account records (e.g. to check that an account is still active).</summary>
     public AccountDirectory Accounts { get; }
 
-    public static async ValueTask<ServiceSet> CreateAsync(Kv4Store store, ServiceSettings settings, StandingChanges changes,
+    public static async ValueTask<ServiceSet> CreateAsync(IStore store, ServiceSettings settings, StandingChanges changes,
         CancellationToken cancellationToken = default)
     {
         var secretKey = settings.SecretHashKey ?? await LoadOrCreateSecretKeyAsync(store, cancellationToken).ConfigureAwait(false);
@@ -53,19 +53,19 @@ public sealed class ServiceSet
         var authenticator = new CallerAuthenticator(directory, secrets, passwords, new LoginThrottle(settings.Login, settings.Clock),
             settings.SystemSecret, settings.Clock,
             TimeSpan.FromSeconds(settings.LoginCacheSeconds));
-        var namespaces = new NamespaceService(store);
+        var namespaces = new NamespaceService();
         IApiService[] services =
         [
-            new DataService(store),
+            new DataService(),
             namespaces,
             new AccountsService(directory, secrets, passwords, accessPolicy, settings.Clock),
-            new AuthService(store, accessPolicy),
-            new DiscoveryService(store),
+            new AuthService(accessPolicy),
+            new DiscoveryService(),
         ];
         return new ServiceSet(services, authenticator, accessPolicy, namespaces, directory);
     }
 
-    private static async ValueTask<byte[]> LoadOrCreateSecretKeyAsync(Kv4Store store, CancellationToken cancellationToken)
+    private static async ValueTask<byte[]> LoadOrCreateSecretKeyAsync(IStore store, CancellationToken cancellationToken)
     {
         if (TryReadKey(store, out var key)) return key;
         var fresh = RandomNumberGenerator.GetBytes(32);
@@ -82,7 +82,7 @@ public sealed class ServiceSet
         }
     }
 
-    private static bool TryReadKey(Kv4Store store, out byte[] key)
+    private static bool TryReadKey(IStore store, out byte[] key)
     {
         key = [];
         if (!store.TryGetLatest(SecretKeyAddress, out var value)) return false;

@@ -118,7 +118,7 @@ public sealed partial class ApiEndpoint(
         if (body is null) return ApiReply.Fail(ErrorCode.ValueTooLarge);
 
         var request = new ApiRequest(method, service.Name, path, new HttpApiQuery(context.Request.Query), body.Memory, caller,
-            remote, context.RequestAborted);
+            runtime.Storage.Bucket(caller.Bucket), remote, context.RequestAborted);
         if (!AnonymousCaller.Is(caller)) runtime.Calls.RecordCall(service.Name, method, caller); // api:3
         try
         {

@@ -53,7 +53,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         using var live = runtime.Connections.Open(caller, watch.PathPrefix, Reach.Watch, context.Connection.RemoteIpAddress, _ => CancelQuietly(linked));
         // The feed's starting point is pinned here, before the client sees the headers: whatever it writes once it
         // has them is in the stream.
-        var feed = runtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, aborted);
+        var feed = runtime.Storage.Bucket(watch.Bucket).ReadChangesAsync(watch.Layer, watch.PathPrefix, watch.AfterSequence, aborted);
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -151,7 +151,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         using var live = runtime.Connections.Open(caller, watch.PathPrefix, Reach.Watch, remote, _ => CancelQuietly(stop));
         // Pinned before the upgrade completes: whatever the client writes once it is connected is in the stream.
-        var feed = runtime.Store.ReadChangesAsync(watch.Filter, watch.AfterSequence, stop.Token);
+        var feed = runtime.Storage.Bucket(watch.Bucket).ReadChangesAsync(watch.Layer, watch.PathPrefix, watch.AfterSequence, stop.Token);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         // The client sends nothing but its close: reading is only how that close (or a broken socket) is noticed.
         var reading = Task.Run(async () =>

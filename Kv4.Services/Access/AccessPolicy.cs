@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Kv4.Engine;
+using Kv4.Services.Storage;
 
 namespace Kv4.Services.Access;
 
@@ -20,20 +20,20 @@ public sealed class AccessPolicy : IAccessPolicy
 {
     public const string Layer = "auth";
 
-    private readonly Kv4Store _store;
+    private readonly IStore _store;
     private readonly ConcurrentDictionary<string, Dictionary<string, IPNetwork[]>> _buckets = new(StringComparer.Ordinal);
     private readonly object _rebuildLock = new();
 
     private readonly StandingChanges _changes;
 
-    private AccessPolicy(Kv4Store store, StandingChanges changes)
+    private AccessPolicy(IStore store, StandingChanges changes)
     {
         _store = store;
         _changes = changes;
     }
 
     /// <summary>Loads the deny lists of every bucket from the engine (memory only: the path and key indexes).</summary>
-    public static AccessPolicy Load(Kv4Store store, StandingChanges changes)
+    public static AccessPolicy Load(IStore store, StandingChanges changes)
     {
         var policy = new AccessPolicy(store, changes);
         foreach (var bucket in store.ListBuckets())
@@ -73,10 +73,11 @@ public sealed class AccessPolicy : IAccessPolicy
         lock (_rebuildLock)
         {
             var rules = new Dictionary<string, IPNetwork[]>(StringComparer.Ordinal);
-            foreach (var path in _store.ListPaths(bucket, Layer, ""))
+            var view = _store.Bucket(bucket);
+            foreach (var path in view.ListPaths(Layer, ""))
             {
                 var networks = new List<IPNetwork>();
-                foreach (var key in _store.ListKeys(bucket, Layer, path))
+                foreach (var key in view.ListKeys(Layer, path))
                     if (DenyRule.TryParse(key, out var rule)) networks.Add(rule.Network);
                 if (networks.Count > 0) rules[path] = [.. networks];
             }

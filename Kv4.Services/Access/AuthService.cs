@@ -1,4 +1,3 @@
-using Kv4.Engine;
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
@@ -11,17 +10,17 @@ namespace Kv4.Services.Access;
 /// rule, `DELETE` without `k` every rule at the path and below, `GET` lists the rules at exactly that path.
 /// Every write is followed by a rebuild of the bucket's in-memory <see cref="AccessPolicy"/>.
 /// </summary>
-public sealed class AuthService(Kv4Store store, AccessPolicy policy) : ApiService(BuiltInServices.Auth)
+public sealed class AuthService(AccessPolicy policy) : ApiService(BuiltInServices.Auth)
 {
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request) =>
-        new(ApiReply.OkStrings(store.ListKeys(request.Caller.Bucket, AccessPolicy.Layer, request.Path)));
+        new(ApiReply.OkStrings(request.Store.ListKeys(AccessPolicy.Layer, request.Path)));
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
     {
         if (!RequestBody.TryParse(request.Body, out var body, out var error)) return error;
         if (!DenyRule.TryParse(body.Key, out var rule)) return ErrorCode.BadParam;
         var value = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(rule.Text);
-        await store.PutAsync(Address(request, rule.Text), value, request.Caller.Actor, WriteCondition.None, SecondaryKeys.None,
+        await request.Store.PutAsync(AccessPolicy.Layer, request.Path, rule.Text, value, request.Caller.Actor, WriteCondition.None, SecondaryKeys.None,
             request.CancellationToken).ConfigureAwait(false);
         policy.Rebuild(request.Caller.Bucket);
         return ApiReply.OkString(rule.Text);
@@ -33,18 +32,16 @@ public sealed class AuthService(Kv4Store store, AccessPolicy policy) : ApiServic
         if (request.Query.TryGet("k", out var text))
         {
             if (!DenyRule.TryParse(text, out var rule)) return ErrorCode.BadParam;
-            var result = await store.DeleteAsync(Address(request, rule.Text), request.Caller.Actor, WriteCondition.None,
+            var result = await request.Store.DeleteAsync(AccessPolicy.Layer, request.Path, rule.Text, request.Caller.Actor, WriteCondition.None,
                 request.CancellationToken).ConfigureAwait(false);
             removed = result.Applied ? 1 : 0;
         }
         else
         {
-            removed = await store.DeleteTreeAsync(request.Caller.Bucket, AccessPolicy.Layer, request.Path, request.Caller.Actor,
+            removed = await request.Store.DeleteTreeAsync(AccessPolicy.Layer, request.Path, request.Caller.Actor,
                 request.CancellationToken).ConfigureAwait(false);
         }
         policy.Rebuild(request.Caller.Bucket);
         return ApiReply.OkNumber(removed);
     }
-
-    private static EntryAddress Address(ApiRequest request, string key) => new(request.Caller.Bucket, AccessPolicy.Layer, request.Path, key);
 }

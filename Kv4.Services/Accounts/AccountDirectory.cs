@@ -1,4 +1,4 @@
-using Kv4.Engine;
+using Kv4.Services.Storage;
 using Kv4.Engine.Model;
 using Kv4.Services.Access;
 using Kv4.Services.Api;
@@ -15,7 +15,7 @@ namespace Kv4.Services.Accounts;
 /// every such write bumps it as soon as the engine acknowledged it, which empties the login cache at once, and
 /// raises <see cref="StandingChanges"/>, which re-admits every live connection.
 /// </summary>
-public sealed class AccountDirectory(Kv4Store store, StandingChanges changes)
+public sealed class AccountDirectory(IStore store, StandingChanges changes)
 {
     public const string Layer = "acc";
     public const string AccountsPath = "accounts";
@@ -23,7 +23,8 @@ public sealed class AccountDirectory(Kv4Store store, StandingChanges changes)
 
     private long _generation;
 
-    public Kv4Store Store { get; } = store;
+    /// <summary>The privileged store: account records live in `$sys` and in each account's own bucket.</summary>
+    public IStore Store { get; } = store;
 
     public long Generation => Volatile.Read(ref _generation);
 

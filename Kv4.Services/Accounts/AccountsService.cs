@@ -5,6 +5,7 @@ using Kv4.Engine.Rules;
 using Kv4.Services.Access;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Storage;
 
 namespace Kv4.Services.Accounts;
 
@@ -33,7 +34,7 @@ public sealed class AccountsService : ApiService
         _clock = clock;
     }
 
-    private Kv4.Engine.Kv4Store Store => _directory.Store;
+    private IStore Store => _directory.Store;
 
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
@@ -51,13 +52,13 @@ public sealed class AccountsService : ApiService
         {
             if (target.Path != AccountDirectory.AccountsPath) return new(ErrorCode.BadParam);
             if (!AddressRules.IsValidKey(email)) return new(ErrorCode.BadKey);
-            if (!Store.TryGetBySecondaryKey(target.Bucket, AccountDirectory.Layer, target.Path, SecondaryKeySlot.K2,
+            if (!Store.Bucket(target.Bucket).TryGetBySecondaryKey(AccountDirectory.Layer, target.Path, SecondaryKeySlot.K2,
                     EmailAddress.Normalize(email), out _, out var value))
                 return new(ErrorCode.NotFound);
             var record = AccountRecord.Parse(value.Json.Span, value.Version);
             return new(record is null ? ErrorCode.NotFound : Public(record));
         }
-        return new(ApiReply.OkStrings(Store.ListKeys(target.Bucket, AccountDirectory.Layer, target.Path)));
+        return new(ApiReply.OkStrings(Store.Bucket(target.Bucket).ListKeys(AccountDirectory.Layer, target.Path)));
     }
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)

@@ -1,4 +1,3 @@
-using Kv4.Engine;
 using Kv4.Services.Api;
 using Kv4.Services.Generic;
 
@@ -9,4 +8,4 @@ namespace Kv4.Services.Config;
 /// history (`time_series=1`), compare-and-set POST, and the host's generic `?watch=1` stream, so a service can read
 /// its settings and follow their changes. Each bucket has its own configuration tree, like `_data`.
 /// </summary>
-public sealed class ConfigService(Kv4Store store) : GenericLayerService(store, BuiltInServices.Config);
+public sealed class ConfigService() : GenericLayerService(BuiltInServices.Config);

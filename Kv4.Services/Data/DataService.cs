@@ -1,8 +1,7 @@
-using Kv4.Engine;
 using Kv4.Services.Api;
 using Kv4.Services.Generic;
 
 namespace Kv4.Services.Data;
 
 /// <summary>`_data`: user data, the generic layer semantics over layer `data`.</summary>
-public sealed class DataService(Kv4Store store) : GenericLayerService(store, BuiltInServices.Data);
+public sealed class DataService() : GenericLayerService(BuiltInServices.Data);

@@ -1,4 +1,3 @@
-using Kv4.Engine;
 using Kv4.Engine.Rules;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
@@ -12,16 +11,16 @@ namespace Kv4.Services.Discovery;
 /// the engine's path index. `GET /_ds` (root, no `l`) answers the layers with their live entry counts as an object,
 /// e.g. `{"data":3,"ns":2}` (a handful of layers: not paged). Path listings are paged like every listing (`limit`, `cursor`). Read-only.
 /// </summary>
-public sealed class DiscoveryService(Kv4Store store) : ApiService(BuiltInServices.Discovery)
+public sealed class DiscoveryService() : ApiService(BuiltInServices.Discovery)
 {
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
-        var bucket = request.Caller.Bucket;
+        var store = request.Store;
         if (!QueryValues.TryGetDepth(request.Query, out var depth)) return new(ErrorCode.BadParam);
         if (!request.Query.TryGet("l", out var layer))
         {
             if (request.Path.Length > 0 || depth is not null) return new(ErrorCode.BadParam);
-            var layers = store.ListLayers(bucket);
+            var layers = store.ListLayers();
             return new(ApiReply.OkWriter(writer =>
             {
                 writer.WriteStartObject();
@@ -30,8 +29,8 @@ public sealed class DiscoveryService(Kv4Store store) : ApiService(BuiltInService
             }));
         }
         if (!AddressRules.IsValidLayer(layer)
-            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, bucket, "ds", [layer, request.Path], out var page))
+            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, "ds", [layer, request.Path], out var page))
             return new(ErrorCode.BadParam);
-        return new(PagedArray.Reply(store.ListPaths(bucket, layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
+        return new(PagedArray.Reply(store.ListPaths(layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
     }
 }

@@ -1,4 +1,3 @@
-using Kv4.Engine;
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
@@ -16,35 +15,32 @@ public class GenericLayerService : ApiService
 {
     private static readonly ReadOnlyMemory<byte> EmptyObject = "{}"u8.ToArray();
 
-    public GenericLayerService(Kv4Store store, ServiceDeclaration declaration)
+    public GenericLayerService(ServiceDeclaration declaration)
         : base(declaration)
     {
-        Store = store;
         Layer = declaration.Layer ?? throw new ArgumentException("a generic layer service needs a layer", nameof(declaration));
     }
 
     public string Layer { get; }
 
-    protected Kv4Store Store { get; }
-
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
         var query = request.Query;
         if (query.Flag("time_series")) return TimeSeriesAsync(request);
-        var bucket = request.Caller.Bucket;
+        var store = request.Store;
 
         if (!TryGetSingleLookup(query, out var slot, out var lookup, out var error)) return new(error);
         if (lookup is null)
         {
-            if (!PageRequest.TryRead(query, QueryValues.DefaultListingPageSize, Store, bucket, "keys", [Layer, request.Path], out var page))
+            if (!PageRequest.TryRead(query, QueryValues.DefaultListingPageSize, store, "keys", [Layer, request.Path], out var page))
                 return new(ErrorCode.BadParam);
-            return new(PagedArray.Reply(Store.ListKeys(bucket, Layer, request.Path, page.AfterItem, page.Limit + 1), page));
+            return new(PagedArray.Reply(store.ListKeys(Layer, request.Path, page.AfterItem, page.Limit + 1), page));
         }
 
         StoredValue value;
         var found = slot is null
-            ? Store.TryGetLatest(new EntryAddress(bucket, Layer, request.Path, lookup), out value)
-            : Store.TryGetBySecondaryKey(bucket, Layer, request.Path, slot.Value, lookup, out _, out value);
+            ? store.TryGetLatest(Layer, request.Path, lookup, out value)
+            : store.TryGetBySecondaryKey(Layer, request.Path, slot.Value, lookup, out _, out value);
         return new(found ? ApiReply.OkStored(value.Json, value.Version) : ApiReply.Fail(ErrorCode.NotFound));
     }
 
@@ -53,7 +49,7 @@ public class GenericLayerService : ApiService
         if (!RequestBody.TryParse(request.Body, out var body, out var error)) return error;
         if (body.Key is null) return ErrorCode.BadKey;
         if (body.Value is null) return ErrorCode.BadParam;
-        var result = await Store.PutAsync(Address(request, body.Key), body.StorableValue, request.Caller.Actor,
+        var result = await request.Store.PutAsync(Layer, request.Path, body.Key, body.StorableValue, request.Caller.Actor,
             WriteCondition.None, body.SecondaryKeys, request.CancellationToken).ConfigureAwait(false);
         return ApiReply.OkStored(EmptyObject, result.Version);
     }
@@ -70,15 +66,15 @@ public class GenericLayerService : ApiService
         if (!body.TryGetExpectedVersion(out var versionText, out error)) return error;
         if (versionText is null) return ErrorCode.VerMissing;
 
-        var address = Address(request, body.Key);
+        var store = request.Store;
         if (!VersionId.TryParse(versionText, out var expected))
             // Not a version this store ever issued: stale by definition, unless there is nothing to compare with.
-            return Store.TryGetLatest(address, out _) ? ErrorCode.VersionConflict : ErrorCode.NotFound;
+            return store.TryGetLatest(Layer, request.Path, body.Key, out _) ? ErrorCode.VersionConflict : ErrorCode.NotFound;
 
         var secondaryKeys = body.SecondaryKeys;
-        if (!body.HasSecondaryKeys && Store.TryGetSecondaryKeys(address, out var current))
+        if (!body.HasSecondaryKeys && store.TryGetSecondaryKeys(Layer, request.Path, body.Key, out var current))
             secondaryKeys = current;
-        var result = await Store.PutAsync(address, body.StorableValue, request.Caller.Actor,
+        var result = await store.PutAsync(Layer, request.Path, body.Key, body.StorableValue, request.Caller.Actor,
             WriteCondition.IfVersion(expected), secondaryKeys, request.CancellationToken).ConfigureAwait(false);
         return ApiReply.OkStored(EmptyObject, result.Version);
     }
@@ -87,9 +83,9 @@ public class GenericLayerService : ApiService
     {
         if (!QueryValues.TryGetKey(request.Query, "k", out var key)) return ErrorCode.BadKey;
         if (key is null)
-            return ApiReply.OkNumber(await Store.DeleteTreeAsync(request.Caller.Bucket, Layer, request.Path, request.Caller.Actor,
+            return ApiReply.OkNumber(await request.Store.DeleteTreeAsync(Layer, request.Path, request.Caller.Actor,
                 request.CancellationToken).ConfigureAwait(false));
-        var result = await Store.DeleteAsync(Address(request, key), request.Caller.Actor, WriteCondition.None,
+        var result = await request.Store.DeleteAsync(Layer, request.Path, key, request.Caller.Actor, WriteCondition.None,
             request.CancellationToken).ConfigureAwait(false);
         return ApiReply.OkNumber(result.Applied ? 1 : 0);
     }
@@ -101,8 +97,8 @@ public class GenericLayerService : ApiService
         var format = query.Get("format");
         if (format is not null and not "full") return ErrorCode.BadParam;
         if (!TimeGroup.TryParseRange(query.Get("gs"), query.Get("ge"), out var fromMs, out var toMs)) return ErrorCode.BadParam;
-        var bucket = request.Caller.Bucket;
-        if (!PageRequest.TryRead(query, HistoryQuery.DefaultLimit, Store, bucket, key is null ? "path-history" : "key-history",
+        var store = request.Store;
+        if (!PageRequest.TryRead(query, HistoryQuery.DefaultLimit, store, key is null ? "path-history" : "key-history",
                 [Layer, request.Path, key ?? ""], out var page)
             || !page.TryGetAfterPosition(out var after))
             return ErrorCode.BadParam;
@@ -110,13 +106,11 @@ public class GenericLayerService : ApiService
         // The page size is applied while the reply is written; the engine reads on until the reply stops.
         var bounds = new HistoryQuery(fromMs, toMs, int.MaxValue);
         var history = key is null
-            ? Store.ReadPathHistoryAsync(bucket, Layer, request.Path, bounds, after, request.CancellationToken)
-            : Store.ReadHistoryAsync(Address(request, key), bounds, after, request.CancellationToken);
+            ? store.ReadPathHistoryAsync(Layer, request.Path, bounds, after, request.CancellationToken)
+            : store.ReadHistoryAsync(Layer, request.Path, key, bounds, after, request.CancellationToken);
         return await TimeSeriesWriter.PageAsync(history, page, full: format is not null, includeKey: key is null, request.CancellationToken)
             .ConfigureAwait(false);
     }
-
-    private EntryAddress Address(ApiRequest request, string key) => new(request.Caller.Bucket, Layer, request.Path, key);
 
     /// <summary>At most one of `k`, `k2`, `k3`, `k4` selects an entry; none means "list the keys".</summary>
     private static bool TryGetSingleLookup(ApiQuery query, out SecondaryKeySlot? slot, out string? lookup, out ErrorCode error)

@@ -1,9 +1,9 @@
-using Kv4.Engine;
 using Kv4.Engine.Model;
 using Kv4.Engine.Rules;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
 using Kv4.Services.Paging;
+using Kv4.Services.Storage;
 using Kv4.Services.Tokens;
 
 namespace Kv4.Services.Namespace;
@@ -16,28 +16,28 @@ namespace Kv4.Services.Namespace;
 /// created), `GET /_ns?depth=1` lists ["a"], and `DELETE /_ns/a` tombstones both markers and answers 2.
 /// So a listing is the engine's path index of the layer, and the node history is the markers' time series.
 /// </summary>
-public sealed class NamespaceService(Kv4Store store) : ApiService(BuiltInServices.Namespace), IChannelDirectory
+public sealed class NamespaceService() : ApiService(BuiltInServices.Namespace), IChannelDirectory
 {
     public const string Layer = "ns";
     public const string MarkerKey = "node";
     private static readonly ReadOnlyMemory<byte> MarkerValue = "true"u8.ToArray();
 
     /// <summary>Whether the node at exactly <paramref name="path"/> (normal form) was created in the bucket.</summary>
-    public bool NodeExists(string bucket, string path) =>
-        path.Length > 0 && store.TryGetLatest(new EntryAddress(bucket, Layer, path, MarkerKey), out _);
+    public static bool NodeExists(IBucketReadView bucket, string path) =>
+        path.Length > 0 && bucket.TryGetLatest(Layer, path, MarkerKey, out _);
 
     /// <summary>Creates the node; creating an existing node changes nothing. `v` is the node's path.</summary>
     /// <summary>For `_token`: a channel exists when its node was created.</summary>
-    public bool Exists(string bucket, string path) => NodeExists(bucket, path);
+    public bool Exists(IBucketReadView bucket, string path) => NodeExists(bucket, path);
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
     {
         if (request.Path.Length == 0) return ErrorCode.BadPath;
-        if (!NodeExists(request.Caller.Bucket, request.Path))
+        if (!NodeExists(request.Store, request.Path))
         {
             try
             {
-                await store.PutAsync(new EntryAddress(request.Caller.Bucket, Layer, request.Path, MarkerKey), MarkerValue,
+                await request.Store.PutAsync(Layer, request.Path, MarkerKey, MarkerValue,
                     request.Caller.Actor, WriteCondition.IfAbsent, SecondaryKeys.None, request.CancellationToken).ConfigureAwait(false);
             }
             catch (EngineException e) when (e.Error == EngineError.Exists)
@@ -51,12 +51,12 @@ public sealed class NamespaceService(Kv4Store store) : ApiService(BuiltInService
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
         if (!QueryValues.TryGetDepth(request.Query, out var depth)
-            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, request.Caller.Bucket, "ns", [request.Path], out var page))
+            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, request.Store, "ns", [request.Path], out var page))
             return new(ErrorCode.BadParam);
-        return new(PagedArray.Reply(store.ListPaths(request.Caller.Bucket, Layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
+        return new(PagedArray.Reply(request.Store.ListPaths(Layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
     }
 
     protected override async ValueTask<ApiReply> DeleteAsync(ApiRequest request) =>
-        ApiReply.OkNumber(await store.DeleteTreeAsync(request.Caller.Bucket, Layer, request.Path, request.Caller.Actor,
+        ApiReply.OkNumber(await request.Store.DeleteTreeAsync(Layer, request.Path, request.Caller.Actor,
             request.CancellationToken).ConfigureAwait(false));
 }

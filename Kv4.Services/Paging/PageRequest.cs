@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using Kv4.Engine;
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
@@ -32,15 +31,15 @@ public readonly struct PageRequest
 
     /// <summary>
     /// Reads `limit` and `cursor`. <paramref name="kind"/> names the listing and <paramref name="parts"/> what it
-    /// lists in the caller's <paramref name="bucket"/> (layer, path, key...). A cursor that is not one this listing
-    /// of this incarnation of the bucket handed out is bad_param.
+    /// lists in the caller's bucket, the one <paramref name="store"/> is scoped to (layer, path, key...). A cursor that
+    /// is not one this listing of this incarnation of the bucket handed out is bad_param.
     /// </summary>
-    public static bool TryRead(ApiQuery query, int defaultLimit, Kv4Store store, string bucket, string kind, ReadOnlySpan<string> parts,
+    public static bool TryRead(ApiQuery query, int defaultLimit, Kv4.Services.Storage.IBucketReadView store, string kind, ReadOnlySpan<string> parts,
         out PageRequest page)
     {
         page = default;
         if (!QueryValues.TryGetLimit(query, defaultLimit, out var limit)) return false;
-        var scope = string.Join("\n", [kind, bucket, store.BucketIncarnation(bucket).ToString(System.Globalization.CultureInfo.InvariantCulture), .. parts]);
+        var scope = string.Join("\n", [kind, store.Bucket, store.Incarnation.ToString(System.Globalization.CultureInfo.InvariantCulture), .. parts]);
         byte[]? after = null;
         if (query.TryGet("cursor", out var text) && !PageCursor.TryOpen(scope, text, out after)) return false;
         page = new PageRequest(scope, limit, after);

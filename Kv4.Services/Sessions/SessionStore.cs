@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using Kv4.Engine;
+using System.Text;
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
+using Kv4.Services.Storage;
 
 namespace Kv4.Services.Sessions;
 
@@ -19,7 +19,7 @@ namespace Kv4.Services.Sessions;
 /// <see cref="IsRevoked"/> is a memory read. The refresh token handed out is "&lt;base64url bucket&gt;.&lt;sid&gt;.&lt;secret&gt;";
 /// only the secret's hash is stored, and each refresh replaces it (compare-and-set, so a token refreshes once).
 /// </summary>
-public sealed class SessionStore(Kv4Store store, Kv4.Services.Access.StandingChanges changes, TimeProvider? clock = null) : ISessionRegistry
+public sealed class SessionStore(IStore store, Kv4.Services.Access.StandingChanges changes, TimeProvider? clock = null) : ISessionRegistry
 {
     public const string Layer = "sess";
     private const string Root = "";
@@ -76,7 +76,7 @@ public sealed class SessionStore(Kv4Store store, Kv4.Services.Access.StandingCha
     public IReadOnlyList<SessionRecord> List(string bucket)
     {
         var list = new List<SessionRecord>();
-        foreach (var sid in store.ListKeys(bucket, Layer, Root))
+        foreach (var sid in store.Bucket(bucket).ListKeys(Layer, Root))
             if (store.TryGetLatest(Address(bucket, sid), out var value) && SessionRecord.Parse(value.Json.Span) is { } record)
                 list.Add(record);
         list.Sort((a, b) => a.CreatedMs.CompareTo(b.CreatedMs));
@@ -95,7 +95,7 @@ public sealed class SessionStore(Kv4Store store, Kv4.Services.Access.StandingCha
     /// <summary>Revokes every session of the bucket; returns how many.</summary>
     public async Task<long> RevokeAllAsync(string bucket, string actor, CancellationToken cancellationToken)
     {
-        var revoked = await store.DeleteTreeAsync(bucket, Layer, Root, actor, cancellationToken).ConfigureAwait(false);
+        var revoked = await store.Bucket(bucket).DeleteTreeAsync(Layer, Root, actor, cancellationToken).ConfigureAwait(false);
         changes.Raise();
         return revoked;
     }

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
-using Kv4.Engine;
 using Kv4.Engine.Model;
+using Kv4.Services.Storage;
 
 namespace Kv4.Services.Signal;
 
@@ -16,7 +16,7 @@ namespace Kv4.Services.Signal;
 /// leaver's own entry before the hub announces the leave, both under a per-user lock and by connection id, so a
 /// replaced connection's late leave can never delete its successor's entry.
 /// </summary>
-public sealed class PresenceRecorder(Kv4Store store, SignalHub hub, string nodeId)
+public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
 {
     public const string Layer = "subs";
     public const string Service = "signal";
@@ -104,9 +104,9 @@ public sealed class PresenceRecorder(Kv4Store store, SignalHub hub, string nodeI
         var removed = 0;
         foreach (var bucket in store.ListBuckets())
         {
-            foreach (var path in store.ListPaths(bucket, Layer, ""))
+            foreach (var path in store.Bucket(bucket).ListPaths(Layer, ""))
             {
-                foreach (var key in store.ListKeys(bucket, Layer, path))
+                foreach (var key in store.Bucket(bucket).ListKeys(Layer, path))
                 {
                     var address = new EntryAddress(bucket, Layer, path, key);
                     if (!store.TryGetLatest(address, out var value) || !IsOurs(value.Json.Span)) continue;

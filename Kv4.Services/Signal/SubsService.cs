@@ -1,6 +1,6 @@
-using Kv4.Engine;
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
+using Kv4.Services.Storage;
 
 namespace Kv4.Services.Signal;
 
@@ -11,27 +11,28 @@ namespace Kv4.Services.Signal;
 /// DELETE without k: kicks everyone on the channel and the channels below it, v = how many.
 /// Nothing else writes this layer: PUT and POST answer method_not_allowed.
 /// </summary>
-public sealed class SubsService(Kv4Store store, SignalHub hub, PresenceRecorder presence) : IApiService
+public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApiService
 {
     public ServiceDeclaration Declaration => BuiltInServices.Subs;
 
     public async ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {
         var bucket = request.Caller.Bucket;
+        var store = request.Store;
         var channel = request.Path;
         var user = request.Query.Get("k");
         switch (request.Method)
         {
             case ApiMethod.Get when user is not null:
-                return store.TryGetLatest(new EntryAddress(bucket, PresenceRecorder.Layer, channel, user), out var one)
+                return store.TryGetLatest(PresenceRecorder.Layer, channel, user, out var one)
                     ? ApiReply.OkStored(one.Json, one.Version)
                     : ApiReply.Fail(ErrorCode.NotFound);
             case ApiMethod.Get when request.Query.Get("as") == "values":
             {
-                var keys = store.ListKeys(bucket, PresenceRecorder.Layer, channel);
+                var keys = store.ListKeys(PresenceRecorder.Layer, channel);
                 var values = new List<StoredValue>(keys.Count);
                 foreach (var key in keys)
-                    if (store.TryGetLatest(new EntryAddress(bucket, PresenceRecorder.Layer, channel, key), out var value)) values.Add(value);
+                    if (store.TryGetLatest(PresenceRecorder.Layer, channel, key, out var value)) values.Add(value);
                 return ApiReply.OkWriter(writer =>
                 {
                     writer.WriteStartArray();
@@ -40,16 +41,17 @@ public sealed class SubsService(Kv4Store store, SignalHub hub, PresenceRecorder 
                 });
             }
             case ApiMethod.Get:
-                return ApiReply.OkStrings(store.ListKeys(bucket, PresenceRecorder.Layer, channel));
+                return ApiReply.OkStrings(store.ListKeys(PresenceRecorder.Layer, channel));
             case ApiMethod.Delete:
-                return ApiReply.OkNumber(await KickAsync(bucket, channel, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
+                return ApiReply.OkNumber(await KickAsync(store, channel, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
             default:
                 return ApiReply.Fail(ErrorCode.MethodNotAllowed);
         }
     }
 
-    private async Task<long> KickAsync(string bucket, string channel, string? user, string actor, CancellationToken cancellationToken)
+    private async Task<long> KickAsync(IBucketView store, string channel, string? user, string actor, CancellationToken cancellationToken)
     {
+        var bucket = store.Bucket;
         var gone = new HashSet<(string Channel, string User)>();
         foreach (var connection in hub.Connections(bucket, channel, user))
         {
@@ -59,14 +61,14 @@ public sealed class SubsService(Kv4Store store, SignalHub hub, PresenceRecorder 
         }
         // Entries without a live connection here (left by another node or a crash) are removed too, so the list
         // shows only who is really there.
-        var paths = user is null ? store.ListPaths(bucket, PresenceRecorder.Layer, channel) : [channel];
+        var paths = user is null ? store.ListPaths(PresenceRecorder.Layer, channel) : [channel];
         foreach (var path in paths)
         {
-            var keys = user is null ? store.ListKeys(bucket, PresenceRecorder.Layer, path) : [user];
+            var keys = user is null ? store.ListKeys(PresenceRecorder.Layer, path) : [user];
             foreach (var key in keys)
             {
                 if (gone.Contains((path, key)) || hub.Find(bucket, path, key) is not null) continue;
-                var result = await store.DeleteAsync(new EntryAddress(bucket, PresenceRecorder.Layer, path, key), actor, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var result = await store.DeleteAsync(PresenceRecorder.Layer, path, key, actor, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (result.Applied) gone.Add((path, key));
             }
         }

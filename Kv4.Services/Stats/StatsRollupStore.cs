@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using Kv4.Engine;
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Storage;
 
 namespace Kv4.Services.Stats;
 
@@ -13,7 +13,7 @@ namespace Kv4.Services.Stats;
 /// entries, and queries aggregate the minutes of a range into totals or calendar groups. Queries read only rollups,
 /// never raw values, so values recorded since the last flush are not visible yet.
 /// </summary>
-public sealed class StatsRollupStore(Kv4Store store)
+public sealed class StatsRollupStore(IStore store)
 {
     /// <summary>The actor stamped on rollup versions: the system writes them, on behalf of whoever recorded.</summary>
     public const string FlushActor = "$stats";
@@ -62,7 +62,7 @@ public sealed class StatsRollupStore(Kv4Store store)
         long fromMs, long toMs, int groupDepth)
     {
         var from = fromMs == long.MinValue ? long.MinValue : StatsSeries.MinuteStart(fromMs);
-        var keys = store.ListKeys(bucket, StatsSeries.Layer, entity);
+        var keys = store.Bucket(bucket).ListKeys(StatsSeries.Layer, entity);
         var start = from == long.MinValue
             ? measurement + StatsSeries.Separator
             : StatsSeries.HourPrefix(measurement, Math.Max(0, StatsSeries.HourStart(from)));

@@ -36,7 +36,7 @@ public sealed class TokenService(TokenAuthority authority, IChannelDirectory cha
         }
 
         string? channel = request.Path.Length == 0 ? null : request.Path;
-        if (channel is not null && !channels.Exists(request.Caller.Bucket, channel))
+        if (channel is not null && !channels.Exists(request.Store, channel))
             return new(ErrorCode.NoNamespace);
 
         return new(ApiReply.OkString(authority.IssueSignalToken(request.Caller, user, channel, lifetime)));

@@ -16,7 +16,7 @@ internal static class ApiCalls
         new(method, service, path,
             ApiQuery.From(query.ToDictionary(q => q.Name, q => q.Value)),
             body is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(body),
-            caller ?? Elena);
+            caller ?? Elena, Kv4.Tests.Support.NoStorage.For((caller ?? Elena).Bucket));
 
     public static string Render(in ApiReply reply)
     {

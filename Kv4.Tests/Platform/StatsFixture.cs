@@ -23,7 +23,7 @@ internal sealed class StatsFixture : IAsyncDisposable
     private void Open()
     {
         Store = Kv4Store.Open(new StoreOptions { DataDirectory = _directory });
-        Recorder = new StatsRecorder(new StatsAccumulator(), new StatsRollupStore(Store), new StatsOptions(), Clock);
+        Recorder = new StatsRecorder(new StatsAccumulator(), new StatsRollupStore(new Kv4.Services.Storage.EngineStore(Store)), new StatsOptions(), Clock);
         Service = new StatsService(Recorder);
     }
 

@@ -121,7 +121,7 @@ public class StatsServiceTests
             var accumulator = new StatsAccumulator();
             var clock = new ManualClock(Start);
             var closed = Kv4.Engine.Kv4Store.Open(new Kv4.Engine.StoreOptions { DataDirectory = directory });
-            var recorder = new StatsRecorder(accumulator, new StatsRollupStore(closed), new StatsOptions(), clock);
+            var recorder = new StatsRecorder(accumulator, new StatsRollupStore(new Kv4.Services.Storage.EngineStore(closed)), new StatsOptions(), clock);
             recorder.Record("elena", "room1", "m", "elena", 4);
             recorder.Record("elena", "room1", "m", "elena", 6);
             await closed.DisposeAsync();
@@ -130,7 +130,7 @@ public class StatsServiceTests
             Assert.Equal(1, accumulator.PendingCells);
 
             await using var reopened = Kv4.Engine.Kv4Store.Open(new Kv4.Engine.StoreOptions { DataDirectory = directory });
-            var retry = new StatsRecorder(accumulator, new StatsRollupStore(reopened), new StatsOptions(), clock);
+            var retry = new StatsRecorder(accumulator, new StatsRollupStore(new Kv4.Services.Storage.EngineStore(reopened)), new StatsOptions(), clock);
             await retry.FlushAsync();
             var groups = retry.Rollups.Query("elena", "room1", "m", null, long.MinValue, long.MaxValue, 0);
             Assert.Equal(new Rollup(10, 4, 6, 2), Assert.Single(groups).Rollup);

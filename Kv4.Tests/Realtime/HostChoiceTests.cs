@@ -67,7 +67,7 @@ public sealed class HostChoiceTests
     }
 
     private static ApiRequest Get(string type) => new(ApiMethod.Get, "host", "",
-        ApiQuery.From(type.Length == 0 ? new Dictionary<string, string>() : new Dictionary<string, string> { ["type"] = type }), default, Elena);
+        ApiQuery.From(type.Length == 0 ? new Dictionary<string, string>() : new Dictionary<string, string> { ["type"] = type }), default, Elena, Kv4.Tests.Support.NoStorage.For(Elena.Bucket));
 
     internal static string Envelope(ApiReply reply)
     {

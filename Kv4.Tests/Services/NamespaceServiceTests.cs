@@ -51,9 +51,9 @@ public sealed class NamespaceServiceTests : IAsyncLifetime
         await Create("a");
         Assert.Equal(["a"], (await _h.GetAsync(_elena, "ns")).Strings());
         Assert.Single(await _h.Store.GetHistoryAsync(new("elena", "ns", "a", "node"), Kv4.Engine.Model.HistoryQuery.All));
-        Assert.True(_h.Services.Namespaces.Exists("elena", "a"));
-        Assert.False(_h.Services.Namespaces.Exists("elena", "b"));
-        Assert.False(_h.Services.Namespaces.Exists("bob", "a"));
+        Assert.True(_h.Services.Namespaces.Exists(_h.Runtime.Storage.Bucket("elena"), "a"));
+        Assert.False(_h.Services.Namespaces.Exists(_h.Runtime.Storage.Bucket("elena"), "b"));
+        Assert.False(_h.Services.Namespaces.Exists(_h.Runtime.Storage.Bucket("bob"), "a"));
     }
 
     [Fact]

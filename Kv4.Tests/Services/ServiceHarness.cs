@@ -90,7 +90,7 @@ public sealed class ServiceHarness : IAsyncDisposable
             }
         Assert.True(Catalog.TryFind(service, out var target), $"service _{service} is registered");
         var request = new ApiRequest(method, service, normal, ApiQuery.From(parameters),
-            body is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(body), caller, from);
+            body is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(body), caller, Runtime.Storage.Bucket(caller.Bucket), from);
         var reply = await target.HandleAsync(request);
         var buffer = new ArrayBufferWriter<byte>();
         await ReplyEnvelope.WriteAsync(buffer, reply);

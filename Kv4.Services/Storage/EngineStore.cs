@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using Kv4.Engine;
+using Kv4.Engine.Model;
+
+namespace Kv4.Services.Storage;
+
+/// <summary>
+/// <see cref="IStore"/> over this node's <see cref="Kv4Store"/>. A view per bucket is made once and kept, so a request
+/// costs one dictionary lookup, not an allocation; views are small and buckets are few compared to requests.
+/// </summary>
+public sealed class EngineStore(Kv4Store store) : IStore
+{
+    private const int MaxCachedViews = 100_000;
+
+    private readonly ConcurrentDictionary<string, View> _views = new(StringComparer.Ordinal);
+
+    public IBucketView Bucket(string bucket)
+    {
+        if (_views.TryGetValue(bucket, out var view)) return view;
+        if (_views.Count >= MaxCachedViews) _views.Clear();
+        return _views.GetOrAdd(bucket, static (b, s) => new View(s, b), store);
+    }
+
+    public IReadOnlyList<string> ListBuckets(string prefix = "") => store.ListBuckets(prefix);
+
+    public ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default) =>
+        store.DeleteBucketAsync(bucket, actor, cancellationToken);
+
+    private sealed class View(Kv4Store store, string bucket) : IBucketView
+    {
+        public string Bucket => bucket;
+
+        public long Incarnation => store.BucketIncarnation(bucket);
+
+        public bool TryGetLatest(string layer, string path, string key, out StoredValue value) =>
+            store.TryGetLatest(new EntryAddress(bucket, layer, path, key), out value);
+
+        public bool TryGetBySecondaryKey(string layer, string path, SecondaryKeySlot slot, string secondaryKey, out string key, out StoredValue value) =>
+            store.TryGetBySecondaryKey(bucket, layer, path, slot, secondaryKey, out key, out value);
+
+        public bool TryGetSecondaryKeys(string layer, string path, string key, out SecondaryKeys secondaryKeys) =>
+            store.TryGetSecondaryKeys(new EntryAddress(bucket, layer, path, key), out secondaryKeys);
+
+        public IReadOnlyList<string> ListKeys(string layer, string path) => store.ListKeys(bucket, layer, path);
+
+        public IReadOnlyList<string> ListKeys(string layer, string path, string? after, int max) => store.ListKeys(bucket, layer, path, after, max);
+
+        public IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth = null) => store.ListPaths(bucket, layer, prefix, maxDepth);
+
+        public IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth, string? after, int max) =>
+            store.ListPaths(bucket, layer, prefix, maxDepth, after, max);
+
+        public IReadOnlyList<LayerCount> ListLayers() => store.ListLayers(bucket);
+
+        public ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string layer, string path, string key, HistoryQuery query,
+            CancellationToken cancellationToken = default) =>
+            store.GetHistoryAsync(new EntryAddress(bucket, layer, path, key), query, cancellationToken);
+
+        public ValueTask<IReadOnlyList<HistoryEntry>> GetPathHistoryAsync(string layer, string path, HistoryQuery query,
+            CancellationToken cancellationToken = default) =>
+            store.GetPathHistoryAsync(bucket, layer, path, query, cancellationToken);
+
+        public IAsyncEnumerable<HistoryEntry> ReadHistoryAsync(string layer, string path, string key, HistoryQuery query,
+            HistoryPosition? after = null, CancellationToken cancellationToken = default) =>
+            store.ReadHistoryAsync(new EntryAddress(bucket, layer, path, key), query, after, cancellationToken);
+
+        public IAsyncEnumerable<HistoryEntry> ReadPathHistoryAsync(string layer, string path, HistoryQuery query,
+            HistoryPosition? after = null, CancellationToken cancellationToken = default) =>
+            store.ReadPathHistoryAsync(bucket, layer, path, query, after, cancellationToken);
+
+        public IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, long? afterSequence,
+            CancellationToken cancellationToken = default) =>
+            store.ReadChangesAsync(new ChangeFilter(bucket, layer, pathPrefix), afterSequence, cancellationToken);
+
+        public ValueTask<WriteResult> PutAsync(string layer, string path, string key, ReadOnlyMemory<byte> json, string actor,
+            WriteCondition condition = default, SecondaryKeys secondaryKeys = default, CancellationToken cancellationToken = default) =>
+            store.PutAsync(new EntryAddress(bucket, layer, path, key), json, actor, condition, secondaryKeys, cancellationToken);
+
+        public ValueTask<WriteResult> DeleteAsync(string layer, string path, string key, string actor,
+            WriteCondition condition = default, CancellationToken cancellationToken = default) =>
+            store.DeleteAsync(new EntryAddress(bucket, layer, path, key), actor, condition, cancellationToken);
+
+        public ValueTask<long> DeleteTreeAsync(string layer, string pathPrefix, string actor, CancellationToken cancellationToken = default) =>
+            store.DeleteTreeAsync(bucket, layer, pathPrefix, actor, cancellationToken);
+    }
+}

@@ -1,0 +1,48 @@
+using Kv4.Engine.Model;
+
+namespace Kv4.Services.Storage;
+
+/// <summary>
+/// What a service may read, for one bucket: the bucket is fixed when the view is made (from the caller's
+/// credentials), so no call can name another. Latest values come from memory; history is read from the log.
+/// </summary>
+public interface IBucketReadView
+{
+    string Bucket { get; }
+
+    /// <summary>Which life of the bucket this is: it changes when the bucket is dropped and used again.</summary>
+    long Incarnation { get; }
+
+    bool TryGetLatest(string layer, string path, string key, out StoredValue value);
+
+    bool TryGetBySecondaryKey(string layer, string path, SecondaryKeySlot slot, string secondaryKey, out string key, out StoredValue value);
+
+    bool TryGetSecondaryKeys(string layer, string path, string key, out SecondaryKeys secondaryKeys);
+
+    IReadOnlyList<string> ListKeys(string layer, string path);
+
+    /// <summary>A page of the keys: the first <paramref name="max"/> after <paramref name="after"/>.</summary>
+    IReadOnlyList<string> ListKeys(string layer, string path, string? after, int max);
+
+    IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth = null);
+
+    IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth, string? after, int max);
+
+    IReadOnlyList<LayerCount> ListLayers();
+
+    ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string layer, string path, string key, HistoryQuery query,
+        CancellationToken cancellationToken = default);
+
+    ValueTask<IReadOnlyList<HistoryEntry>> GetPathHistoryAsync(string layer, string path, HistoryQuery query,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>One key's versions, newest first, one at a time (a reply streams them).</summary>
+    IAsyncEnumerable<HistoryEntry> ReadHistoryAsync(string layer, string path, string key, HistoryQuery query, HistoryPosition? after = null,
+        CancellationToken cancellationToken = default);
+
+    IAsyncEnumerable<HistoryEntry> ReadPathHistoryAsync(string layer, string path, HistoryQuery query, HistoryPosition? after = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>The changes of the bucket in <paramref name="layer"/> (null: every layer) under a prefix, replayed after a point, then live.</summary>
+    IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, long? afterSequence, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,23 @@
+namespace Kv4.Services.Storage;
+
+/// <summary>
+/// The privileged way to storage: any bucket's view, the list of buckets, dropping a bucket. Only the parts that work
+/// across buckets take it — accounts (records live in `$sys` and the parent's bucket), sessions (a refresh token names
+/// its bucket), presence (a node's own entries everywhere), the deny list (loaded for every bucket), stats (flushed per
+/// recording bucket). A service answering a request uses the request's own view, scoped to the caller's bucket.
+/// <code>
+///   request.Store                 → IBucketView of the caller's bucket ("elena"), nothing else reachable
+///   store.Bucket("$sys")          → the account records (AccountDirectory)
+///   store.DeleteBucketAsync("elena#lily", ...) → deleting a sub-account (AccountsService, `$sys` or its parent only)
+/// </code>
+/// </summary>
+public interface IStore
+{
+    IBucketView Bucket(string bucket);
+
+    /// <summary>Buckets that hold live entries, sorted; with a prefix only those that start with it.</summary>
+    IReadOnlyList<string> ListBuckets(string prefix = "");
+
+    /// <summary>Drops every entry of the bucket (its histories go with it); answers how many live entries it held.</summary>
+    ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default);
+}

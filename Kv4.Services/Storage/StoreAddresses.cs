@@ -1,0 +1,21 @@
+using Kv4.Engine.Model;
+
+namespace Kv4.Services.Storage;
+
+/// <summary>
+/// The privileged store addressed by whole <see cref="EntryAddress"/>es, for the parts whose records live in a
+/// bucket other than the caller's (an account's record is in `$sys`, a sub-account's in its parent's bucket).
+/// </summary>
+public static class StoreAddresses
+{
+    public static bool TryGetLatest(this IStore store, EntryAddress address, out StoredValue value) =>
+        store.Bucket(address.Bucket).TryGetLatest(address.Layer, address.Path, address.Key, out value);
+
+    public static ValueTask<WriteResult> PutAsync(this IStore store, EntryAddress address, ReadOnlyMemory<byte> json, string actor,
+        WriteCondition condition = default, SecondaryKeys secondaryKeys = default, CancellationToken cancellationToken = default) =>
+        store.Bucket(address.Bucket).PutAsync(address.Layer, address.Path, address.Key, json, actor, condition, secondaryKeys, cancellationToken);
+
+    public static ValueTask<WriteResult> DeleteAsync(this IStore store, EntryAddress address, string actor,
+        WriteCondition condition = default, CancellationToken cancellationToken = default) =>
+        store.Bucket(address.Bucket).DeleteAsync(address.Layer, address.Path, address.Key, actor, condition, cancellationToken);
+}
