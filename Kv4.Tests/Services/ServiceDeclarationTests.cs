@@ -38,4 +38,26 @@ public sealed class ServiceDeclarationTests
         Assert.False(token.Permits(BuiltInServices.Subs, ApiMethod.Delete, "room"));
         Assert.False(token.Permits(BuiltInServices.Data, ApiMethod.Get, "room"));
     }
+
+    [Fact]
+    public void The_table_in_architecture_md_is_the_declarations()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Kv4.sln"))) dir = dir.Parent;
+        var lines = File.ReadAllLines(Path.Combine(dir!.FullName, "docs", "architecture.md"));
+        var rows = lines.Where(l => l.StartsWith("| `_", StringComparison.Ordinal))
+            .Select(l => l.Trim('|').Split('|').Select(c => c.Trim()).ToArray())
+            .ToDictionary(c => c[0].Trim('`')[1..]);
+        Assert.Equal(BuiltInServices.All.Select(d => d.Name).Order(), rows.Keys.Order());
+        foreach (var d in BuiltInServices.All)
+        {
+            var row = rows[d.Name];
+            Assert.Equal(d.Folder, row[1]);
+            Assert.Equal(d.Layer ?? "", row[2]);
+            Assert.Equal(d.Watchable ? "yes" : "", row[3]);
+            Assert.Equal(d.HoldsSecrets ? "yes" : "", row[4]);
+            Assert.Equal(string.Join(", ", d.AnonymousCalls.Select(c => $"{c.Method.ToString().ToUpperInvariant()} {(c.Path.Length == 0 ? "\"\"" : c.Path)}")), row[5]);
+            Assert.Equal(d.SignalReach switch { SignalReach.Whole => "whole", SignalReach.Channel => "its channel", _ => "" }, row[6]);
+        }
+    }
 }
