@@ -44,10 +44,6 @@ public sealed class ServiceSet
     /// <summary>Read access to account records (e.g. to check that an account is still active).</summary>
     public AccountDirectory Accounts { get; }
 
-    /// <summary>The blocking form of <see cref="CreateAsync"/> for a synchronous startup path (it may write the secret-hash key once).</summary>
-    public static ServiceSet Create(Kv4Store store, ServiceSettings settings) =>
-        CreateAsync(store, settings).AsTask().GetAwaiter().GetResult();
-
     public static async ValueTask<ServiceSet> CreateAsync(Kv4Store store, ServiceSettings settings, CancellationToken cancellationToken = default)
     {
         var secretKey = settings.SecretHashKey ?? await LoadOrCreateSecretKeyAsync(store, cancellationToken).ConfigureAwait(false);

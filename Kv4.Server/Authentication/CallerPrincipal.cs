@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Kv4.Services.Api;
+using Kv4.Services.Tokens;
 
 namespace Kv4.Server.Authentication;
 

@@ -16,7 +16,14 @@ public sealed class SignalHubTests
         return frames;
     }
 
-    private SignalConnection Join(string user, string channel = "room") => _hub.Join("elena", channel, user, "elena");
+    private SignalConnection Join(string user, string channel = "room") => Join("elena", channel, user);
+
+    private SignalConnection Join(string bucket, string channel, string user)
+    {
+        var connection = _hub.CreateConnection(bucket, channel, user, bucket);
+        _hub.Join(connection);
+        return connection;
+    }
 
     [Fact]
     public void The_joiner_gets_peers_first_and_the_others_get_peer_connected()
@@ -170,8 +177,8 @@ public sealed class SignalHubTests
     [Fact]
     public void Channels_of_different_buckets_never_meet()
     {
-        var a = _hub.Join("elena", "room", "alice", "elena");
-        var b = _hub.Join("mark", "room", "bob", "mark");
+        var a = Join("elena", "room", "alice");
+        var b = Join("mark", "room", "bob");
         Assert.Contains("[\"alice\"]", Drain(a).Single());
         Assert.Contains("[\"bob\"]", Drain(b).Single());
         _hub.Receive(a, """{"m":{},"p":1}"""u8);
