@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Kv4.Server.Authentication;
 
 /// <summary>
-/// HTTP Basic for the logins of contract section 4. No Authorization header: no result (the endpoint decides
+/// HTTP Basic for the logins of http-api.md §4 Credentials. No Authorization header: no result (the endpoint decides
 /// whether the call may be anonymous). A garbled header or refused login: failure, answered with the
 /// `unauthorized` envelope by <see cref="HandleChallengeAsync"/>. The authenticator caches successful checks,
 /// so a hot GET does not hash the secret each time.

@@ -107,7 +107,7 @@ public sealed partial class ApiEndpoint(
         // A `_token` bearer stands for an end user, not for its issuer: only its scope's calls, watches included.
         if (caller.Signal is { } scope && !scope.Permits(service.Name, method, path)) return ApiReply.Fail(ErrorCode.Forbidden);
 
-        // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (contract 7). It, and
+        // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (http-api.md §7 Watch). It, and
         // a DELETE without `k`, reach every path below, so a deny rule anywhere in that subtree refuses them (a root
         // watch would otherwise stream a denied path's changes).
         var isWatch = Kv4.Server.Realtime.WatchEndpoint.IsWatch(context.Request);

@@ -39,7 +39,7 @@ public sealed class TokenAuthority
             ValidAudience = Kv4Claims.DefaultAudience,
             IssuerSigningKey = key,
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-            // `_token?expire=0` issues tokens without expiry (contract 5.4); those carry no exp claim.
+            // `_token?expire=0` issues tokens without expiry (http-api.md §5.4); those carry no exp claim.
             RequireExpirationTime = false,
             ValidateLifetime = true,
             ClockSkew = TimeSpan.FromSeconds(5),

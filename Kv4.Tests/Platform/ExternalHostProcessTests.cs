@@ -6,7 +6,7 @@ using Kv4.Tests.Server;
 namespace Kv4.Tests.Platform;
 
 /// <summary>
-/// External services (contract 5.8) with real host processes: each <c>Kv4.ServiceHost</c> registers itself with a
+/// External services (http-api.md §5.8 External services) with real host processes: each <c>Kv4.ServiceHost</c> registers itself with a
 /// real Kv4 server over HTTP and renews on its own. The least loaded one answers; one killed with SIGKILL is taken
 /// out and the request goes to the next; one frozen with SIGSTOP stops renewing and expires from the choice.
 /// </summary>

@@ -6,7 +6,7 @@ using Kv4.Services.Turn;
 namespace Kv4.Tests.Platform;
 
 /// <summary>
-/// External services (section 5.8) against real HTTP hosts: registration through `_svc`, routing of an unknown
+/// External services (http-api.md §5.8 External services) against real HTTP hosts: registration through `_svc`, routing of an unknown
 /// prefix through the catalog's fallback, least-loaded choice, failover, expiry, and the caller's identity in headers.
 /// </summary>
 public class ExternalServiceTests : IAsyncLifetime

@@ -4,7 +4,7 @@ using Kv4.Services.Signal;
 
 namespace Kv4.Tests.Realtime;
 
-/// <summary>The signal protocol of contract section 6, without sockets.</summary>
+/// <summary>The signal protocol (http-api.md §6 Signal WebSocket) without sockets.</summary>
 public sealed class SignalHubTests
 {
     private readonly SignalHub _hub = new(new SignalOptions { SendQueueFrames = 8 });

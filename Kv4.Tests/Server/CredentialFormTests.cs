@@ -5,7 +5,7 @@ using System.Text;
 
 namespace Kv4.Tests.Server;
 
-/// <summary>The five login forms of contract section 4 over HTTP, the `%24sys` spelling, and the credentials-in-URL form.</summary>
+/// <summary>The five login forms of http-api.md §4 Credentials over HTTP, the `%24sys` spelling, and the credentials-in-URL form.</summary>
 public sealed class CredentialFormTests(RealServerFixture fixture) : IClassFixture<RealServerFixture>
 {
     [Fact]

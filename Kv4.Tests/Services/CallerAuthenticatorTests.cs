@@ -3,7 +3,7 @@ using Kv4.Services.Api;
 
 namespace Kv4.Tests.Services;
 
-/// <summary>The credential grammar of contract section 4 checked against stored hashes, with the login cache.</summary>
+/// <summary>The credential grammar of http-api.md §4 Credentials checked against stored hashes, with the login cache.</summary>
 public sealed class CallerAuthenticatorTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;
