@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Kv4.Tests.Realtime;
 using Kv4.Tests.Server;
+using Kv4.Tests.Support;
 
 namespace Kv4.Tests.Platform;
 
@@ -14,7 +15,7 @@ public sealed class ExternalHostProcessTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    [Fact]
+    [ToolFact("kill")]
     public async Task Real_hosts_are_chosen_by_load_fail_over_when_killed_and_expire_when_they_stop_renewing()
     {
         await using var server = await Kv4TestServer.StartAsync();
@@ -93,7 +94,7 @@ public sealed class ExternalHostProcessTests
 
         public void Signal(string signal)
         {
-            using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            using var kill = Process.Start(ExternalTool.Require("kill"), ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
             kill.WaitForExit();
             Assert.Equal(0, kill.ExitCode);
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Kv4.Tests.Services;
+using Kv4.Tests.Support;
 
 namespace Kv4.Tests.Server;
 
@@ -11,10 +12,9 @@ namespace Kv4.Tests.Server;
 /// </summary>
 public sealed class ApiDocCurlTests
 {
-    [Fact]
+    [ToolFact("curl")]
     public async Task Every_curl_example_answers_as_documented_over_http()
     {
-        if (!File.Exists("/usr/bin/curl") || !File.Exists("/bin/bash")) Assert.Fail("curl and bash are needed (see .ci/run)");
         var examples = ApiDocExamplesTests.ParseExamples(await File.ReadAllTextAsync(ApiDocExamplesTests.FindDoc()));
         Assert.True(examples.Count >= 40, $"found only {examples.Count} examples");
         await using var server = await Kv4TestServer.StartAsync();
