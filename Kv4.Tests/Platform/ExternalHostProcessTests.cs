@@ -11,6 +11,7 @@ namespace Kv4.Tests.Platform;
 /// real Kv4 server over HTTP and renews on its own. The least loaded one answers; one killed with SIGKILL is taken
 /// out and the request goes to the next; one frozen with SIGSTOP stops renewing and expires from the choice.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ExternalHostProcessTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);

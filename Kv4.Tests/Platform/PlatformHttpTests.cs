@@ -19,6 +19,7 @@ namespace Kv4.Tests.Platform;
 /// Logins come from <see cref="FakeServices"/> (`$sys`, `elena`, `elena#lily`); the services are the production
 /// <see cref="PlatformSet"/> bound from the `Kv4:Turn`/`Kv4:Stats` options of the command line.
 /// </summary>
+[Trait("Category", "Integration")]
 public class PlatformHttpTests
 {
     private const string TurnSecret = "http-e2e-turn-secret";

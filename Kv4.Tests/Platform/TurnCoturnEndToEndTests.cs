@@ -8,6 +8,7 @@ namespace Kv4.Tests.Platform;
 /// `_turn` credentials checked by a real coturn (`use-auth-secret`): issued ones allocate a relay, a tampered
 /// one and an expired one are refused. Needs the Debian `coturn` package (`turnserver`, `turnutils_uclient`).
 /// </summary>
+[Trait("Category", "Integration")]
 public class TurnCoturnEndToEndTests
 {
     private const string Secret = "kv4-e2e-shared-secret";

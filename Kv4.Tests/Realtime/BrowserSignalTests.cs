@@ -16,6 +16,7 @@ namespace Kv4.Tests.Realtime;
 /// served by the test server; the page joins a channel with a standard `WebSocket` (pinging every 800 ms like the
 /// Xirsys client) and answers a .NET client's message. The test drives and reads the page over the DevTools protocol.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class BrowserSignalTests
 {
     private const string PagePath = "/test/signal-page.html";

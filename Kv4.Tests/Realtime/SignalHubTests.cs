@@ -5,6 +5,7 @@ using Kv4.Services.Signal;
 namespace Kv4.Tests.Realtime;
 
 /// <summary>The signal protocol (http-api.md §6 Signal WebSocket) without sockets.</summary>
+[Trait("Category", "Unit")]
 public sealed class SignalHubTests
 {
     private readonly SignalHub _hub = new(new SignalOptions { SendQueueFrames = 8 });

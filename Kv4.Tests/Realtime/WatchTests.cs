@@ -7,6 +7,7 @@ using Kv4.Tests.Server;
 namespace Kv4.Tests.Realtime;
 
 /// <summary>Watch streams (http-api.md §7 Watch) over SSE and WebSocket, against the real server and engine.</summary>
+[Trait("Category", "Integration")]
 public sealed class WatchTests(RealtimeServerFixture fixture) : IClassFixture<RealtimeServerFixture>
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Kv4.Tests.Server;
 /// (the format is described at the top of docs/api.md), and compares each reply body with the documented one.
 /// The parsing and the matching rules (`"*"`, `"*NAME"`) are the service-level runner's, shared.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ApiDocCurlTests
 {
     [ToolFact("curl")]

@@ -7,6 +7,7 @@ using Kv4.Tests.Support;
 namespace Kv4.Tests.Server;
 
 /// <summary>The five login forms of http-api.md §4 Credentials over HTTP, the `%24sys` spelling, and the credentials-in-URL form.</summary>
+[Trait("Category", "Integration")]
 public sealed class CredentialFormTests(RealServerFixture fixture) : IClassFixture<RealServerFixture>
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace Kv4.Tests.Server;
 /// The server as a user starts it: `dotnet Kv4.Server.dll` in its own process, configured only through the
 /// public knobs — `--urls`, `KV4_SYS_SECRET` and `Kv4__...` environment variables — with its JSON console logs.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ServerProcessTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);

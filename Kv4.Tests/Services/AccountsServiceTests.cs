@@ -4,6 +4,7 @@ using Kv4.Services.Api;
 namespace Kv4.Tests.Services;
 
 /// <summary>`_acc` (http-api.md §5.3) on a real store.</summary>
+[Trait("Category", "Unit")]
 public sealed class AccountsServiceTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;

@@ -10,6 +10,7 @@ namespace Kv4.Tests.Services;
 /// directly (examples for services this set does not hold are skipped there; a refused login answers `unauthorized`,
 /// as the host does), and once over real HTTP against a real server, every example, as curl would send it.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed partial class ApiDocExamplesTests
 {
     [Fact]

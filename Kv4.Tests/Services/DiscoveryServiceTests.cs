@@ -3,6 +3,7 @@ using Kv4.Services.Api;
 namespace Kv4.Tests.Services;
 
 /// <summary>`_ds` (http-api.md §5.11) on a real store.</summary>
+[Trait("Category", "Unit")]
 public sealed class DiscoveryServiceTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;

@@ -3,6 +3,7 @@ using Kv4.Services.Api;
 namespace Kv4.Tests.Services;
 
 /// <summary>`_ns` (http-api.md §5.2) on a real store.</summary>
+[Trait("Category", "Unit")]
 public sealed class NamespaceServiceTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;
