@@ -73,7 +73,7 @@ public class PlatformHttpTests
         (await Reply.SendAsync(server.Client(), HttpMethod.Get, "/_ocr/jobs")).IsError("unauthorized", HttpStatusCode.Unauthorized);
     }
 
-    [Fact]
+    [Kv4.Tests.Support.ToolFact("turnserver", "turnutils_uclient")]
     public async Task Turn_credentials_fetched_over_http_allocate_on_a_real_coturn()
     {
         using var coturn = await CoturnProcess.StartAsync(TurnSecret);
