@@ -16,6 +16,14 @@ public static class ConsoleLogFormat
         if (!string.IsNullOrEmpty(builder.Configuration["Logging:Console:FormatterName"])) return;
         var json = builder.Configuration.GetValue<bool?>(JsonKey) ?? Console.IsOutputRedirected;
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = json ? ConsoleFormatterNames.Json : ConsoleFormatterNames.Simple);
+        // Quotes and apostrophes stay as written (\" rather than \u0022), so a logged command reads as it is pasted.
+        if (json)
+            builder.Services.Configure<JsonConsoleFormatterOptions>(o =>
+                o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions
+                {
+                    Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+                    Indented = o.JsonWriterOptions.Indented,
+                });
         // The shared FormatterOptions suit the JSON lines (scopes, full UTC timestamps); on a terminal they are noise.
         if (!json)
             builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>

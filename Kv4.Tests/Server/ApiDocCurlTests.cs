@@ -38,6 +38,7 @@ public sealed class ApiDocCurlTests
 
     private static async Task RunAsync(string page, List<(string Command, string Reply, int Line, bool EventStream)> examples)
     {
+        ExternalTool.Require("curl"); // bash would only say "command not found" for each example
         await using var server = await Kv4TestServer.StartAsync();
         var vars = new Dictionary<string, string>
         {

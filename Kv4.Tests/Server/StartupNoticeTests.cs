@@ -36,6 +36,7 @@ public sealed class StartupNoticeTests
     [ToolFact("curl")]
     public async Task On_request_the_log_is_text_and_its_curl_pasted_into_a_shell_creates_the_first_account()
     {
+        ExternalTool.Require("curl");
         using var work = new Kv4.Tests.Engine.Support.TempDirectory("startup-notice");
         var dataDir = Path.Combine(work.Path, "data");
         await using var server = ServerProcess.Start(work.Path, new Dictionary<string, string>
@@ -61,4 +62,19 @@ public sealed class StartupNoticeTests
         using var json = JsonDocument.Parse(jsonLine);
         return json.RootElement.TryGetProperty("Message", out var m) ? m.GetString() ?? "" : "";
     }
+}
+
+/// <summary>The address the first-account curl uses: one a local curl reaches, an http one when there is a choice.</summary>
+[Trait("Category", "Unit")]
+public sealed class StartupNoticeAddressTests
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:4000", "http://127.0.0.1:4000")]
+    [InlineData("http://[::]:4000", "http://localhost:4000")]
+    [InlineData("http://0.0.0.0:8080", "http://localhost:8080")]
+    [InlineData("http://*:4000", "http://localhost:4000")]
+    [InlineData("https://127.0.0.1:4443 http://127.0.0.1:4000", "http://127.0.0.1:4000")]
+    [InlineData("https://node1.example.com:4443", "https://node1.example.com:4443")]
+    public void A_wildcard_host_becomes_localhost_and_http_is_preferred(string addresses, string expected) =>
+        Assert.Equal(expected, Kv4.Server.Logging.StartupNotice.BaseUrl(addresses.Split(' ')));
 }
