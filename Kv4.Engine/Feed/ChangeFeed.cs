@@ -36,8 +36,6 @@ internal sealed class ChangeFeed(Lock writerLock, Func<long> lastSequence, Func<
     /// <summary>How many times a subscription was closed because its reader fell behind.</summary>
     public long Overflows => Interlocked.Read(ref overflows);
 
-    public bool HasSubscribers => Volatile.Read(ref subscriptions).Length > 0;
-
     /// <summary>Writer only: offers a mutation to every matching subscription.</summary>
     public void Publish(LogRecord record, byte[]? value)
     {

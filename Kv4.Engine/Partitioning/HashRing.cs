@@ -45,8 +45,8 @@ public sealed class HashRing
 
     private const ulong Golden = 0x9E3779B97F4A7C15UL;
 
-    private readonly object _writeLock = new();
-    private volatile Snapshot _snapshot;
+    private readonly object writeLock = new();
+    private volatile Snapshot current;
 
     public HashRing(int partitionCount = DefaultPartitionCount, int virtualNodesPerNode = DefaultVirtualNodes)
     {
@@ -54,7 +54,7 @@ public sealed class HashRing
         ArgumentOutOfRangeException.ThrowIfLessThan(virtualNodesPerNode, 1);
         PartitionCount = partitionCount;
         VirtualNodesPerNode = virtualNodesPerNode;
-        _snapshot = Snapshot.Empty;
+        current = Snapshot.Empty;
     }
 
     public int PartitionCount { get; }
@@ -62,15 +62,15 @@ public sealed class HashRing
     public int VirtualNodesPerNode { get; }
 
     /// <summary>The node ids on the ring, sorted ordinally.</summary>
-    public IReadOnlyList<string> Nodes => _snapshot.NodesView;
+    public IReadOnlyList<string> Nodes => current.NodesView;
 
     /// <summary>Adds a node. Returns false if it was already there.</summary>
     public bool AddNode(string nodeId)
     {
         ArgumentException.ThrowIfNullOrEmpty(nodeId);
-        lock (_writeLock)
+        lock (writeLock)
         {
-            var nodes = _snapshot.Nodes;
+            var nodes = current.Nodes;
             if (Array.BinarySearch(nodes, nodeId, StringComparer.Ordinal) >= 0) return false;
             Publish([.. nodes, nodeId]);
             return true;
@@ -80,9 +80,9 @@ public sealed class HashRing
     /// <summary>Removes a node. Returns false if it was not there.</summary>
     public bool RemoveNode(string nodeId)
     {
-        lock (_writeLock)
+        lock (writeLock)
         {
-            var nodes = _snapshot.Nodes;
+            var nodes = current.Nodes;
             if (Array.BinarySearch(nodes, nodeId, StringComparer.Ordinal) < 0) return false;
             Publish(nodes.Where(n => n != nodeId).ToList());
             return true;
@@ -101,7 +101,7 @@ public sealed class HashRing
     /// <summary>The partitions a node owns, ascending (empty for an unknown node).</summary>
     public IReadOnlyList<int> PartitionsOf(string nodeId)
     {
-        var owners = _snapshot.PartitionOwners;
+        var owners = current.PartitionOwners;
         var result = new List<int>();
         for (var p = 0; p < owners.Length; p++)
             if (owners[p] == nodeId) result.Add(p);
@@ -164,7 +164,7 @@ public sealed class HashRing
 
     private Snapshot RequireNodes()
     {
-        var snapshot = _snapshot;
+        var snapshot = current;
         if (snapshot.Positions.Length == 0) throw new InvalidOperationException("the ring has no nodes");
         return snapshot;
     }
@@ -186,7 +186,7 @@ public sealed class HashRing
             new string[PartitionCount]);
         for (var p = 0; p < PartitionCount; p++)
             snapshot.PartitionOwners[p] = snapshot.Positions.Length == 0 ? "" : Lookup(snapshot, PartitionHash(p));
-        _snapshot = snapshot;
+        current = snapshot;
     }
 
     private static string Lookup(Snapshot snapshot, ulong hash)

@@ -9,7 +9,7 @@ namespace Kv4.Server.Authentication;
 /// FIRST colon (a secret may contain colons; a login name may not), and URL-decodes the user name, because
 /// `https://%24sys:SECRET@host/` puts `%24sys` there when a client copies the URL's user part verbatim.
 /// The password is passed on as sent. What the user name means (`ident#sub`, `!`, `adminkey#password`)
-/// is the authenticator's business (contract section 4).
+/// is the authenticator's business (http-api.md §4 Credentials).
 /// </summary>
 public static class BasicCredential
 {

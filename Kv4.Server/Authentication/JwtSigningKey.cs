@@ -1,4 +1,5 @@
 using Kv4.Server.Configuration;
+using Kv4.Services.Tokens;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 

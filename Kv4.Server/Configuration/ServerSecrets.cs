@@ -17,9 +17,10 @@ public sealed class ServerSecrets
         var o = options.Value;
         var dataDir = o.DataDirFullPath;
         var fromEnvironment = Environment.GetEnvironmentVariable(SysSecretEnvironmentVariable);
-        SystemSecret = !string.IsNullOrEmpty(fromEnvironment) ? fromEnvironment
-            : !string.IsNullOrEmpty(o.SysSecret) ? o.SysSecret
-            : DataDirectorySecret.ReadOrCreate(dataDir, SysSecretFile, 16);
+        SystemSecretFile = Path.Combine(dataDir, SysSecretFile);
+        (SystemSecret, SystemSecretSource) = !string.IsNullOrEmpty(fromEnvironment) ? (fromEnvironment, SecretSource.EnvironmentVariable)
+            : !string.IsNullOrEmpty(o.SysSecret) ? (o.SysSecret, SecretSource.Configuration)
+            : (DataDirectorySecret.ReadOrCreate(dataDir, SysSecretFile, 16), SecretSource.DataDirectoryFile);
         var key = !string.IsNullOrEmpty(o.Jwt.SigningKey) ? o.Jwt.SigningKey : DataDirectorySecret.ReadOrCreate(dataDir, JwtKeyFile, 32);
         JwtSigningKey = System.Text.Encoding.UTF8.GetBytes(key);
         if (JwtSigningKey.Length < 32)
@@ -27,6 +28,12 @@ public sealed class ServerSecrets
     }
 
     public string SystemSecret { get; }
+
+    /// <summary>Where <see cref="SystemSecret"/> came from, so the server can say so without showing it.</summary>
+    public SecretSource SystemSecretSource { get; }
+
+    /// <summary>The full path of the generated `$sys` secret file (used when neither environment nor configuration sets one).</summary>
+    public string SystemSecretFile { get; }
 
     public byte[] JwtSigningKey { get; }
 }

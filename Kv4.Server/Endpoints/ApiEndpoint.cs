@@ -95,7 +95,7 @@ public sealed partial class ApiEndpoint(
 
     private async ValueTask<ApiReply> CallAsync(HttpContext context, Kv4Runtime runtime, IApiService service, ApiMethod method, string path)
     {
-        // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (contract 7). It, and
+        // `GET ...?watch=1` turns the call into a Server-Sent Events stream of the layer's changes (http-api.md §7 Watch). It, and
         // a DELETE without `k`, reach every path below, so admission asks the deny list for the whole subtree.
         var isWatch = Kv4.Server.Realtime.WatchEndpoint.IsWatch(context.Request);
         var reach = isWatch ? Reach.Watch

@@ -40,6 +40,8 @@ public static class Kv4ServerApp
         services.AddSingleton<IServiceRuntimeFactory, StoreServiceRuntimeFactory>();
         services.AddSingleton<EngineLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineLifetime>());
+        services.AddHostedService<Kv4.Server.Logging.StartupNotice>();
+        Kv4.Server.Logging.ConsoleLogFormat.Configure(builder);
         services.AddSingleton(_ => HostMetrics.CreateRegistry());
         services.AddSingleton<EngineMetrics>();
         services.AddSingleton<CommitMetrics>();

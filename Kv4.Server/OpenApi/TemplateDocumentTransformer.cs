@@ -62,7 +62,7 @@ public sealed class TemplateDocumentTransformer(EngineLifetime engine) : IOpenAp
                 Responses = new OpenApiResponses
                 {
                     ["200"] = Envelope("success: {\"s\":\"ok\",\"v\":...}"),
-                    ["4XX"] = Envelope("an error code of contract section 3 (HTTP 200 with Kv4:Api:ErrorsAsOk)"),
+                    ["4XX"] = Envelope("an error code of http-api.md §3 Replies and errors (HTTP 200 with Kv4:Api:ErrorsAsOk)"),
                     ["503"] = Envelope("unavailable or no_service_host"),
                 },
                 Tags = new HashSet<OpenApiTagReference>(serviceNames.Select(n => new OpenApiTagReference("_" + n, document))),

@@ -12,7 +12,7 @@ using Kv4.Services.Signal;
 namespace Kv4.Server.Realtime;
 
 /// <summary>
-/// `GET /ws/v2/{token}` (contract section 6): the signal WebSocket, admitted by <see cref="Admission"/> like every door.
+/// `GET /ws/v2/{token}` (http-api.md §6): the signal WebSocket, admitted by <see cref="Admission"/> like every door.
 /// Everything that can refuse a join is checked before the upgrade and answered as a plain HTTP error envelope:
 /// engine not ready (503 unavailable), a bad or expired token or one whose issuing identity no longer stands
 /// (401 unauthorized), a denied IP for the token's bucket and channel (403 forbidden),

@@ -13,7 +13,7 @@ using Microsoft.AspNetCore.Authentication;
 namespace Kv4.Server.Realtime;
 
 /// <summary>
-/// The watch streams of contract section 7, both fed by the engine's change feed for the caller's bucket:
+/// The watch streams of http-api.md §7 Watch, both fed by the engine's change feed for the caller's bucket:
 /// <list type="bullet">
 /// <item>`GET /_&lt;layer&gt;/&lt;prefix&gt;?watch=1[&amp;since=N]`: Server-Sent Events, one `id: &lt;seq&gt;` + `data: &lt;change&gt;`
 ///   block per change, a `: keep-alive` comment every 15 s; an EventSource's `Last-Event-ID` resumes like `since`.

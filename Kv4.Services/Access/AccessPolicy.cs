@@ -5,7 +5,7 @@ using Kv4.Services.Storage;
 namespace Kv4.Services.Access;
 
 /// <summary>
-/// The in-memory deny list the host asks before every call (section 5.10). The engine's layer `auth` is the truth
+/// The in-memory deny list the host asks before every call (http-api.md §5.10 `_auth`). The engine's layer `auth` is the truth
 /// (see <see cref="AuthService"/>); this holds, per bucket, an immutable snapshot of it, rebuilt from the engine at
 /// startup and after every `_auth` write, and dropped with the bucket. Example state after
 /// `PUT /_auth/rooms {"k":"203.0.113.7"}` and `PUT /_auth {"k":"10.0.0.0/8"}` by elena:

@@ -3,7 +3,7 @@ using Kv4.Services.Api;
 namespace Kv4.Services.Accounts;
 
 /// <summary>
-/// The one parser of the contract's credential grammar (section 4), from the two halves of an HTTP Basic
+/// The one parser of the contract's credential grammar (http-api.md §4 Credentials), from the two halves of an HTTP Basic
 /// credential (the host has already decoded the header and turned `%24sys` into `$sys`):
 /// <code>
 ///   user        password             Kind                      Ident  Sub   AdminKey  Secret

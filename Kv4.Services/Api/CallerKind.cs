@@ -1,6 +1,6 @@
 namespace Kv4.Services.Api;
 
-/// <summary>Which of the contract's login forms (section 4) produced the caller.</summary>
+/// <summary>Which of the contract's login forms (http-api.md §4 Credentials) produced the caller.</summary>
 public enum CallerKind
 {
     /// <summary>`$sys:SECRET`: acts on bucket `$sys`, which holds the top-level accounts.</summary>

@@ -1,6 +1,6 @@
 namespace Kv4.Services.Api;
 
-/// <summary>The contract's error codes (section 3). <see cref="ErrorCodes"/> gives each its wire name and HTTP status.</summary>
+/// <summary>The contract's error codes (http-api.md §3 Replies and errors). <see cref="ErrorCodes"/> gives each its wire name and HTTP status.</summary>
 public enum ErrorCode
 {
     BadPath,

@@ -1,7 +1,7 @@
 namespace Kv4.Services.Api;
 
 /// <summary>
-/// Told once about every authenticated call the host dispatches to a service (section 5.9: each call is measurement
+/// Told once about every authenticated call the host dispatches to a service (http-api.md §5.9 `_stats`: each call is measurement
 /// `api:3` at entity `/&lt;service&gt;/&lt;METHOD&gt;`, key = the caller). Must be cheap and must not throw.
 /// </summary>
 public interface IApiCallRecorder

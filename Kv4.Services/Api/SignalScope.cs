@@ -3,7 +3,7 @@ using Kv4.Engine.Rules;
 namespace Kv4.Services.Api;
 
 /// <summary>
-/// What a `_token` token may do when it is presented as a REST bearer (contract 4 accepts those tokens). Such a
+/// What a `_token` token may do when it is presented as a REST bearer (http-api.md §4 Credentials accepts `_token` bearers). Such a
 /// token is handed to an end user's browser and travels in the signal URL, so it must not carry its issuer's
 /// powers: it may only GET what each service's <see cref="ServiceDeclaration.SignalReach"/> opens to it.
 /// <code>

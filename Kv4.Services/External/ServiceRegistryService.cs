@@ -6,7 +6,7 @@ using Kv4.Services.Common;
 namespace Kv4.Services.External;
 
 /// <summary>
-/// `_svc`: where external service hosts register and renew (section 5.8). Only the system login (`$sys`) may use it,
+/// `_svc`: where external service hosts register and renew (http-api.md §5.8 External services). Only the system login (`$sys`) may use it,
 /// since a registration redirects other tenants' traffic.
 /// <list type="bullet">
 /// <item>`PUT /_svc/&lt;name&gt; {"k":"&lt;host id&gt;","v":{"url":"http://10.0.0.5:9000","load":10,"capacity":100,"ttl":30,"token":".."}}`

@@ -3,7 +3,7 @@ using Kv4.Services.Api;
 namespace Kv4.Services.Hosts;
 
 /// <summary>
-/// `_host` (contract 5.5): `GET /_host[/&lt;path&gt;]?type=signal|turn[&amp;k=user]` answers the URL of the least
+/// `_host` (http-api.md §5.5): `GET /_host[/&lt;path&gt;]?type=signal|turn[&amp;k=user]` answers the URL of the least
 /// loaded live host of that type as a JSON string. No type: require_type_param; a type no directory knows:
 /// unrecognized_type_param; a known type with no live host: no_service_host.
 /// </summary>

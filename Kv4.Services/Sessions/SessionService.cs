@@ -7,7 +7,7 @@ using Kv4.Services.Tokens;
 namespace Kv4.Services.Sessions;
 
 /// <summary>
-/// `_sess` (contract 5.12).
+/// `_sess` (http-api.md §5.12).
 /// <list type="bullet">
 /// <item>`POST /_sess {"k":"&lt;login&gt;","v":{"password":".."}}`, no credentials: checks the login with its password
 ///   (`elena`, `elena#lily`, `elena:admin`) and answers `{"access_token":&lt;JWT&gt;,"token_type":"Bearer","expires_in":900,

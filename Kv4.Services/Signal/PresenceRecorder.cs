@@ -6,7 +6,7 @@ using Kv4.Services.Storage;
 namespace Kv4.Services.Signal;
 
 /// <summary>
-/// Mirrors the hub's membership into layer `subs` (contract 5.6), so `_subs` lists who is connected:
+/// Mirrors the hub's membership into layer `subs` (http-api.md §5.6 `_subs`), so `_subs` lists who is connected:
 /// while alice is joined to "room/1" of bucket "elena" on node "n1", the store holds
 /// <code>
 /// (elena, subs, room/1, alice) = {"key":"alice","ident":"elena","path":"room/1","topic":"/room/1","origin":"n1",

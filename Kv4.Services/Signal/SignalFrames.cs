@@ -5,7 +5,7 @@ using Kv4.Services.Tokens;
 namespace Kv4.Services.Signal;
 
 /// <summary>
-/// The server's frames of the signal protocol (contract section 6), written once and shared by every recipient:
+/// The server's frames of the signal protocol (http-api.md §6 Signal WebSocket), written once and shared by every recipient:
 /// <code>
 /// {"m":{"o":"peers","f":"/room/__sys__"},"p":{"users":["alice","bob"]}}
 /// {"m":{"o":"peer_connected","f":"/room/bob"}}

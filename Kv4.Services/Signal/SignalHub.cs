@@ -27,23 +27,15 @@ public sealed class SignalHub(SignalOptions options)
     /// <summary>Connections currently joined on this node: the load `_host` reports for "signal".</summary>
     public int ConnectionCount => Volatile.Read(ref _connections);
 
-    /// <summary>
-    /// Adds <paramref name="user"/> to the channel. The joiner's first frame is `peers` (every member, itself included,
-    /// sorted); the others get `peer_connected`. An existing connection of the same user is closed
-    /// (<see cref="SignalCloseReason.Replaced"/>) and the others see it leave and the new one arrive.
-    /// </summary>
-    public SignalConnection Join(string bucket, string channel, string user, string actor)
-    {
-        var connection = CreateConnection(bucket, channel, user, actor);
-        Join(connection);
-        return connection;
-    }
-
-    /// <summary>A connection not yet joined: <see cref="PresenceRecorder"/> records it before <see cref="Join(SignalConnection)"/>.</summary>
+    /// <summary>A connection not yet joined: <see cref="PresenceRecorder"/> records it before <see cref="Join"/>.</summary>
     public SignalConnection CreateConnection(string bucket, string channel, string user, string actor) =>
         new(Interlocked.Increment(ref _nextId), bucket, channel, user, actor, options.SendQueueFrames);
 
-    /// <summary>Joins a connection made by <see cref="CreateConnection"/> (once), as the other overload describes.</summary>
+    /// <summary>
+    /// Adds a connection made by <see cref="CreateConnection"/> (once) to its channel. The joiner's first frame is
+    /// `peers` (every member, itself included, sorted); the others get `peer_connected`. An existing connection of the
+    /// same user is closed (<see cref="SignalCloseReason.Replaced"/>) and the others see it leave and the new one arrive.
+    /// </summary>
     public void Join(SignalConnection connection)
     {
         var (bucket, channel, user) = (connection.Bucket, connection.Channel, connection.User);

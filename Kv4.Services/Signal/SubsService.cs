@@ -5,7 +5,7 @@ using Kv4.Services.Storage;
 namespace Kv4.Services.Signal;
 
 /// <summary>
-/// `_subs` (contract 5.6): who is connected to a channel, from layer `subs`.
+/// `_subs` (http-api.md §5.6): who is connected to a channel, from layer `subs`.
 /// GET: the users' keys (sorted); `?as=values`: their entries; `?k=user`: one entry (not_found if not connected).
 /// DELETE `?k=user`: kicks that user (socket closed, the others get `peer_removed`), v = 1 (0 if absent).
 /// DELETE without k: kicks everyone on the channel and the channels below it, v = how many.

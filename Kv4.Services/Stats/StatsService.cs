@@ -6,7 +6,7 @@ using Kv4.Services.Common;
 namespace Kv4.Services.Stats;
 
 /// <summary>
-/// `_stats` (section 5.9).
+/// `_stats` (http-api.md §5.9).
 /// <list type="bullet">
 /// <item>`POST /_stats/&lt;entity&gt;?l=&lt;measurement&gt;[&amp;k=&lt;key&gt;] {"v":&lt;number&gt;}` records one value at the current minute; the key
 ///   defaults to the caller (its actor). The value shows in queries after the next flush. `l=api:3` is reserved for

@@ -14,7 +14,7 @@ namespace Kv4.Services.Tokens;
 /// </code>
 /// A signal token without "channel" has no channel restriction. Verifiers run with MapInboundClaims off, so these
 /// names arrive unchanged. As a REST bearer a signal token acts for its issuer's bucket but only within its
-/// <see cref="SignalScope"/> (contract 4 accepts `_token` tokens as bearers).
+/// <see cref="SignalScope"/> (http-api.md §4 Credentials accepts `_token` bearers).
 /// </summary>
 public static class Kv4Claims
 {

@@ -53,7 +53,7 @@ public sealed class TokenAuthority
         ValidateIssuer = true,
         ValidateAudience = true,
         ValidateLifetime = true,
-        // `_token?expire=0` issues tokens without expiry (contract 5.4); those carry no exp claim.
+        // `_token?expire=0` issues tokens without expiry (http-api.md §5.4); those carry no exp claim.
         RequireExpirationTime = false,
         ClockSkew = ClockSkew,
         NameClaimType = Kv4Claims.Actor,

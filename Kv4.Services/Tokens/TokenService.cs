@@ -5,7 +5,7 @@ using Kv4.Services.Api;
 namespace Kv4.Services.Tokens;
 
 /// <summary>
-/// `_token` (contract 5.4): `PUT /_token/&lt;channel&gt;?k=&lt;user&gt;&amp;expire=&lt;seconds&gt;` answers a signed signal token
+/// `_token` (http-api.md §5.4): `PUT /_token/&lt;channel&gt;?k=&lt;user&gt;&amp;expire=&lt;seconds&gt;` answers a signed signal token
 /// as a JSON string. The channel must exist in `_ns` (else no_namespace); no path means no channel restriction.
 /// `k` omitted: a random user id; `expire` omitted: 60 s; `expire=0`: no expiry.
 /// </summary>

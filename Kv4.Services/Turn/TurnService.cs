@@ -7,13 +7,13 @@ using Kv4.Services.External;
 namespace Kv4.Services.Turn;
 
 /// <summary>
-/// `_turn` (section 5.7). `PUT /_turn/&lt;path&gt;[?k=&lt;user&gt;]` answers
+/// `_turn` (http-api.md §5.7). `PUT /_turn/&lt;path&gt;[?k=&lt;user&gt;]` answers
 /// <c>{"iceServers":[{"urls":"stun:h:3478","url":"stun:h:3478"},
 ///   {"urls":"turn:h:3478?transport=udp","url":..,"username":..,"credential":..},
 ///   {"urls":"turn:h:3478?transport=tcp",..}]}</c>
 /// for the least loaded configured TURN host, with TURN REST API credentials valid for
 /// <see cref="TurnOptions.TtlSeconds"/>; the username's ident is `k` when given, else the caller's bucket.
-/// When an external service named `turn` is registered (section 5.8), every `_turn` call is forwarded to it instead.
+/// When an external service named `turn` is registered (http-api.md §5.8 External services), every `_turn` call is forwarded to it instead.
 /// Neither configured nor registered: no_service_host.
 /// </summary>
 public sealed class TurnService : IApiService

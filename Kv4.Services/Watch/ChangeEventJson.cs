@@ -5,7 +5,7 @@ using Kv4.Engine.Model;
 namespace Kv4.Services.Watch;
 
 /// <summary>
-/// One change as the watch streams send it (contract section 7):
+/// One change as the watch streams send it (http-api.md §7 Watch):
 /// <code>
 /// {"seq":42,"op":"put","l":"data","path":"a/b","k":"x","v":{"n":1},"_ver_":"42","t":1763900000123,"by":"elena"}
 /// {"seq":43,"op":"delete","l":"data","path":"a/b","k":"x","v":null,"_ver_":"43","t":1763900000456,"by":"elena"}

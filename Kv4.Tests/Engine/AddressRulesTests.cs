@@ -2,6 +2,7 @@ using Kv4.Engine.Rules;
 
 namespace Kv4.Tests.Engine;
 
+[Trait("Category", "Unit")]
 public class AddressRulesTests
 {
     [Theory]

@@ -37,6 +37,7 @@ public sealed class BadInputStore : IAsyncLifetime
 /// the same seeded entry and history, and nothing new on the change feed (checked by writing a marker
 /// afterwards and requiring it to be the very next event).
 /// </summary>
+[Trait("Category", "Unit")]
 public class BadInputTests(BadInputStore fixture) : IClassFixture<BadInputStore>
 {
     private Kv4Store Store => fixture.Store;

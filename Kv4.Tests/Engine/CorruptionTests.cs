@@ -21,6 +21,7 @@ namespace Kv4.Tests.Engine;
 /// bounds: latest values, histories, listings, secondary keys and the change feed, with no exception
 /// and no garbled value. Then it must keep working: more writes, another reopen, all present.
 /// </summary>
+[Trait("Category", "Unit")]
 public class CorruptionTests
 {
     private const int Writes = 30;

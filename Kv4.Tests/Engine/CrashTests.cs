@@ -21,6 +21,7 @@ namespace Kv4.Tests.Engine;
 /// and at most the one write per task that was in flight. Three rounds on one directory, so recovery
 /// must also keep what earlier crashes left.
 /// </summary>
+[Trait("Category", "Integration")]
 public class CrashTests
 {
     private const int Writers = 6;

@@ -4,6 +4,7 @@ using Kv4.Engine.Log;
 namespace Kv4.Tests.Engine;
 
 /// <summary>The log's checksum: the published check value, and the fast form agreeing with the table form byte for byte.</summary>
+[Trait("Category", "Unit")]
 public class Crc32CTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using static Kv4.Tests.Engine.ScratchStore;
 
 namespace Kv4.Tests.Engine;
 
+[Trait("Category", "Unit")]
 public class DurabilityTests
 {
     /// <summary>Copies a live store's files, as a crash at this instant would leave them.</summary>

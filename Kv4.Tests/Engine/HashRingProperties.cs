@@ -20,6 +20,7 @@ namespace Kv4.Tests.Engine;
 /// PartitionCount) their balance converges to it. Movement is measured the same way, and, exactly,
 /// on the partitions: a partition may only move to an added node or away from a removed one.
 /// </summary>
+[Trait("Category", "Property")]
 public class HashRingProperties
 {
     private const int SampleSize = 1 << 16;

@@ -2,6 +2,7 @@ using Kv4.Engine.Partitioning;
 
 namespace Kv4.Tests.Engine;
 
+[Trait("Category", "Unit")]
 public class HashRingTests
 {
     [Fact]

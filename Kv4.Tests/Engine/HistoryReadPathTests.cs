@@ -7,6 +7,7 @@ namespace Kv4.Tests.Engine;
 /// History reads take two paths: versions still in the log's in-memory pages are read from memory, older
 /// ones from the device. A history that spans both must come back whole and in order.
 /// </summary>
+[Trait("Category", "Unit")]
 public class HistoryReadPathTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using static Kv4.Tests.Engine.ScratchStore;
 
 namespace Kv4.Tests.Engine;
 
+[Trait("Category", "Unit")]
 public class HistoryTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace Kv4.Tests.Engine;
 /// The latest-value read skips validation when the address is found (only valid, normalized addresses are in the
 /// index); these pin what a miss must still do: normalize the path, and refuse bad input with its typed error.
 /// </summary>
+[Trait("Category", "Unit")]
 public class LatestReadTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Kv4.Engine.Model;
 
 namespace Kv4.Tests.Engine;
 
+[Trait("Category", "Unit")]
 public class LogRecordTests
 {
     [Theory]

@@ -4,6 +4,7 @@ using static Kv4.Tests.Engine.ScratchStore;
 
 namespace Kv4.Tests.Engine;
 
+[Trait("Category", "Unit")]
 public class RecoveryTests
 {
     [Fact]
@@ -33,6 +34,7 @@ public class RecoveryTests
     }
 }
 
+[Trait("Category", "Unit")]
 public class CheckpointAndDamageTests
 {
     private static StoreOptions Small(StoreOptions o, long checkpointEvery = 1_000_000) =>
@@ -186,6 +188,7 @@ public class CheckpointAndDamageTests
     }
 }
 
+[Trait("Category", "Unit")]
 public class FuzzyCheckpointTests
 {
     private sealed record Observed(string Where, string Value, long Version, SecondaryKeys Keys);

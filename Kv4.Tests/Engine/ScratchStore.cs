@@ -44,8 +44,8 @@ internal sealed class ScratchStore : IAsyncDisposable
 /// <summary>A clock the test moves by hand.</summary>
 internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {
-    private long nowMs = start.ToUnixTimeMilliseconds();
-    public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeMilliseconds(Interlocked.Read(ref nowMs));
-    public long NowMs => Interlocked.Read(ref nowMs);
-    public void Advance(TimeSpan by) => Interlocked.Add(ref nowMs, (long)by.TotalMilliseconds);
+    private long _nowMs = start.ToUnixTimeMilliseconds();
+    public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeMilliseconds(Interlocked.Read(ref _nowMs));
+    public long NowMs => Interlocked.Read(ref _nowMs);
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _nowMs, (long)by.TotalMilliseconds);
 }

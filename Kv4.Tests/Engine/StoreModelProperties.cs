@@ -23,6 +23,7 @@ namespace Kv4.Tests.Engine;
 /// beginning of each store session must have received, live, exactly that session's changes.
 /// A quarter of the runs use sync durability.
 /// </summary>
+[Trait("Category", "Property")]
 public class StoreModelProperties
 {
     private const int MaxSteps = 40;

@@ -38,7 +38,7 @@ public sealed class CoturnProcess : IDisposable
         var config = Path.Combine(directory, "empty.conf");
         await File.WriteAllTextAsync(config, "");
         var port = FreeTcpAndUdpPort();
-        var start = new ProcessStartInfo("turnserver")
+        var start = new ProcessStartInfo(Kv4.Tests.Support.ExternalTool.Require("turnserver"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -73,7 +73,7 @@ public sealed class CoturnProcess : IDisposable
     /// <summary>Runs `turnutils_uclient` against this server: allocates a relay and exchanges one message through it.</summary>
     public async Task<(int ExitCode, string Output)> AllocateAsync(string username, string credential, bool tcp = false)
     {
-        var start = new ProcessStartInfo("turnutils_uclient")
+        var start = new ProcessStartInfo(Kv4.Tests.Support.ExternalTool.Require("turnutils_uclient"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

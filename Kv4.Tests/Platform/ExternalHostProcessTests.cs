@@ -2,19 +2,21 @@ using System.Diagnostics;
 using System.Net;
 using Kv4.Tests.Realtime;
 using Kv4.Tests.Server;
+using Kv4.Tests.Support;
 
 namespace Kv4.Tests.Platform;
 
 /// <summary>
-/// External services (contract 5.8) with real host processes: each <c>Kv4.ServiceHost</c> registers itself with a
+/// External services (http-api.md §5.8 External services) with real host processes: each <c>Kv4.ServiceHost</c> registers itself with a
 /// real Kv4 server over HTTP and renews on its own. The least loaded one answers; one killed with SIGKILL is taken
 /// out and the request goes to the next; one frozen with SIGSTOP stops renewing and expires from the choice.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ExternalHostProcessTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    [Fact]
+    [ToolFact("kill")]
     public async Task Real_hosts_are_chosen_by_load_fail_over_when_killed_and_expire_when_they_stop_renewing()
     {
         await using var server = await Kv4TestServer.StartAsync();
@@ -93,7 +95,7 @@ public sealed class ExternalHostProcessTests
 
         public void Signal(string signal)
         {
-            using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            using var kill = Process.Start(ExternalTool.Require("kill"), ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
             kill.WaitForExit();
             Assert.Equal(0, kill.ExitCode);
         }

@@ -6,9 +6,10 @@ using Kv4.Services.Turn;
 namespace Kv4.Tests.Platform;
 
 /// <summary>
-/// External services (section 5.8) against real HTTP hosts: registration through `_svc`, routing of an unknown
+/// External services (http-api.md §5.8 External services) against real HTTP hosts: registration through `_svc`, routing of an unknown
 /// prefix through the catalog's fallback, least-loaded choice, failover, expiry, and the caller's identity in headers.
 /// </summary>
+[Trait("Category", "Integration")]
 public class ExternalServiceTests : IAsyncLifetime
 {
     private readonly ManualClock _clock = new(DateTimeOffset.UtcNow);

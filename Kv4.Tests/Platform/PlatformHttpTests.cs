@@ -19,6 +19,7 @@ namespace Kv4.Tests.Platform;
 /// Logins come from <see cref="FakeServices"/> (`$sys`, `elena`, `elena#lily`); the services are the production
 /// <see cref="PlatformSet"/> bound from the `Kv4:Turn`/`Kv4:Stats` options of the command line.
 /// </summary>
+[Trait("Category", "Integration")]
 public class PlatformHttpTests
 {
     private const string TurnSecret = "http-e2e-turn-secret";
@@ -61,7 +62,7 @@ public class PlatformHttpTests
         (await Reply.SendAsync(server.Client(), HttpMethod.Get, "/_ocr/jobs")).IsError("unauthorized", HttpStatusCode.Unauthorized);
     }
 
-    [Fact]
+    [Kv4.Tests.Support.ToolFact("turnserver", "turnutils_uclient")]
     public async Task Turn_credentials_fetched_over_http_allocate_on_a_real_coturn()
     {
         using var coturn = await CoturnProcess.StartAsync(TurnSecret);

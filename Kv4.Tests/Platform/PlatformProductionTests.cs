@@ -8,6 +8,7 @@ namespace Kv4.Tests.Platform;
 /// The platform services in the production composition (the host's own runtime factory: real accounts, `_host`
 /// from the realtime set with the platform's host directories, the generic SSE watch), over real HTTP.
 /// </summary>
+[Trait("Category", "Integration")]
 public class PlatformProductionTests
 {
     private static async Task<HttpClient> CreateAccountAsync(Kv4TestServer server, string name)

@@ -11,6 +11,7 @@ namespace Kv4.Tests.Platform;
 /// flushes at random points between them), aggregated by `_stats?break=1` and by a naive sum over the raw values:
 /// per group, sum, min, max and count agree, at every group depth from year to minute, with and without a range.
 /// </summary>
+[Trait("Category", "Property")]
 public class StatsAggregationProperties
 {
     private static readonly DateTimeOffset Origin = new(2016, 12, 31, 23, 58, 0, TimeSpan.Zero);

@@ -4,6 +4,7 @@ using Kv4.Services.Stats;
 
 namespace Kv4.Tests.Platform;
 
+[Trait("Category", "Unit")]
 public class StatsServiceTests
 {
     // 2016-03-16 05:59:30 UTC: a minute before an hour boundary.

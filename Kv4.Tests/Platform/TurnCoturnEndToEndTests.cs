@@ -1,5 +1,6 @@
 using Kv4.Services.Api;
 using Kv4.Services.Turn;
+using Kv4.Tests.Support;
 
 namespace Kv4.Tests.Platform;
 
@@ -7,6 +8,7 @@ namespace Kv4.Tests.Platform;
 /// `_turn` credentials checked by a real coturn (`use-auth-secret`): issued ones allocate a relay, a tampered
 /// one and an expired one are refused. Needs the Debian `coturn` package (`turnserver`, `turnutils_uclient`).
 /// </summary>
+[Trait("Category", "Integration")]
 public class TurnCoturnEndToEndTests
 {
     private const string Secret = "kv4-e2e-shared-secret";
@@ -26,7 +28,7 @@ public class TurnCoturnEndToEndTests
             servers.Select(s => s.GetProperty("urls").GetString()!).ToArray());
     }
 
-    [Fact]
+    [ToolFact("turnserver", "turnutils_uclient")]
     public async Task Issued_credentials_allocate_a_relay_over_udp_and_tcp()
     {
         using var coturn = await CoturnProcess.StartAsync(Secret);
@@ -44,7 +46,7 @@ public class TurnCoturnEndToEndTests
         Assert.True(tcp.ExitCode == 0, $"tcp allocation refused ({tcp.ExitCode}): {tcp.Output}\ncoturn: {coturn.Log}");
     }
 
-    [Fact]
+    [ToolFact("turnserver", "turnutils_uclient")]
     public async Task Tampered_credentials_are_refused()
     {
         using var coturn = await CoturnProcess.StartAsync(Secret);
@@ -66,7 +68,7 @@ public class TurnCoturnEndToEndTests
         Assert.NotEqual(0, extendedUsername.ExitCode);
     }
 
-    [Fact]
+    [ToolFact("turnserver", "turnutils_uclient")]
     public async Task Expired_credentials_are_refused()
     {
         using var coturn = await CoturnProcess.StartAsync(Secret);

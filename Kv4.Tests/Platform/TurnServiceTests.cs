@@ -5,6 +5,7 @@ using Kv4.Services.Turn;
 
 namespace Kv4.Tests.Platform;
 
+[Trait("Category", "Unit")]
 public class TurnServiceTests
 {
     private static readonly DateTimeOffset Noon = new(2026, 3, 16, 12, 0, 0, TimeSpan.Zero);

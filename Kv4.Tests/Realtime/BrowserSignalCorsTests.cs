@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Kv4.Tests.Server;
+using Kv4.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -16,6 +17,7 @@ namespace Kv4.Tests.Realtime;
 /// `PUT /_token/room`, asks `GET /_host?type=signal`, both with Basic credentials through `fetch`, opens the signal
 /// WebSocket with the token, and posts what it saw back to its own server, where the test reads it.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class BrowserSignalCorsTests
 {
     private const string PagePath = "/cors-page.html";
@@ -46,7 +48,7 @@ public sealed class BrowserSignalCorsTests
         </script></body></html>
         """;
 
-    [Fact]
+    [ToolFact("chromium")]
     public async Task A_page_on_a_configured_origin_mints_a_token_finds_the_host_and_joins()
     {
         var result = await RunPageAsync(allowPageOrigin: true);
@@ -59,7 +61,7 @@ public sealed class BrowserSignalCorsTests
         Assert.Contains("browser", frame.GetProperty("p").GetProperty("users").EnumerateArray().Select(u => u.GetString()));
     }
 
-    [Fact]
+    [ToolFact("chromium")]
     public async Task Without_the_origin_configured_the_same_page_cannot_fetch()
     {
         var result = await RunPageAsync(allowPageOrigin: false);
@@ -70,8 +72,7 @@ public sealed class BrowserSignalCorsTests
 
     private static async Task<JsonElement> RunPageAsync(bool allowPageOrigin)
     {
-        var chromium = BrowserSignalTests.FindChromium();
-        Assert.True(chromium is not null, "chromium is not installed (Debian package `chromium`; .ci/run installs it)");
+        var chromium = ExternalTool.Require("chromium");
 
         var reported = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var pageServer = await StartPageServerAsync(reported);
@@ -84,7 +85,7 @@ public sealed class BrowserSignalCorsTests
 
         var apiBase = api.BaseAddress.ToString().TrimEnd('/');
         var pageUrl = new Uri($"{pageOrigin}{PagePath}?api={Uri.EscapeDataString(apiBase)}&ident=elena&secret={Uri.EscapeDataString(secret)}");
-        await using var browser = await HeadlessChromium.StartAsync(chromium!, pageUrl);
+        await using var browser = await HeadlessChromium.StartAsync(chromium, pageUrl);
         var json = await reported.Task.WaitAsync(TimeSpan.FromSeconds(90));
         return JsonDocument.Parse(json).RootElement.Clone();
     }

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Kv4.Tests.Server;
+using Kv4.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -11,10 +12,11 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Kv4.Tests.Realtime;
 
 /// <summary>
-/// A real browser on the signal protocol: headless Chromium (Debian's `chromium`, installed by .ci/run) loads a page
+/// A real browser on the signal protocol: headless Chromium (Debian's `chromium`) loads a page
 /// served by the test server; the page joins a channel with a standard `WebSocket` (pinging every 800 ms like the
 /// Xirsys client) and answers a .NET client's message. The test drives and reads the page over the DevTools protocol.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class BrowserSignalTests
 {
     private const string PagePath = "/test/signal-page.html";
@@ -39,11 +41,10 @@ public sealed class BrowserSignalTests
         </script></body></html>
         """;
 
-    [Fact]
+    [ToolFact("chromium")]
     public async Task A_page_in_headless_chromium_joins_and_exchanges_messages_with_a_dotnet_client()
     {
-        var chromium = FindChromium();
-        Assert.True(chromium is not null, "chromium is not installed (Debian package `chromium`; .ci/run installs it)");
+        var chromium = ExternalTool.Require("chromium");
 
         await using var server = await Kv4TestServer.StartAsync(RealtimeServerFixture.RealtimeArgs(), ServePage);
         var setup = new RealtimeServerFixtureOn(server);
@@ -57,7 +58,7 @@ public sealed class BrowserSignalTests
         var host = (await elena.GetReplyAsync("/_host?type=signal")).IsOk().V.GetString()!;
         var pageUrl = new Uri(server.BaseAddress, PagePath + "?ws=" + Uri.EscapeDataString(host + "/v2/" + token));
 
-        await using var browser = await HeadlessChromium.StartAsync(chromium!, pageUrl);
+        await using var browser = await HeadlessChromium.StartAsync(chromium, pageUrl);
 
         Assert.Equal("""{"m":{"o":"peer_connected","f":"/room/browser"}}""", await dotnet.NextAsync());
         await dotnet.SendAsync("""{"t":"u","m":{"f":"/room/dotnet","o":"message","t":"browser"},"p":{"msg":"hello browser"}}""");
@@ -97,9 +98,6 @@ public sealed class BrowserSignalTests
             next(app);
         };
     }
-
-    internal static string? FindChromium() =>
-        new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
 }
 
 /// <summary>

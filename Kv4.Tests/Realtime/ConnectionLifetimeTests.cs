@@ -16,6 +16,7 @@ namespace Kv4.Tests.Realtime;
 /// takes carol's standing away the way an operator would, and checks that every one of them ends with a clear code
 /// and that nothing written afterwards (least of all by a new carol) reaches them.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ConnectionLifetimeTests
 {
     private const string Password = "carol password 1";

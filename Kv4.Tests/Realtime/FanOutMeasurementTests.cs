@@ -14,6 +14,7 @@ namespace Kv4.Tests.Realtime;
 /// every message: timing depends on the machine. With KV4_WRITE_BENCHMARKS=1 the figures also replace the
 /// "Realtime fan-out" section of docs/benchmarks.md.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class FanOutMeasurementTests(ITestOutputHelper output)
 {
     private const int Clients = 1000;

@@ -3,6 +3,7 @@ using Kv4.Services.Hosts;
 
 namespace Kv4.Tests.Realtime;
 
+[Trait("Category", "Unit")]
 public sealed class HostChoiceTests
 {
     private static readonly Caller Elena = new("elena", "elena", CallerKind.Account, []);

@@ -7,7 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Kv4.Tests.Realtime;
 
-/// <summary>Presence in layer `subs` and the `_subs` service (contract 5.6), against the real server.</summary>
+/// <summary>Presence in layer `subs` and the `_subs` service (http-api.md §5.6), against the real server.</summary>
+[Trait("Category", "Integration")]
 public sealed class PresenceTests(RealtimeServerFixture fixture) : IClassFixture<RealtimeServerFixture>
 {
     [Fact]

@@ -5,7 +5,8 @@ using Kv4.Tests.Server;
 
 namespace Kv4.Tests.Realtime;
 
-/// <summary>`_sess` login sessions (contract 5.12) and bearer tokens on the REST API, against the real server.</summary>
+/// <summary>`_sess` login sessions (http-api.md §5.12) and bearer tokens on the REST API, against the real server.</summary>
+[Trait("Category", "Integration")]
 public sealed class SessionTests(RealtimeServerFixture fixture) : IClassFixture<RealtimeServerFixture>
 {
     private static string Login(string login, string password) => JsonSerializer.Serialize(new { k = login, v = new { password } });

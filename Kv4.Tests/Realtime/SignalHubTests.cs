@@ -4,7 +4,8 @@ using Kv4.Services.Signal;
 
 namespace Kv4.Tests.Realtime;
 
-/// <summary>The signal protocol of contract section 6, without sockets.</summary>
+/// <summary>The signal protocol (http-api.md §6 Signal WebSocket) without sockets.</summary>
+[Trait("Category", "Unit")]
 public sealed class SignalHubTests
 {
     private readonly SignalHub _hub = new(new SignalOptions { SendQueueFrames = 8 });
@@ -16,7 +17,14 @@ public sealed class SignalHubTests
         return frames;
     }
 
-    private SignalConnection Join(string user, string channel = "room") => _hub.Join("elena", channel, user, "elena");
+    private SignalConnection Join(string user, string channel = "room") => Join("elena", channel, user);
+
+    private SignalConnection Join(string bucket, string channel, string user)
+    {
+        var connection = _hub.CreateConnection(bucket, channel, user, bucket);
+        _hub.Join(connection);
+        return connection;
+    }
 
     [Fact]
     public void The_joiner_gets_peers_first_and_the_others_get_peer_connected()
@@ -170,8 +178,8 @@ public sealed class SignalHubTests
     [Fact]
     public void Channels_of_different_buckets_never_meet()
     {
-        var a = _hub.Join("elena", "room", "alice", "elena");
-        var b = _hub.Join("mark", "room", "bob", "mark");
+        var a = Join("elena", "room", "alice");
+        var b = Join("mark", "room", "bob");
         Assert.Contains("[\"alice\"]", Drain(a).Single());
         Assert.Contains("[\"bob\"]", Drain(b).Single());
         _hub.Receive(a, """{"m":{},"p":1}"""u8);

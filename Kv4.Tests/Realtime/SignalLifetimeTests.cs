@@ -4,6 +4,7 @@ using Kv4.Tests.Server;
 namespace Kv4.Tests.Realtime;
 
 /// <summary>Signal sockets ended by the server: idle timeout, an unanswered close, node shutdown (each test on its own server).</summary>
+[Trait("Category", "Integration")]
 public sealed class SignalLifetimeTests
 {
     [Fact]

@@ -9,7 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Kv4.Tests.Realtime;
 
-/// <summary>The signal WebSocket of contract section 6 with real ClientWebSocket clients against the real server.</summary>
+/// <summary>The signal WebSocket (http-api.md §6) with real ClientWebSocket clients against the real server.</summary>
+[Trait("Category", "Integration")]
 public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFixture<RealtimeServerFixture>
 {
     private static string Peers(string channel, params string[] users) =>

@@ -6,6 +6,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Kv4.Tests.Realtime;
 
+[Trait("Category", "Unit")]
 public sealed class TokenAuthorityTests
 {
     private static readonly Caller Elena = new("elena", "elena", CallerKind.Account, ["account"]);

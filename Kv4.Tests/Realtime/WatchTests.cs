@@ -6,7 +6,8 @@ using Kv4.Tests.Server;
 
 namespace Kv4.Tests.Realtime;
 
-/// <summary>Watch streams (contract section 7) over SSE and WebSocket, against the real server and engine.</summary>
+/// <summary>Watch streams (http-api.md §7 Watch) over SSE and WebSocket, against the real server and engine.</summary>
+[Trait("Category", "Integration")]
 public sealed class WatchTests(RealtimeServerFixture fixture) : IClassFixture<RealtimeServerFixture>
 {
     [Fact]

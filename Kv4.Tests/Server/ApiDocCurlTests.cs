@@ -1,56 +1,79 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Kv4.Tests.Services;
+using Kv4.Tests.Support;
 
 namespace Kv4.Tests.Server;
 
 /// <summary>
-/// Runs every example of docs/api.md as written, with the real `curl` through bash, against one fresh real server
-/// (the format is described at the top of docs/api.md), and compares each reply body with the documented one.
-/// The parsing and the matching rules (`"*"`, `"*NAME"`) are the service-level runner's, shared.
+/// Runs every example of docs/api.md, and of the README's "First five minutes", as written, with the real `curl`
+/// through bash, against one fresh real server per page (the format is described at the top of docs/api.md), and
+/// compares each reply body with the documented one. The parsing and the matching rules (`"*"`, `"*NAME"`) are the
+/// service-level runner's, shared. A ```` ```text ```` reply is an event stream: its `data:` lines are compared, in
+/// order, as JSON; its other lines (comments, `id:`) are for the reader.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ApiDocCurlTests
 {
-    [Fact]
+    [ToolFact("curl")]
     public async Task Every_curl_example_answers_as_documented_over_http()
     {
-        if (!File.Exists("/usr/bin/curl") || !File.Exists("/bin/bash")) Assert.Fail("curl and bash are needed (see .ci/run)");
         var examples = ApiDocExamplesTests.ParseExamples(await File.ReadAllTextAsync(ApiDocExamplesTests.FindDoc()));
         Assert.True(examples.Count >= 40, $"found only {examples.Count} examples");
+        await RunAsync("docs/api.md", examples);
+    }
+
+    [ToolFact("curl")]
+    public async Task The_readme_first_five_minutes_answer_as_written()
+    {
+        var readme = await File.ReadAllTextAsync(Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(ApiDocExamplesTests.FindDoc()))!, "README.md"));
+        var start = readme.IndexOf("\n## First five minutes", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no \"First five minutes\" section");
+        var end = readme.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        var section = readme[start..(end < 0 ? readme.Length : end)];
+        var examples = ApiDocExamplesTests.ParseExamples(section);
+        Assert.True(examples.Count >= 5, $"found only {examples.Count} examples");
+        Assert.Contains(examples, e => e.EventStream);
+        await RunAsync("README.md", examples);
+    }
+
+    private static async Task RunAsync(string page, List<(string Command, string Reply, int Line, bool EventStream)> examples)
+    {
+        ExternalTool.Require("curl"); // bash would only say "command not found" for each example
         await using var server = await Kv4TestServer.StartAsync();
         var vars = new Dictionary<string, string>
         {
             ["KV4"] = server.BaseAddress.ToString().TrimEnd('/'),
             ["SYS"] = Kv4TestServer.SysSecret,
         };
-        foreach (var (command, expected, line) in examples)
+        foreach (var (command, expected, line, eventStream) in examples)
         {
-            var actual = await RunAsync(command, vars);
-            using var expectedDoc = JsonDocument.Parse(expected);
-            JsonDocument actualDoc;
-            try { actualDoc = JsonDocument.Parse(actual); }
-            catch (JsonException) { throw new Xunit.Sdk.XunitException($"docs/api.md line {line}: {command}\n  expected {expected}\n  got (not JSON) {actual}"); }
-            using (actualDoc)
+            if (eventStream)
             {
-                var problem = ApiDocExamplesTests.Match(expectedDoc.RootElement, actualDoc.RootElement, "$", vars);
-                Assert.True(problem is null, $"docs/api.md line {line}: {command}\n  expected {expected}\n  actual   {actual}\n  {problem}");
+                var expectedEvents = DataLines(expected);
+                var actualEvents = DataLines(await Shell.StreamAsync(command, vars, expectedEvents.Count));
+                for (var i = 0; i < expectedEvents.Count; i++)
+                    Compare(page, line, command, expectedEvents[i], actualEvents[i], vars);
+            }
+            else
+            {
+                Compare(page, line, command, expected, await Shell.RunAsync(command, vars), vars);
             }
         }
     }
 
-    private static async Task<string> RunAsync(string command, IReadOnlyDictionary<string, string> vars)
+    private static List<string> DataLines(string stream) =>
+        stream.Split('\n').Where(l => l.StartsWith("data:", StringComparison.Ordinal)).Select(l => l["data:".Length..].Trim()).ToList();
+
+    private static void Compare(string page, int line, string command, string expected, string actual, Dictionary<string, string> vars)
     {
-        var start = new ProcessStartInfo("/bin/bash", ["-c", command])
+        using var expectedDoc = JsonDocument.Parse(expected);
+        JsonDocument actualDoc;
+        try { actualDoc = JsonDocument.Parse(actual); }
+        catch (JsonException) { throw new Xunit.Sdk.XunitException($"{page} line {line}: {command}\n  expected {expected}\n  got (not JSON) {actual}"); }
+        using (actualDoc)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (name, value) in vars) start.Environment[name] = value;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        Assert.True(process.ExitCode == 0, $"{command}\nexit {process.ExitCode}: {await error}");
-        return await output;
+            var problem = ApiDocExamplesTests.Match(expectedDoc.RootElement, actualDoc.RootElement, "$", vars);
+            Assert.True(problem is null, $"{page} line {line}: {command}\n  expected {expected}\n  actual   {actual}\n  {problem}");
+        }
     }
 }

@@ -5,6 +5,7 @@ using Kv4.Server.Authentication;
 namespace Kv4.Tests.Server;
 
 /// <summary>Bad input against the real services and engine: each gets its code, and the engine's sequence proves nothing was written.</summary>
+[Trait("Category", "Integration")]
 public sealed class BadInputTests(RealServerFixture fixture) : IClassFixture<RealServerFixture>
 {
     private Kv4TestServer Server => fixture.Server;

@@ -5,6 +5,7 @@ using Kv4.Services.Api;
 namespace Kv4.Tests.Server;
 
 /// <summary>The one mapping between a caller and its claims keeps a `_token` caller's scope both ways.</summary>
+[Trait("Category", "Unit")]
 public sealed class CallerPrincipalTests
 {
     [Theory]

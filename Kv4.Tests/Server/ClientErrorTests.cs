@@ -12,6 +12,7 @@ namespace Kv4.Tests.Server;
 /// `value_too_large`, each in the envelope, with the service never called and nothing logged at Error or with a
 /// stack trace. Sent over raw sockets, because HttpClient only sends well-formed requests.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ClientErrorTests(ClientErrorTests.Fixture fixture) : IClassFixture<ClientErrorTests.Fixture>
 {
     /// <summary>A server with the test services, a low minimum body rate and short timeouts, so the timeouts come quickly.</summary>

@@ -7,6 +7,7 @@ namespace Kv4.Tests.Server;
 /// methods, Authorization and Content-Type, credentials for that exact origin) and marks its replies for it; an
 /// origin not listed, a path outside the template, or a server without origins gets no CORS header at all.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class CorsTests : IAsyncLifetime
 {
     private const string Allowed = "http://app.example:8080";

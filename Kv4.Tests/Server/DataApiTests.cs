@@ -3,7 +3,8 @@ using System.Text.Json;
 
 namespace Kv4.Tests.Server;
 
-/// <summary>Contract section 2 over HTTP with the real services and engine: every request row, CAS codes, time series, deletes.</summary>
+/// <summary>http-api.md §2 Request template over HTTP with the real services and engine: every request row, CAS codes, time series, deletes.</summary>
+[Trait("Category", "Integration")]
 public sealed class DataApiTests(RealServerFixture fixture) : IClassFixture<RealServerFixture>
 {
     private static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];

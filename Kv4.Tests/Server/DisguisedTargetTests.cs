@@ -8,6 +8,7 @@ namespace Kv4.Tests.Server;
 /// them, an escaped service name decoded) are refused `bad_path` with the real services: a stored value is not
 /// served and nothing is written. Sent raw, because HttpClient would normalize them before sending.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class DisguisedTargetTests(RealServerFixture fixture) : IClassFixture<RealServerFixture>
 {
     private const string BadPath = "{\"s\":\"error\",\"v\":\"bad_path\"}";

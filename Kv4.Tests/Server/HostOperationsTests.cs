@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Kv4.Tests.Server;
 
 /// <summary>Server-wide behaviour that needs its own server: switches, secrets, tokens, health, metrics, OpenAPI.</summary>
+[Trait("Category", "Integration")]
 public sealed class HostOperationsTests
 {
     [Fact]

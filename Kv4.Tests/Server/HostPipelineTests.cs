@@ -7,6 +7,7 @@ using Kv4.Services.Api;
 namespace Kv4.Tests.Server;
 
 /// <summary>The host's own rules, checked with test services over real HTTP: routing, paths, bodies, credentials, envelope, failures.</summary>
+[Trait("Category", "Integration")]
 public sealed class HostPipelineTests(FakeServerFixture fixture) : IClassFixture<FakeServerFixture>
 {
     private Kv4TestServer Server => fixture.Server;

@@ -13,6 +13,7 @@ namespace Kv4.Tests.Server;
 /// logins from other addresses go on. The second client address is 127.0.0.2. The waits are an hour, so however
 /// slowly a busy machine runs the test, an attempt that must wait still finds itself waiting.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class LoginThrottleHttpTests
 {
     private static readonly string[] HourLongWaits = ["--Kv4:Login:DelaySeconds=3600", "--Kv4:Login:MaxDelaySeconds=3600"];

@@ -4,6 +4,7 @@ using System.Text.Json;
 namespace Kv4.Tests.Server;
 
 /// <summary>A server whose replies carry at most 64 KiB (Kv4:Api:MaxReplyBytes), with the usual tenants.</summary>
+[Trait("Category", "Integration")]
 public sealed class SmallReplyServerFixture : IAsyncLifetime
 {
     public const int Budget = 64 * 1024;
@@ -30,6 +31,7 @@ public sealed class SmallReplyServerFixture : IAsyncLifetime
 /// and offers `next`; following the cursors yields every version once, in order; a cursor that this listing did
 /// not hand out (garbled, another key's, another tenant's) is bad_param.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class PagingTests(SmallReplyServerFixture fixture) : IClassFixture<SmallReplyServerFixture>
 {
     // About 10 KiB a version: a 64 KiB reply holds six of them.

@@ -3,6 +3,7 @@ using System.Net;
 namespace Kv4.Tests.Server;
 
 /// <summary>Stop the server and start a new one on the same data directory: accounts, secrets, values and histories are all there.</summary>
+[Trait("Category", "Integration")]
 public sealed class RestartPersistenceTests
 {
     [Fact]

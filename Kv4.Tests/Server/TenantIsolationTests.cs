@@ -7,6 +7,7 @@ namespace Kv4.Tests.Server;
 /// `$sys`) writes a marker into its own bucket at the same path, key and k2 pattern; then no login can read,
 /// list, look up by k2, see the history of, delete, or write into any other bucket.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class TenantIsolationTests(RealServerFixture fixture) : IClassFixture<RealServerFixture>
 {
     private const string SharedPath = "/_data/shared/place";

@@ -17,7 +17,7 @@ public sealed class Tenants
     public string LilySecret { get; private set; } = "";
     public string MaxSecret { get; private set; } = "";
 
-    /// <summary>Every login form of contract section 4 with the bucket it must act on.</summary>
+    /// <summary>Every login form of http-api.md §4 Credentials with the bucket it must act on.</summary>
     public IReadOnlyList<(string Name, string User, string Password, string Bucket)> Logins => [
         ("sys", "$sys", Kv4TestServer.SysSecret, "$sys"),
         ("elena", "elena", ElenaSecret, "elena"),

@@ -3,7 +3,8 @@ using Kv4.Services.Api;
 
 namespace Kv4.Tests.Services;
 
-/// <summary>Contract section 5.3 through `_acc` on a real store.</summary>
+/// <summary>`_acc` (http-api.md §5.3) on a real store.</summary>
+[Trait("Category", "Unit")]
 public sealed class AccountsServiceTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;

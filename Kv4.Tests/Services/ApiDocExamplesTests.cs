@@ -10,6 +10,7 @@ namespace Kv4.Tests.Services;
 /// directly (examples for services this set does not hold are skipped there; a refused login answers `unauthorized`,
 /// as the host does), and once over real HTTP against a real server, every example, as curl would send it.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed partial class ApiDocExamplesTests
 {
     [Fact]
@@ -20,7 +21,7 @@ public sealed partial class ApiDocExamplesTests
         await using var h = await ServiceHarness.StartAsync();
         var vars = new Dictionary<string, string> { ["KV4"] = "http://127.0.0.1:4000", ["SYS"] = ServiceHarness.SystemSecret };
         var ran = 0;
-        foreach (var (command, expected, line) in examples)
+        foreach (var (command, expected, line, _) in examples)
         {
             // Examples that use other curl options or variables set by examples of other services are the HTTP runner's.
             if (Curl.Parse(command, vars) is not { } call) continue;
@@ -61,7 +62,7 @@ public sealed partial class ApiDocExamplesTests
         };
         using var client = server.Client();
         var ran = 0;
-        foreach (var (command, expected, line) in examples)
+        foreach (var (command, expected, line, _) in examples)
         {
             if (Curl.Parse(command, vars) is not { } call) continue;
             using var request = new HttpRequestMessage(new HttpMethod(call.Method), call.Url);
@@ -107,9 +108,13 @@ public sealed partial class ApiDocExamplesTests
         }
     }
 
-    internal static List<(string Command, string Reply, int Line)> ParseExamples(string markdown)
+    /// <summary>
+    /// The examples of a page in order. <c>EventStream</c>: the reply is a ```` ```text ```` block, the output of a
+    /// stream whose `data:` lines are matched as JSON (see <see cref="Kv4.Tests.Server.ApiDocCurlTests"/>).
+    /// </summary>
+    internal static List<(string Command, string Reply, int Line, bool EventStream)> ParseExamples(string markdown)
     {
-        var examples = new List<(string, string, int)>();
+        var examples = new List<(string, string, int, bool)>();
         var lines = markdown.Split('\n');
         for (var i = 0; i < lines.Length; i++)
         {
@@ -117,11 +122,11 @@ public sealed partial class ApiDocExamplesTests
             var command = new StringBuilder();
             var j = i + 1;
             for (; j < lines.Length && lines[j].TrimEnd() != "```"; j++) command.AppendLine(lines[j]);
-            if (j + 1 >= lines.Length || lines[j + 1].TrimEnd() != "```json") continue;
+            if (j + 1 >= lines.Length || lines[j + 1].TrimEnd() is not ("```json" or "```text")) continue;
             var reply = new StringBuilder();
             var k = j + 2;
             for (; k < lines.Length && lines[k].TrimEnd() != "```"; k++) reply.AppendLine(lines[k]);
-            examples.Add((command.ToString().Trim(), reply.ToString().Trim(), i + 1));
+            examples.Add((command.ToString().Trim(), reply.ToString().Trim(), i + 1, lines[j + 1].TrimEnd() == "```text"));
             i = k;
         }
         return examples;

@@ -3,7 +3,8 @@ using Kv4.Services.Api;
 
 namespace Kv4.Tests.Services;
 
-/// <summary>Contract section 5.10: `_auth` writes the deny list, <see cref="Kv4.Services.Access.AccessPolicy"/> enforces it.</summary>
+/// <summary>`_auth` (http-api.md §5.10) writes the deny list, <see cref="Kv4.Services.Access.AccessPolicy"/> enforces it.</summary>
+[Trait("Category", "Unit")]
 public sealed class AuthServiceTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;

@@ -6,6 +6,7 @@ using Kv4.Tests.Server;
 namespace Kv4.Tests.Services;
 
 /// <summary>Over real HTTP: a bearer token stops working as soon as its account is deactivated or deleted, like a Basic login.</summary>
+[Trait("Category", "Integration")]
 public sealed class BearerAccountStandingTests
 {
     [Fact]

@@ -3,7 +3,8 @@ using Kv4.Services.Api;
 
 namespace Kv4.Tests.Services;
 
-/// <summary>The credential grammar of contract section 4 checked against stored hashes, with the login cache.</summary>
+/// <summary>The credential grammar of http-api.md §4 Credentials checked against stored hashes, with the login cache.</summary>
+[Trait("Category", "Unit")]
 public sealed class CallerAuthenticatorTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;
@@ -173,6 +174,7 @@ public sealed class CallerAuthenticatorTests : IAsyncLifetime
 }
 
 /// <summary>A caller authenticated earlier (as a bearer token carries it) loses its standing with its account.</summary>
+[Trait("Category", "Unit")]
 public sealed class CallerStandingTests
 {
     [Fact]

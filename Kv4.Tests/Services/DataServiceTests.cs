@@ -2,7 +2,8 @@ using Kv4.Services.Api;
 
 namespace Kv4.Tests.Services;
 
-/// <summary>Contract section 2 row by row, through `_data` on a real store.</summary>
+/// <summary>http-api.md §2 Request template row by row, through `_data` on a real store.</summary>
+[Trait("Category", "Unit")]
 public sealed class DataServiceTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2016, 3, 16, 0, 0, 0, TimeSpan.Zero);

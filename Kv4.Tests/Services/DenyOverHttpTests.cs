@@ -4,6 +4,7 @@ using Kv4.Tests.Server;
 namespace Kv4.Tests.Services;
 
 /// <summary>Over real HTTP: an `_auth` rule refuses the client with `forbidden` on that path and below, in every layer of the bucket only.</summary>
+[Trait("Category", "Integration")]
 public sealed class DenyOverHttpTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using Kv4.Services.Access;
 
 namespace Kv4.Tests.Services;
 
+[Trait("Category", "Unit")]
 public class DenyRuleTests
 {
     [Theory]

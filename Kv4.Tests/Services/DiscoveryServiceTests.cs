@@ -2,7 +2,8 @@ using Kv4.Services.Api;
 
 namespace Kv4.Tests.Services;
 
-/// <summary>Contract section 5.11 through `_ds` on a real store.</summary>
+/// <summary>`_ds` (http-api.md §5.11) on a real store.</summary>
+[Trait("Category", "Unit")]
 public sealed class DiscoveryServiceTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;

@@ -2,6 +2,7 @@ using Kv4.Services.Accounts;
 
 namespace Kv4.Tests.Services;
 
+[Trait("Category", "Unit")]
 public class HashingTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace Kv4.Tests.Services;
 /// Failed logins are throttled per login and per client address (defaults: 5 and 20 failures, then a wait of 1 s
 /// doubling to 60 s), and a throttled attempt is refused before any hash runs. Time is the harness's clock.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class LoginThrottleTests : IAsyncLifetime
 {
     private const string WrongSecret = "00000000000000000000000000000000";

@@ -2,7 +2,8 @@ using Kv4.Services.Api;
 
 namespace Kv4.Tests.Services;
 
-/// <summary>Contract section 5.2 through `_ns` on a real store.</summary>
+/// <summary>`_ns` (http-api.md §5.2) on a real store.</summary>
+[Trait("Category", "Unit")]
 public sealed class NamespaceServiceTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;

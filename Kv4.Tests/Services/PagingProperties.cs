@@ -10,6 +10,7 @@ namespace Kv4.Tests.Services;
 /// sizes, the pages of each listing (keys, `_ns`, `_ds`, a key's history, a path's history) concatenated are the
 /// unpaged answer and the model's: nothing twice, nothing missing, in order.
 /// </summary>
+[Trait("Category", "Property")]
 public sealed class PagingProperties : IAsyncLifetime
 {
     private static readonly string[] Names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];

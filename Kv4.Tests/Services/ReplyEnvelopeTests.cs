@@ -5,6 +5,7 @@ using Kv4.Services.Api;
 
 namespace Kv4.Tests.Services;
 
+[Trait("Category", "Unit")]
 public class ReplyEnvelopeTests
 {
     private static string Render(ApiReply reply)

@@ -4,6 +4,7 @@ using Kv4.Services.Common;
 
 namespace Kv4.Tests.Services;
 
+[Trait("Category", "Unit")]
 public class RequestBodyTests
 {
     private static RequestBody Parse(string json)

@@ -4,6 +4,7 @@ using Kv4.Engine.Model;
 namespace Kv4.Tests.Services;
 
 /// <summary>Secrets and passwords are stored only as hashes: nothing the engine holds (values, histories, files) contains them.</summary>
+[Trait("Category", "Unit")]
 public sealed class SecretStorageTests
 {
     [Fact]

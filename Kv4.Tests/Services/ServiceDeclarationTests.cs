@@ -6,6 +6,7 @@ namespace Kv4.Tests.Services;
 /// The declarations are the one table of what each service is: every service the runtime serves is in it, under its
 /// own prefix, and lives in the folder the table names, so a reader finds `_sess` in Kv4.Services/Sessions.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ServiceDeclarationTests
 {
     [Fact]

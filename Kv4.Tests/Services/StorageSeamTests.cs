@@ -6,6 +6,7 @@ namespace Kv4.Tests.Services;
 /// Services reach storage through <see cref="IStore"/> and the request's <see cref="IBucketView"/>, never the engine
 /// itself: the seam where a cluster's router goes. The one implementation over the engine lives in Storage/.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class StorageSeamTests
 {
     [Fact]

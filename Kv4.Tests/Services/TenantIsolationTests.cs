@@ -7,6 +7,7 @@ namespace Kv4.Tests.Services;
 /// buckets never meet (top-level vs top-level, parent vs sub-account both ways, admin logins act as the parent).
 /// The HTTP matrix is in the server tests.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class TenantIsolationTests : IAsyncLifetime
 {
     private ServiceHarness _h = null!;

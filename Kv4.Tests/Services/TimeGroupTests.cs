@@ -3,6 +3,7 @@ using Kv4.Services.Common;
 
 namespace Kv4.Tests.Services;
 
+[Trait("Category", "Unit")]
 public class TimeGroupTests
 {
     private static long Ms(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) =>
