@@ -60,7 +60,15 @@ public sealed class ReplyWriter(IOptions<Kv4Options> options)
         response.ContentType = "application/json";
         // Started at once: a failure halfway (a damaged log record) then aborts the response instead of
         // appending an error envelope to a half-written value.
-        await response.StartAsync(response.HttpContext.RequestAborted);
+        try
+        {
+            await response.StartAsync(response.HttpContext.RequestAborted);
+        }
+        catch
+        {
+            await reply.DiscardAsync();
+            throw;
+        }
         var output = new PipeReplyStream(response.BodyWriter, _maxReplyBytes);
         await ReplyEnvelope.WriteStreamedAsync(output, reply, response.HttpContext.RequestAborted);
         await response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted);
