@@ -43,6 +43,7 @@ public sealed partial class ApiEndpoint(
         {
             var reply = refusal is { } code ? ApiReply.Fail(code) : await CallAsync(context, runtime!, service!, method!.Value, path);
             if (!context.Response.HasStarted) await replies.WriteAsync(context.Response, reply);
+            else await reply.DiscardAsync();
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -12,8 +12,8 @@ namespace Kv4.Server.Endpoints;
 /// The envelope is first written into a per-thread reused buffer, so the reply can carry a Content-Length
 /// (Kestrel would otherwise chunk it), then copied once into the response's PipeWriter: no string, no
 /// re-serialization of stored JSON, and no allocation on the hot GET.
-/// A streamed reply (listings, histories) is the exception: it goes out chunked as the service writes it, within
-/// Kv4:Api:MaxReplyBytes, so its size never has to fit in memory.
+/// A streamed reply (listings, histories) is the exception: past its first 64 KiB it goes out chunked as the
+/// service writes it, within Kv4:Api:MaxReplyBytes, so its size never has to fit in memory.
 /// </summary>
 public sealed class ReplyWriter(IOptions<Kv4Options> options)
 {
@@ -58,20 +58,50 @@ public sealed class ReplyWriter(IOptions<Kv4Options> options)
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json";
-        // Started at once: a failure halfway (a damaged log record) then aborts the response instead of
-        // appending an error envelope to a half-written value.
-        await response.StartAsync(response.HttpContext.RequestAborted);
-        var output = new PipeReplyStream(response.BodyWriter, _maxReplyBytes);
+        var output = new HttpReplyStream(response, _maxReplyBytes);
         await ReplyEnvelope.WriteStreamedAsync(output, reply, response.HttpContext.RequestAborted);
-        await response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted);
+        await output.CompleteAsync(response.HttpContext.RequestAborted);
     }
 
-    private sealed class PipeReplyStream(System.IO.Pipelines.PipeWriter pipe, long budget) : ReplyStream(budget)
+    /// <summary>
+    /// Gathers a streamed reply in memory until its first flush: a reply that ends before (most listings, short
+    /// histories) goes out in one write with a Content-Length, like every other reply, and a failure before it
+    /// is still answered with a clean error envelope. A longer one goes out chunked from then on; a failure
+    /// after that aborts the response (see ApiEndpoint), so a half-written value is never taken for a whole one.
+    /// </summary>
+    private sealed class HttpReplyStream(HttpResponse response, long budget) : ReplyStream(budget)
     {
-        protected override IBufferWriter<byte> Output => pipe;
+        private ArrayBufferWriter<byte>? _pending = new(4096);
 
-        protected override async ValueTask FlushAsync(CancellationToken cancellationToken) =>
-            await pipe.FlushAsync(cancellationToken);
+        protected override IBufferWriter<byte> Output => (IBufferWriter<byte>?)_pending ?? response.BodyWriter;
+
+        protected override async ValueTask FlushAsync(CancellationToken cancellationToken)
+        {
+            SendPending(withLength: false);
+            await response.BodyWriter.FlushAsync(cancellationToken);
+        }
+
+        public async ValueTask CompleteAsync(CancellationToken cancellationToken)
+        {
+            SendPending(withLength: true);
+            await response.BodyWriter.FlushAsync(cancellationToken);
+        }
+
+        private void SendPending(bool withLength)
+        {
+            if (_pending is not { } pending) return;
+            _pending = null;
+            if (withLength) response.ContentLength = pending.WrittenCount;
+            var bytes = pending.WrittenSpan;
+            while (!bytes.IsEmpty)
+            {
+                var span = response.BodyWriter.GetSpan(Math.Min(bytes.Length, 16 * 1024));
+                var n = Math.Min(span.Length, bytes.Length);
+                bytes[..n].CopyTo(span);
+                response.BodyWriter.Advance(n);
+                bytes = bytes[n..];
+            }
+        }
     }
 
     public ValueTask WriteErrorAsync(HttpResponse response, ErrorCode code) => WriteAsync(response, ApiReply.Fail(code));

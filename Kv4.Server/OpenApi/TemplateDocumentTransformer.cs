@@ -22,6 +22,8 @@ public sealed class TemplateDocumentTransformer(EngineLifetime engine) : IOpenAp
         ("format", "full: history entries as objects {t, by, op, v, _ver_}"),
         ("depth", "_ns and _ds: how many segments deep to list"),
         ("l", "_ds: the layer"),
+        ("limit", "listings and time series: the page size, 1..10000"),
+        ("cursor", "listings and time series: the next page, as the previous reply's \"next\" gave it"),
         ("expire", "_token: seconds until the token expires"),
         ("type", "_host: signal or turn"),
     ];

@@ -59,12 +59,14 @@ public readonly struct ApiReply
     public static ApiReply OkWriter(Action<Utf8JsonWriter> writeValue) => new(null, ReplyValueKind.Writer, payload: writeValue);
 
     /// <summary>
-    /// Success with `v` written by <paramref name="writeValue"/> into the response as it goes (see <see cref="ReplyStream"/>):
-    /// it writes exactly one JSON value and returns the cursor of the next page, or null when nothing remains.
-    /// The caller has already read what could fail before the first byte, so a refusal is still an ordinary reply.
+    /// Success with `v` written into the response as it goes (see <see cref="ReplyStream"/>). The service has already
+    /// read what could fail before the first byte, so a refusal is still an ordinary reply. Whoever receives this
+    /// reply writes it with <see cref="ReplyEnvelope.WriteStreamedAsync"/> or disposes its value.
     /// </summary>
-    public static ApiReply OkStream(Func<ReplyStream, CancellationToken, ValueTask<string?>> writeValue) =>
-        new(null, ReplyValueKind.Streamed, payload: writeValue);
+    public static ApiReply OkStream(StreamedValue value) => new(null, ReplyValueKind.Streamed, payload: value);
+
+    /// <summary>Releases a streamed reply that will not be written; nothing for any other reply.</summary>
+    public ValueTask DiscardAsync() => Payload is StreamedValue value ? value.DisposeAsync() : ValueTask.CompletedTask;
 
     public static implicit operator ApiReply(ErrorCode code) => Fail(code);
 }

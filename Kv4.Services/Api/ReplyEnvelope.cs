@@ -54,8 +54,12 @@ public static class ReplyEnvelope
     public static async ValueTask WriteStreamedAsync(ReplyStream output, ApiReply reply, CancellationToken cancellationToken)
     {
         if (reply.Kind != ReplyValueKind.Streamed || !reply.IsOk) throw new ArgumentException("not a streamed reply", nameof(reply));
-        output.Write(OkOpen);
-        var next = await ((Func<ReplyStream, CancellationToken, ValueTask<string?>>)reply.Payload!)(output, cancellationToken).ConfigureAwait(false);
+        string? next;
+        await using (((StreamedValue)reply.Payload!).ConfigureAwait(false))
+        {
+            output.Write(OkOpen);
+            next = await ((StreamedValue)reply.Payload!).WriteAsync(output, cancellationToken).ConfigureAwait(false);
+        }
         if (next is not null)
         {
             // Cursors are base64url: nothing in them needs escaping.

@@ -7,8 +7,9 @@ namespace Kv4.Services.Generic;
 
 /// <summary>
 /// The generic layer semantics of http-api.md §2 Request template, for any layer: latest value by key or secondary key,
-/// key listing, time series (`time_series=1`, `gs`/`ge`, `format=full`), both paged (`limit`, `cursor`: see <see cref="PagedArray"/>), PUT (create or replace), POST
-/// (compare-and-set on `_ver_`), DELETE of one key or of a whole path. `_data` is this over layer `data`;
+/// key listing, time series (`time_series=1`, `gs`/`ge`, `format=full`), both paged (`limit`, `cursor`: see
+/// <see cref="PagedArray"/>), PUT (create or replace), POST (compare-and-set on `_ver_`), DELETE of one key or of
+/// a whole path. `_data` is this over layer `data`;
 /// `_cfg` reuses it over layer `cfg`. Every address is (caller's bucket, this layer, request path, key).
 /// </summary>
 public class GenericLayerService : ApiService

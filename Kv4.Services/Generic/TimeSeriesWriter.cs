@@ -34,8 +34,7 @@ public static class TimeSeriesWriter
             throw;
         }
         Action<Utf8JsonWriter, HistoryEntry> write = !full ? WriteTriple : includeKey ? WriteFullWithKey : WriteFull;
-        return ApiReply.OkStream((output, token) =>
-            PagedArray.WriteAsync(output, versions, hasFirst, page.Limit, write, entry => page.CursorAfter(entry.Position), token));
+        return PagedArray.Reply(versions, hasFirst, page.Limit, write, entry => page.CursorAfter(entry.Position));
     }
 
     private static void WriteTriple(Utf8JsonWriter writer, HistoryEntry entry)

@@ -21,15 +21,26 @@ public static class PagedArray
 
     /// <summary>A page of items already in memory (an engine page of up to limit + 1 items tells whether more remain).</summary>
     public static ApiReply Reply(IReadOnlyList<string> items, PageRequest page) =>
-        ApiReply.OkStream((output, cancellationToken) =>
-            WriteAsync(output, new ListCursor<string>(items), items.Count > 0, page.Limit,
-                static (writer, item) => writer.WriteStringValue(item), page.CursorAfter, cancellationToken));
+        ApiReply.OkStream(new Page<string>(new ListCursor<string>(items), items.Count > 0, page.Limit,
+            static (writer, item) => writer.WriteStringValue(item), page.CursorAfter));
 
-    /// <param name="items">Positioned on its first item when <paramref name="hasCurrent"/>; disposed here.</param>
-    public static async ValueTask<string?> WriteAsync<T>(ReplyStream output, IAsyncEnumerator<T> items, bool hasCurrent, int limit,
+    /// <summary>A page of a stream the caller has moved to its first item (<paramref name="hasCurrent"/>: whether there is one).</summary>
+    public static ApiReply Reply<T>(IAsyncEnumerator<T> items, bool hasCurrent, int limit, Action<Utf8JsonWriter, T> writeItem,
+        Func<T, string> cursorAfter) =>
+        ApiReply.OkStream(new Page<T>(items, hasCurrent, limit, writeItem, cursorAfter));
+
+    private sealed class Page<T>(IAsyncEnumerator<T> items, bool hasCurrent, int limit, Action<Utf8JsonWriter, T> writeItem,
+        Func<T, string> cursorAfter) : StreamedValue
+    {
+        public override ValueTask<string?> WriteAsync(ReplyStream output, CancellationToken cancellationToken) =>
+            PagedArray.WriteAsync(output, items, hasCurrent, limit, writeItem, cursorAfter, cancellationToken);
+
+        public override ValueTask DisposeAsync() => items.DisposeAsync();
+    }
+
+    private static async ValueTask<string?> WriteAsync<T>(ReplyStream output, IAsyncEnumerator<T> items, bool hasCurrent, int limit,
         Action<Utf8JsonWriter, T> writeItem, Func<T, string> cursorAfter, CancellationToken cancellationToken)
     {
-        await using var _ = items.ConfigureAwait(false);
         // Each item is written here first, so its size is known before it goes out.
         var scratch = new ArrayBufferWriter<byte>(256);
         using var json = new Utf8JsonWriter(scratch, WriterOptions);

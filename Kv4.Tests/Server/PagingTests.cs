@@ -108,6 +108,8 @@ public sealed class PagingTests(SmallReplyServerFixture fixture) : IClassFixture
         var whole = (await client.GetReplyAsync(path + "?time_series=1&k=a")).IsOk();
         Assert.False(whole.Json.TryGetProperty("next", out _));
         Assert.Equal([4, 3, 2, 1, 0], whole.V.EnumerateArray().Select(e => e[2].GetInt32()));
+        // A small reply goes out as every reply did: in one piece, with its length.
+        Assert.Equal(whole.Body.Length, whole.Message.Content.Headers.ContentLength);
 
         var pages = await PagesAsync(client, path + "?time_series=1&k=a&limit=2");
         Assert.Equal([2, 2, 1], pages.Select(p => p.Count));
