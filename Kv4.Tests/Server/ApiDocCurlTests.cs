@@ -36,10 +36,40 @@ public sealed class ApiDocCurlTests
         await RunAsync("README.md", examples);
     }
 
-    private static async Task RunAsync(string page, List<(string Command, string Reply, int Line, bool EventStream)> examples)
+    [ToolFact("curl")]
+    public async Task The_connection_lifetime_example_of_realtime_md_answers_as_written() =>
+        await RunAsync("docs/realtime.md", Section("docs/realtime.md", "### Connection lifetimes", minimum: 7));
+
+    [ToolFact("curl")]
+    public async Task The_login_throttling_and_cors_examples_of_operations_md_answer_as_written()
+    {
+        var examples = Section("docs/operations.md", "## Login throttling", minimum: 1).Concat(Section("docs/operations.md", "## CORS", minimum: 2)).ToList();
+        await RunAsync("docs/operations.md", examples, "--Kv4:Cors:Origins:0=https://app.example.com");
+    }
+
+    /// <summary>The examples under one heading of a page, up to the next heading of the same or a higher level.</summary>
+    private static List<(string Command, string Reply, int Line, bool EventStream)> Section(string page, string heading, int minimum)
+    {
+        var root = Path.GetDirectoryName(Path.GetDirectoryName(ApiDocExamplesTests.FindDoc()))!;
+        var text = File.ReadAllText(Path.Combine(root, page));
+        var start = text.IndexOf("\n" + heading + "\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"{page} has no \"{heading}\" section");
+        var level = heading[..(heading.IndexOf(' ') + 1)];
+        var end = text.IndexOf("\n" + level, start + heading.Length + 1, StringComparison.Ordinal);
+        if (level == "### ")
+        {
+            var higher = text.IndexOf("\n## ", start + heading.Length + 1, StringComparison.Ordinal);
+            if (higher >= 0 && (end < 0 || higher < end)) end = higher;
+        }
+        var examples = ApiDocExamplesTests.ParseExamples(text[start..(end < 0 ? text.Length : end)]);
+        Assert.True(examples.Count >= minimum, $"{page} {heading}: found only {examples.Count} examples");
+        return examples;
+    }
+
+    private static async Task RunAsync(string page, List<(string Command, string Reply, int Line, bool EventStream)> examples, params string[] serverArgs)
     {
         ExternalTool.Require("curl"); // bash would only say "command not found" for each example
-        await using var server = await Kv4TestServer.StartAsync();
+        await using var server = await Kv4TestServer.StartAsync(serverArgs);
         var vars = new Dictionary<string, string>
         {
             ["KV4"] = server.BaseAddress.ToString().TrimEnd('/'),
