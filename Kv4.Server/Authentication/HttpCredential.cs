@@ -37,7 +37,8 @@ public readonly record struct HttpCredential(HttpCredentialKind Kind, string Use
         string.Equals(request.Headers.Upgrade.ToString(), "websocket", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Whether the request carries any credential at all (an anonymous call must carry none).</summary>
-    public static bool IsPresented(HttpRequest request) => Read(request).Kind != HttpCredentialKind.None;
+    public static bool IsPresented(HttpRequest request) =>
+        request.Headers.Authorization.Count > 0 || (IsWebSocketUpgrade(request) && request.Query.ContainsKey("access_token"));
 }
 
 public enum HttpCredentialKind
