@@ -108,7 +108,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
         return known.Standing is not null && string.Equals(known.Standing, caller.Standing, StringComparison.Ordinal);
     }
 
-    /// <summary>The standing the records give the caller's identity today; null when it may not act at all.</summary>
+    /// <summary>The standing the records give the caller's identity as they are; null when it may not act at all.</summary>
     private string? CurrentStanding(Caller caller)
     {
         if (!_directory.TryGetAccount(Caller.SystemBucket, caller.Ident, out var top) || !top.Active) return null;
