@@ -1,6 +1,7 @@
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Paging;
 
 namespace Kv4.Services.Access;
 
@@ -13,7 +14,7 @@ namespace Kv4.Services.Access;
 public sealed class AuthService(AccessPolicy policy) : ApiService(BuiltInServices.Auth)
 {
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request) =>
-        new(ApiReply.OkStrings(request.Store.ListKeys(AccessPolicy.Layer, request.Path)));
+        new(PagedArray.Keys(request.Query, request.Store, AccessPolicy.Layer, request.Path));
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
     {

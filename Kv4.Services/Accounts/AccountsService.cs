@@ -5,6 +5,7 @@ using Kv4.Engine.Rules;
 using Kv4.Services.Access;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Paging;
 using Kv4.Services.Storage;
 
 namespace Kv4.Services.Accounts;
@@ -58,7 +59,7 @@ public sealed class AccountsService : ApiService
             var record = AccountRecord.Parse(value.Json.Span, value.Version);
             return new(record is null ? ErrorCode.NotFound : Public(record));
         }
-        return new(ApiReply.OkStrings(Store.Bucket(target.Bucket).ListKeys(AccountDirectory.Layer, target.Path)));
+        return new(PagedArray.Keys(query, Store.Bucket(target.Bucket), AccountDirectory.Layer, target.Path));
     }
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)

@@ -31,12 +31,7 @@ public class GenericLayerService : ApiService
         var store = request.Store;
 
         if (!TryGetSingleLookup(query, out var slot, out var lookup, out var error)) return new(error);
-        if (lookup is null)
-        {
-            if (!PageRequest.TryRead(query, QueryValues.DefaultListingPageSize, store, "keys", [Layer, request.Path], out var page))
-                return new(ErrorCode.BadParam);
-            return new(PagedArray.Reply(store.ListKeys(Layer, request.Path, page.AfterItem, page.Limit + 1), page));
-        }
+        if (lookup is null) return new(PagedArray.Keys(query, store, Layer, request.Path));
 
         StoredValue value;
         var found = slot is null

@@ -19,10 +19,23 @@ public static class PagedArray
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>
+    /// One page of the live keys at a path of a layer: what every key listing answers (`_data`, `_cfg`, `_acc`,
+    /// `_auth`, `_subs`), with `limit` and `cursor` read from <paramref name="query"/>; a bad one is `bad_param`.
+    /// </summary>
+    public static ApiReply Keys(ApiQuery query, Kv4.Services.Storage.IBucketReadView store, string layer, string path) =>
+        PageRequest.TryRead(query, Common.QueryValues.DefaultListingPageSize, store, "keys", [layer, path], out var page)
+            ? Reply(store.ListKeys(layer, path, page.AfterItem, page.Limit + 1), page)
+            : ApiReply.Fail(ErrorCode.BadParam);
+
     /// <summary>A page of items already in memory (an engine page of up to limit + 1 items tells whether more remain).</summary>
     public static ApiReply Reply(IReadOnlyList<string> items, PageRequest page) =>
         ApiReply.OkStream(new Page<string>(new ListCursor<string>(items), items.Count > 0, page.Limit,
             static (writer, item) => writer.WriteStringValue(item), page.CursorAfter));
+
+    /// <summary>A page of items in memory written by <paramref name="writeItem"/>; the cursor continues after <paramref name="keyOf"/> of the last.</summary>
+    public static ApiReply Reply<T>(IReadOnlyList<T> items, PageRequest page, Action<Utf8JsonWriter, T> writeItem, Func<T, string> keyOf) =>
+        ApiReply.OkStream(new Page<T>(new ListCursor<T>(items), items.Count > 0, page.Limit, writeItem, item => page.CursorAfter(keyOf(item))));
 
     /// <summary>A page of a stream the caller has moved to its first item (<paramref name="hasCurrent"/>: whether there is one).</summary>
     public static ApiReply Reply<T>(IAsyncEnumerator<T> items, bool hasCurrent, int limit, Action<Utf8JsonWriter, T> writeItem,

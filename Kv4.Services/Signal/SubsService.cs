@@ -1,5 +1,7 @@
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
+using Kv4.Services.Common;
+using Kv4.Services.Paging;
 using Kv4.Services.Storage;
 
 namespace Kv4.Services.Signal;
@@ -29,19 +31,26 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
                     : ApiReply.Fail(ErrorCode.NotFound);
             case ApiMethod.Get when request.Query.Get("as") == "values":
             {
-                var keys = store.ListKeys(PresenceRecorder.Layer, channel);
-                var values = new List<StoredValue>(keys.Count);
-                foreach (var key in keys)
-                    if (store.TryGetLatest(PresenceRecorder.Layer, channel, key, out var value)) values.Add(value);
-                return ApiReply.OkWriter(writer =>
+                // Paged by user like the plain listing: a page of keys, then their entries.
+                if (!PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, "keys", [PresenceRecorder.Layer, channel], out var page))
+                    return ApiReply.Fail(ErrorCode.BadParam);
+                var keys = store.ListKeys(PresenceRecorder.Layer, channel, page.AfterItem, page.Limit + 1);
+                var entries = new List<(string User, StoredValue Value)>(keys.Count);
+                for (var i = 0; i < keys.Count; i++)
                 {
-                    writer.WriteStartArray();
-                    foreach (var value in values) writer.WriteRawValue(value.Json.Span, skipInputValidation: true);
-                    writer.WriteEndArray();
-                });
+                    // The key past the page only tells that more remain (it is never written, so it needs no entry); a page
+                    // short of entries that left meanwhile is written whole and ends the listing.
+                    if (i == page.Limit)
+                    {
+                        if (entries.Count == page.Limit) entries.Add((keys[i], default));
+                    }
+                    else if (store.TryGetLatest(PresenceRecorder.Layer, channel, keys[i], out var value)) entries.Add((keys[i], value));
+                }
+                return PagedArray.Reply(entries, page, static (writer, entry) => writer.WriteRawValue(entry.Value.Json.Span, skipInputValidation: true),
+                    static entry => entry.User);
             }
             case ApiMethod.Get:
-                return ApiReply.OkStrings(store.ListKeys(PresenceRecorder.Layer, channel));
+                return PagedArray.Keys(request.Query, store, PresenceRecorder.Layer, channel);
             case ApiMethod.Delete:
                 return ApiReply.OkNumber(await KickAsync(store, channel, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
             default:

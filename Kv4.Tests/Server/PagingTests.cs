@@ -139,6 +139,31 @@ public sealed class PagingTests(SmallReplyServerFixture fixture) : IClassFixture
             (await client.GetReplyAsync($"/_data/{root}")).Body);
     }
 
+    [Fact]
+    public async Task Sub_account_admin_deny_rule_and_presence_listings_page_like_the_others()
+    {
+        using var client = fixture.Elena();
+        var subs = Enumerable.Range(0, 5).Select(i => Unique($"sub{i}")).Order(StringComparer.Ordinal).ToArray();
+        foreach (var sub in subs)
+            (await client.PutReplyAsync("/_acc/accounts", $"{{\"k\":\"{sub}\",\"v\":{{\"email\":\"{sub}@example.com\"}}}}")).IsOk();
+        var listed = (await PagesAsync(client, "/_acc/accounts?limit=2")).SelectMany(p => p).Select(e => e.GetString()!).ToList();
+        Assert.Equal(subs, listed.Where(subs.Contains));
+        Assert.Equal(listed.Order(StringComparer.Ordinal), listed);
+
+        var room = Unique("rules");
+        var rules = new[] { "198.51.100.1", "198.51.100.2", "198.51.100.3" };
+        foreach (var rule in rules) (await client.PutReplyAsync($"/_auth/{room}", $"{{\"k\":\"{rule}\"}}")).IsOk();
+        Assert.Equal(rules, (await PagesAsync(client, $"/_auth/{room}?limit=2")).SelectMany(p => p).Select(e => e.GetString()!));
+
+        // No one is on this channel: one empty page and no next.
+        var empty = (await client.GetReplyAsync($"/_subs/{Unique("nobody")}?limit=1")).IsOk();
+        Assert.Equal(0, empty.V.GetArrayLength());
+        Assert.False(empty.Json.TryGetProperty("next", out _));
+        (await client.GetReplyAsync($"/_subs/x?limit=1&cursor=garbled")).IsError("bad_param", HttpStatusCode.BadRequest);
+        (await client.GetReplyAsync($"/_subs/x?as=values&cursor=garbled")).IsError("bad_param", HttpStatusCode.BadRequest);
+        (await client.GetReplyAsync($"/_acc/accounts?cursor=garbled")).IsError("bad_param", HttpStatusCode.BadRequest);
+    }
+
     public static TheoryData<string> Garbled => new()
     {
         "x", "!!!!", "AAAA", "%00", "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo", new string('A', 6000),
