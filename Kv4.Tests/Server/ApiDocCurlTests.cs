@@ -38,7 +38,7 @@ public sealed class ApiDocCurlTests
 
     [ToolFact("curl")]
     public async Task The_connection_lifetime_example_of_realtime_md_answers_as_written() =>
-        await RunAsync("docs/realtime.md", Section("docs/realtime.md", "### Connection lifetimes", minimum: 7));
+        await RunAsync("docs/realtime.md", Section("docs/realtime.md", "## Connection lifetimes", minimum: 7));
 
     [ToolFact("curl")]
     public async Task The_login_throttling_and_cors_examples_of_operations_md_answer_as_written()
