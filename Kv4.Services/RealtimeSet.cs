@@ -28,7 +28,7 @@ public sealed class RealtimeSet
 
     public PresenceRecorder Presence { get; }
 
-    /// <summary>The revocation check the bearer scheme must run after validating a token.</summary>
+    /// <summary>Login sessions: admission asks it whether a token's session was revoked.</summary>
     public SessionStore Sessions { get; }
 
     public TokenAuthority Tokens { get; }

@@ -5,7 +5,11 @@ namespace Kv4.Engine.Index;
 /// <summary>The layers of one bucket (one account's data) and its live-entry count.</summary>
 internal sealed class BucketIndex(string bucket)
 {
+    // The one shared mutable static of the engine (the naming rule is for per-thread ones): incarnations must differ
+    // across every store this process opens, since a paging cursor is sealed with a process-wide key.
+#pragma warning disable IDE1006
     private static long lastIncarnation;
+#pragma warning restore IDE1006
     private long liveEntries;
 
     /// <summary>

@@ -1,7 +1,7 @@
-using Kv4.Services.Storage;
 using Kv4.Engine.Model;
 using Kv4.Services.Access;
 using Kv4.Services.Api;
+using Kv4.Services.Storage;
 
 namespace Kv4.Services.Accounts;
 

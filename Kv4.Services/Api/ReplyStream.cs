@@ -18,7 +18,7 @@ public abstract class ReplyStream(long budget)
     // Copied in pieces: one large GetSpan would make the output allocate a buffer as large as the value.
     private const int CopyPieceBytes = 16 * 1024;
 
-    private long unflushed;
+    private long _unflushed;
 
     public long Budget { get; } = budget > 0 ? budget : throw new ArgumentOutOfRangeException(nameof(budget));
 
@@ -33,7 +33,7 @@ public abstract class ReplyStream(long budget)
     public void Write(ReadOnlySpan<byte> bytes)
     {
         Written += bytes.Length;
-        unflushed += bytes.Length;
+        _unflushed += bytes.Length;
         while (!bytes.IsEmpty)
         {
             var span = Output.GetSpan(Math.Min(bytes.Length, CopyPieceBytes));
@@ -47,8 +47,8 @@ public abstract class ReplyStream(long budget)
     /// <summary>Sends what is waiting once enough has gathered.</summary>
     public ValueTask FlushIfFullAsync(CancellationToken cancellationToken)
     {
-        if (unflushed < FlushEveryBytes) return ValueTask.CompletedTask;
-        unflushed = 0;
+        if (_unflushed < FlushEveryBytes) return ValueTask.CompletedTask;
+        _unflushed = 0;
         return FlushAsync(cancellationToken);
     }
 

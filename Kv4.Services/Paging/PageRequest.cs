@@ -13,13 +13,13 @@ namespace Kv4.Services.Paging;
 /// </summary>
 public readonly struct PageRequest
 {
-    private readonly byte[]? after;
+    private readonly byte[]? _after;
 
     private PageRequest(string scope, int limit, byte[]? after)
     {
         Scope = scope;
         Limit = limit;
-        this.after = after;
+        _after = after;
     }
 
     /// <summary>What the cursor is bound to: the listing's kind and everything the caller addressed, the bucket first.</summary>
@@ -27,7 +27,7 @@ public readonly struct PageRequest
 
     public int Limit { get; }
 
-    public bool HasCursor => after is not null;
+    public bool HasCursor => _after is not null;
 
     /// <summary>
     /// Reads `limit` and `cursor`. <paramref name="kind"/> names the listing and <paramref name="parts"/> what it
@@ -47,16 +47,16 @@ public readonly struct PageRequest
     }
 
     /// <summary>The item a listing's cursor continues after (null without a cursor).</summary>
-    public string? AfterItem => after is null ? null : Encoding.UTF8.GetString(after);
+    public string? AfterItem => _after is null ? null : Encoding.UTF8.GetString(_after);
 
     /// <summary>The history version a history cursor continues after; false when the cursor is not a history's.</summary>
     public bool TryGetAfterPosition(out HistoryPosition? position)
     {
         position = null;
-        if (after is null) return true;
-        if (after.Length != 24) return false;
-        position = new HistoryPosition(BinaryPrimitives.ReadInt64LittleEndian(after), BinaryPrimitives.ReadInt64LittleEndian(after.AsSpan(8)),
-            BinaryPrimitives.ReadInt64LittleEndian(after.AsSpan(16)));
+        if (_after is null) return true;
+        if (_after.Length != 24) return false;
+        position = new HistoryPosition(BinaryPrimitives.ReadInt64LittleEndian(_after), BinaryPrimitives.ReadInt64LittleEndian(_after.AsSpan(8)),
+            BinaryPrimitives.ReadInt64LittleEndian(_after.AsSpan(16)));
         return true;
     }
 

@@ -92,11 +92,11 @@ public static class PagedArray
     /// <summary>A list as an async enumerator already on its first item, so lists and engine streams page alike.</summary>
     private sealed class ListCursor<T>(IReadOnlyList<T> items) : IAsyncEnumerator<T>
     {
-        private int index;
+        private int _index;
 
-        public T Current => items[index];
+        public T Current => items[_index];
 
-        public ValueTask<bool> MoveNextAsync() => new(++index < items.Count);
+        public ValueTask<bool> MoveNextAsync() => new(++_index < items.Count);
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

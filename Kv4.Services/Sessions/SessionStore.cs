@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using Kv4.Engine.Model;
+using Kv4.Services.Access;
 using Kv4.Services.Api;
 using Kv4.Services.Storage;
 
@@ -19,7 +20,7 @@ namespace Kv4.Services.Sessions;
 /// <see cref="IsRevoked"/> is a memory read. The refresh token handed out is "&lt;base64url bucket&gt;.&lt;sid&gt;.&lt;secret&gt;";
 /// only the secret's hash is stored, and each refresh replaces it (compare-and-set, so a token refreshes once).
 /// </summary>
-public sealed class SessionStore(IStore store, Kv4.Services.Access.StandingChanges changes, TimeProvider? clock = null) : ISessionRegistry
+public sealed class SessionStore(IStore store, StandingChanges changes, TimeProvider? clock = null) : ISessionRegistry
 {
     public const string Layer = "sess";
     private const string Root = "";

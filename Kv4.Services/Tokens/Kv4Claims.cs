@@ -4,7 +4,7 @@ using Kv4.Services.Api;
 namespace Kv4.Services.Tokens;
 
 /// <summary>
-/// The claim names of Kv4's JWTs (the host's bearer scheme reads the same names), and the mapping from a
+/// The claim names of Kv4's JWTs (admission reads the same names), and the mapping from a
 /// validated token's claims back to a <see cref="Caller"/> for the signal WebSocket. Two uses share them:
 /// <code>
 /// access (from _sess):  {"bucket":"elena","actor":"elena","kind":"account","roles":["account"],"sid":"3f0c..",

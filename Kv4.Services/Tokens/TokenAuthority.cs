@@ -20,7 +20,7 @@ public sealed class TokenAuthority
 
     /// <summary>
     /// Signs with <paramref name="credentials"/> and verifies with <paramref name="validation"/> — the host passes the
-    /// ones its bearer scheme uses, so there is one key source (`Kv4:Jwt:SigningKey` or the data directory's key file).
+    /// ones every door validates with, so there is one key source (`Kv4:Jwt:SigningKey` or the data directory's key file).
     /// Tokens carry validation's ValidIssuer and ValidAudience.
     /// </summary>
     public TokenAuthority(SigningCredentials credentials, TokenValidationParameters validation, ISessionRegistry? sessions = null, TimeProvider? clock = null)
