@@ -34,7 +34,7 @@ var tasks = Enumerable.Range(0, writers).Select(t => Task.Run(async () =>
         var key = KeyOf(t, n);
         var json = Encoding.UTF8.GetBytes($"{{\"round\":{round},\"task\":{t},\"n\":{n}}}");
         var result = await store.PutAsync(new EntryAddress("crash", "data", "acks", key), json, $"writer-{t}");
-        var line = $"ack {key} {result.Version.Sequence} {round} {t} {n}\n";
+        var line = $"ack {key} {result.Version.Value} {round} {t} {n}\n";
         lock (printLock) stdout.Write(line);
     }
 })).ToArray();

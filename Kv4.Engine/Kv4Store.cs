@@ -1,6 +1,7 @@
 using System.Buffers;
 using Kv4.Engine.Feed;
 using Kv4.Engine.Index;
+using Kv4.Engine.Lanes;
 using Kv4.Engine.Log;
 using Kv4.Engine.Model;
 using Kv4.Engine.Partitioning;
@@ -17,10 +18,12 @@ namespace Kv4.Engine;
 /// before anything is appended: a refused call throws <see cref="Rules.EngineException"/> and writes nothing.
 /// </summary>
 /// <remarks>
-/// Writes are serialised by one writer lock: check the condition against the index, assign the sequence,
-/// append to the log, publish the new immutable index entry, offer the change to the feed. The lock is
-/// released before waiting for durability, so in sync mode concurrent writers share one commit.
-/// Readers never take the lock. See docs/architecture.md.
+/// Each partition is a lane (<see cref="PartitionLane"/>): a write takes its partition's lane lock, checks the
+/// condition against the index, takes the lane's next sequence, appends to the shared log, publishes the new
+/// immutable index entry and offers the change to the feed. Writes to different partitions run in parallel. The
+/// lock is released before waiting for durability, so in sync mode concurrent writers of every lane share one
+/// commit. Readers never take a lock; with durable reads they see a version only once its record is committed.
+/// See docs/architecture.md.
 /// </remarks>
 public sealed class Kv4Store : IAsyncDisposable, IDisposable
 {
@@ -28,18 +31,19 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     private readonly RecordLog log;
     private readonly StoreIndex index;
     private readonly PartitionMap partitions;
-    private readonly SequenceIndex sequenceIndex;
-    private readonly long[] partitionSequences;
+    private readonly LaneSet lanes;
     private readonly ChangeFeed feed;
     private readonly GroupCommit commits;
-    private readonly Lock writerLock = new();
+    private readonly bool durableReads;
     private readonly SemaphoreSlim checkpointGate = new(1, 1);
-    // Writer-owned scratch space, reused for every record (only touched under the writer lock).
-    private readonly ArrayBufferWriter<byte> recordBuffer = new(4096);
-    private readonly LogRecord scratchRecord = new();
+    // Durable reads: entries that still hold the version they replaced, let go once the commit covers them.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<IndexEntry> awaitingCommit = new();
+    private readonly long checkpointCheckStride;
+    // Scratch space of the thread that appends (used only while it holds a lane, with no await in between).
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_recordBuffer;
+    [ThreadStatic] private static LogRecord? t_scratchRecord;
     private AddressRange[] skipRanges;
-    private long lastSequence;
-    private long recordsSinceCheckpoint;
+    private long durableAddress;
     private int checkpointRunning;
     private Task? backgroundCheckpoint;
     private volatile bool closed;
@@ -54,14 +58,16 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         this.log = log;
         index = recovered.Index;
         partitions = new PartitionMap(options.PartitionCount);
-        sequenceIndex = recovered.SequenceIndex;
-        partitionSequences = recovered.PartitionSequences;
+        lanes = recovered.Lanes;
         skipRanges = [.. recovered.SkipRanges];
-        lastSequence = recovered.LastSequence;
-        recordsSinceCheckpoint = recovered.ReplayedRecords;
+        lanes[0].SinceCheckpoint = recovered.ReplayedRecords;
+        checkpointCheckStride = Math.Clamp(options.CheckpointEveryRecords / lanes.Count, 1, 256);
+        durableReads = options.DurableReads ?? options.Durability == DurabilityMode.Sync;
+        durableAddress = log.CommittedUntilAddress;
         commits = new GroupCommit(log, options.Durability == DurabilityMode.Interval ? Math.Max(1, options.CommitIntervalMs) : 0,
-            options.CommitObserved);
-        feed = new ChangeFeed(writerLock, () => lastSequence, commits.WaitDurableAsync, ReadRecordBatch);
+            options.CommitObserved, durableReads ? NoteCommitted : null);
+        feed = new ChangeFeed(lanes, () => log.TailAddress, commits.WaitDurableAsync, durableReads ? () => Volatile.Read(ref durableAddress) : null,
+            ReplayStart, ReadRecordBatch);
     }
 
     /// <summary>Opens (or creates) the store in options.DataDirectory, recovering the index from the last checkpoint plus the log after it.</summary>
@@ -76,6 +82,12 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         try
         {
             var recovered = StoreRecovery.Run(options.DataDirectory, log, options.PartitionCount);
+            if (!recovered.CleanStop)
+            {
+                // Records shown before the stop may be gone, and their sequences will be taken again: a new epoch
+                // makes every version written from now on sort after every one shown before (see ChangeFeed).
+                foreach (var lane in recovered.Lanes.All) lane.EnterEpoch(lane.Epoch + 1);
+            }
             var store = new Kv4Store(options, log, recovered) { OpenedWith = (recovered.ReplayedRecords, recovered.Damaged) };
             if (recovered.Damaged is { } damaged)
             {
@@ -109,8 +121,24 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
 
     internal long LogCommits => commits.Commits;
 
-    /// <summary>The sequence number of the last acknowledged mutation (0 for an empty store).</summary>
-    public long LastSequence => Volatile.Read(ref lastSequence);
+    /// <summary>Whether reads and the feed show only committed versions (<see cref="StoreOptions.DurableReads"/>).</summary>
+    public bool DurableReads => durableReads;
+
+    /// <summary>How many records every partition has appended, together (0 for an empty store).</summary>
+    public long AppendedRecords => lanes.TotalRecords();
+
+    /// <summary>A partition's epoch and last sequence (for tests, tools and, later, replication).</summary>
+    public (int Epoch, long Sequence) PartitionPosition(int partition) => (lanes[partition].Epoch, lanes[partition].Sequence);
+
+    /// <summary>The feed cursor of this instant: a read after it gets only the changes made from now on.</summary>
+    public FeedCursor CurrentCursor()
+    {
+        ThrowIfClosed();
+        var cursor = FeedCursor.Beginning(lanes.Count);
+        var positions = lanes.Positions();
+        for (var p = 0; p < positions.Length; p++) cursor.Set(p, positions[p]);
+        return cursor;
+    }
 
     /// <summary>Appends a version. <paramref name="json"/> is validated and stored compact.</summary>
     public async ValueTask<WriteResult> PutAsync(EntryAddress address, ReadOnlyMemory<byte> json, string actor,
@@ -122,18 +150,18 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         ValidateSecondaryKeys(secondaryKeys);
         var value = JsonValueRules.ValidateAndCompact(json.Span, options.MaxValueBytes);
         cancellationToken.ThrowIfCancellationRequested();
-        var partition = partitions.PartitionOf(bucket, layer, path);
+        var lane = lanes[partitions.PartitionOf(bucket, layer, path)];
 
         WriteResult result;
-        lock (writerLock)
+        lock (lane.Gate)
         {
             ThrowIfClosed();
             var current = index.Find(bucket, layer, path, key);
             CheckCondition(condition, current);
             CheckSecondaryKeysFree(bucket, layer, path, key, secondaryKeys);
-            result = AppendLocked(Operation.Put, bucket, layer, path, key, value, secondaryKeys, actor, partition, current);
+            result = AppendLocked(lane, Operation.Put, bucket, layer, path, key, value, secondaryKeys, actor, current);
         }
-        await AfterAppendAsync().ConfigureAwait(false);
+        await AfterAppendAsync(lane).ConfigureAwait(false);
         return result;
     }
 
@@ -145,10 +173,10 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var (bucket, layer, path, key) = Validate(address);
         ArgumentNullException.ThrowIfNull(actor);
         cancellationToken.ThrowIfCancellationRequested();
-        var partition = partitions.PartitionOf(bucket, layer, path);
+        var lane = lanes[partitions.PartitionOf(bucket, layer, path)];
 
         WriteResult result;
-        lock (writerLock)
+        lock (lane.Gate)
         {
             ThrowIfClosed();
             var current = index.Find(bucket, layer, path, key);
@@ -156,13 +184,16 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
                 throw new EngineException(EngineError.Exists, "the entry exists");
             if (condition.Kind == WriteConditionKind.IfVersion) CheckCondition(condition, current);
             if (current?.IsLive != true) return default;
-            result = AppendLocked(Operation.Delete, bucket, layer, path, key, null, default, actor, partition, current);
+            result = AppendLocked(lane, Operation.Delete, bucket, layer, path, key, null, default, actor, current);
         }
-        await AfterAppendAsync().ConfigureAwait(false);
+        await AfterAppendAsync(lane).ConfigureAwait(false);
         return result;
     }
 
-    /// <summary>Tombstones every live entry at <paramref name="pathPrefix"/> and below (by whole segments). Returns how many.</summary>
+    /// <summary>
+    /// Tombstones every live entry at <paramref name="pathPrefix"/> and below (by whole segments), at one instant:
+    /// it holds every lane, since the subtree's paths are spread over the partitions. Returns how many.
+    /// </summary>
     public async ValueTask<long> DeleteTreeAsync(string bucket, string layer, string pathPrefix, string actor, CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
@@ -173,7 +204,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
 
         long deleted = 0;
-        lock (writerLock)
+        using (lanes.EnterAll())
         {
             ThrowIfClosed();
             if (index.FindNode(bucket, layer, prefix) is { } start)
@@ -198,13 +229,13 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
                 });
                 foreach (var (node, key, entry) in victims)
                 {
-                    var partition = partitions.PartitionOf(bucket, layer, node.Path);
-                    AppendLocked(Operation.Delete, bucket, layer, node.Path, key, null, default, actor, partition, entry);
+                    var lane = lanes[partitions.PartitionOf(bucket, layer, node.Path)];
+                    AppendLocked(lane, Operation.Delete, bucket, layer, node.Path, key, null, default, actor, entry);
                     deleted++;
                 }
             }
         }
-        if (deleted > 0) await AfterAppendAsync().ConfigureAwait(false);
+        if (deleted > 0) await AfterAppendAsync(null).ConfigureAwait(false);
         return deleted;
     }
 
@@ -215,16 +246,19 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         AddressRules.ValidateBucket(bucket);
         ArgumentNullException.ThrowIfNull(actor);
         cancellationToken.ThrowIfCancellationRequested();
-        var partition = partitions.PartitionOf(bucket, "", "");
+        var lane = lanes[partitions.PartitionOf(bucket, "", "")];
 
+        // Every lane: the bucket's paths are in every partition, and none may be written while it leaves the index.
         long live;
-        lock (writerLock)
+        using (lanes.EnterAll())
         {
             ThrowIfClosed();
             if (index.FindBucket(bucket) is null) return 0;
-            live = AppendDropLocked(bucket, actor, partition);
+            live = index.FindBucket(bucket)?.LiveEntries ?? 0;
+            AppendLocked(lane, Operation.DropBucket, bucket, "", "", "", null, default, actor, null);
+            index.DropBucket(bucket);
         }
-        await AfterAppendAsync().ConfigureAwait(false);
+        await AfterAppendAsync(lane).ConfigureAwait(false);
         return live;
     }
 
@@ -243,6 +277,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
             var (bucket, layer, path, key) = Validate(address);
             if (!ReferenceEquals(path, address.Path)) entry = index.Find(bucket, layer, path, key);
         }
+        if (durableReads) entry = Visible(entry);
         if (entry is { IsLive: true })
         {
             value = entry.ToStoredValue();
@@ -263,7 +298,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
             throw new ArgumentOutOfRangeException(nameof(slot));
         var node = index.FindNode(bucket, layer, normalized);
         if (node?.SecondaryOwner(slot, secondaryKey) is { } owner
-            && node.Find(owner) is { IsLive: true } entry
+            && Visible(node.Find(owner)) is { IsLive: true } entry
             && entry.SecondaryKeys[slot] == secondaryKey)
         {
             key = owner;
@@ -280,7 +315,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     {
         ThrowIfClosed();
         var (bucket, layer, path, key) = Validate(address);
-        if (index.Find(bucket, layer, path, key) is { IsLive: true } entry)
+        if (Visible(index.Find(bucket, layer, path, key)) is { IsLive: true } entry)
         {
             secondaryKeys = entry.SecondaryKeys;
             return true;
@@ -297,7 +332,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         if (index.FindNode(bucket, layer, normalized)?.Entries is not { } entries) return [];
         var keys = new List<string>();
         foreach (var (key, entry) in entries)
-            if (entry.IsLive) keys.Add(key);
+            if (Visible(entry)?.IsLive == true) keys.Add(key);
         keys.Sort(StringComparer.Ordinal);
         return keys;
     }
@@ -313,7 +348,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var normalized = ValidateLocation(bucket, layer, path);
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 0);
         if (index.FindNode(bucket, layer, normalized)?.Entries is not { } entries) return [];
-        return SmallestAfter(entries.Where(static e => e.Value.IsLive).Select(static e => e.Key), after, max);
+        return SmallestAfter(entries.Where(e => Visible(e.Value)?.IsLive == true).Select(static e => e.Key), after, max);
     }
 
     /// <summary>One page of <see cref="ListPaths(string, string, string, int?)"/>: the first <paramref name="max"/> paths after <paramref name="after"/>.</summary>
@@ -423,16 +458,16 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     {
         ThrowIfClosed();
         var (bucket, layer, path, key) = Validate(address);
-        var entry = index.Find(bucket, layer, path, key);
+        var entry = Visible(index.Find(bucket, layer, path, key));
         var start = entry is null || query.Limit <= 0 ? 0 : entry.LogAddress;
         var newer = long.MaxValue;
         if (after is { } position && start != 0)
         {
-            if (position.Sequence > entry!.Version || position.PreviousAddress < 0 || position.PreviousAddress >= position.Address
+            if (position.Version > entry!.Version || position.PreviousAddress < 0 || position.PreviousAddress >= position.Address
                 || position.Address > entry.LogAddress)
                 throw new ArgumentOutOfRangeException(nameof(after), "not a position of this key's history");
             start = position.PreviousAddress;
-            newer = position.Sequence;
+            newer = position.Version;
         }
         return ReadChainAsync(new ChainOwner(bucket, layer, path, key), start, newer, query, cancellationToken);
     }
@@ -450,25 +485,32 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var normalized = ValidateLocation(bucket, layer, path);
         if (after is { Address: <= 0 })
             throw new ArgumentOutOfRangeException(nameof(after), "not a position of this path's history");
-        var heads = query.Limit > 0 && index.FindNode(bucket, layer, normalized)?.Entries is { } entries ? entries.ToArray() : [];
+        var heads = query.Limit > 0 && index.FindNode(bucket, layer, normalized)?.Entries is { } entries ? VisibleHeads(entries) : [];
         return MergeChainsAsync(bucket, layer, normalized, heads, query, after?.Address ?? long.MaxValue, cancellationToken);
     }
 
     /// <summary>
-    /// Streams the changes that match <paramref name="filter"/>. With <paramref name="afterSequence"/> the retained
-    /// events after it are replayed from the log first, then live events follow with no gap and no duplicate;
-    /// without it only live events after the call. Ends when <paramref name="cancellationToken"/> fires or the store closes.
+    /// Streams the changes that match <paramref name="filter"/> after <paramref name="after"/>, which the feed
+    /// advances in place past each change it hands out (and past the changes it passes over): read it after any
+    /// change to resume from there later. The retained changes after the cursor are replayed from the log first,
+    /// then live ones follow with no gap and no duplicate. Without a cursor only the changes after the call come
+    /// (<see cref="CurrentCursor"/>). Ends when <paramref name="cancellationToken"/> fires or the store closes.
     /// </summary>
-    public IAsyncEnumerable<ChangeEvent> ReadChangesAsync(ChangeFilter filter, long? afterSequence, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<ChangeEvent> ReadChangesAsync(ChangeFilter filter, FeedCursor? after, CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
         AddressRules.ValidateBucket(filter.Bucket);
         if (filter.Layer is not null) AddressRules.ValidateLayer(filter.Layer);
+        if (after is not null && !after.TryBind(lanes.Count))
+            throw new EngineException(EngineError.BadCursor, $"the cursor is for {after.PartitionCount} partitions, this store has {lanes.Count}");
         var normalized = filter with { PathPrefix = AddressRules.NormalizePath(filter.PathPrefix ?? "") };
-        // "Live events after the call": the iterator only starts at the first MoveNextAsync, so pin the
-        // starting point now; anything written in between is replayed from the log.
-        return feed.ReadAsync(normalized, afterSequence ?? LastSequence, cancellationToken);
+        // "Changes after the call": the iterator only starts at the first MoveNextAsync, so pin the starting
+        // point now; anything written in between is replayed from the log.
+        return feed.ReadAsync(normalized, after ?? CurrentCursor(), cancellationToken);
     }
+
+    /// <summary>The number of partitions; a feed cursor names a position in each.</summary>
+    public int PartitionCount => lanes.Count;
 
     /// <summary>The partition (0..PartitionCount-1) that owns a (bucket, layer, path).</summary>
     public int PartitionOf(string bucket, string layer, string path) => partitions.PartitionOf(bucket, layer, path);
@@ -491,7 +533,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
 
     public async ValueTask DisposeAsync()
     {
-        lock (writerLock)
+        using (lanes.EnterAll())
         {
             if (closed) return;
             closed = true;
@@ -519,18 +561,22 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
 
     // ---- writing ----
 
-    private WriteResult AppendLocked(Operation op, string bucket, string layer, string path, string key, byte[]? value,
-        SecondaryKeys secondaryKeys, string actor, int partition, IndexEntry? current)
+    private WriteResult AppendLocked(PartitionLane lane, Operation op, string bucket, string layer, string path, string key, byte[]? value,
+        SecondaryKeys secondaryKeys, string actor, IndexEntry? current)
     {
-        var sequence = lastSequence + 1;
-        var partitionSequence = partitionSequences[partition] + 1;
+        var partitionSequence = lane.Sequence + 1;
+        if (partitionSequence > VersionId.MaxSequence)
+            throw new EngineException(EngineError.Closed, "the partition has used every sequence of its epoch");
+        var version = VersionId.Of(lane.Epoch, partitionSequence);
         var timestamp = options.Clock.GetUtcNow().ToUnixTimeMilliseconds();
         actor = index.InternActor(actor);
 
-        var record = scratchRecord;
-        record.Partition = partition;
+        var record = t_scratchRecord ??= new LogRecord();
+        var buffer = t_recordBuffer ??= new ArrayBufferWriter<byte>(4096);
+        record.Partition = lane.Partition;
         record.PartitionSequence = partitionSequence;
-        record.Sequence = sequence;
+        record.Epoch = lane.Epoch;
+        record.Format = LogRecord.CurrentFormat;
         record.TimestampMs = timestamp;
         record.Actor = actor;
         record.Op = op;
@@ -543,38 +589,77 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         record.K3 = secondaryKeys.K3;
         record.K4 = secondaryKeys.K4;
         record.PreviousAddress = current?.LogAddress ?? 0;
-        record.WriteFramed(recordBuffer);
-        // If the append throws, nothing below has happened: the index and sequences are unchanged.
-        var address = log.Append(recordBuffer.WrittenSpan);
+        record.WriteFramed(buffer);
+        // If the append throws, nothing below has happened: the index and the lane are unchanged.
+        var address = log.Append(buffer.WrittenSpan);
+        if (buffer.Capacity > 1 << 16) t_recordBuffer = null; // a rare large value does not pin its buffer to the thread
 
-        Volatile.Write(ref lastSequence, sequence);
-        partitionSequences[partition] = partitionSequence;
+        lane.Sequence = partitionSequence;
         if (op != Operation.DropBucket)
         {
-            index.Set(bucket, layer, path, key,
-                IndexEntry.Create(value, sequence, timestamp, actor, address, secondaryKeys), maintainDerived: true);
+            var entry = IndexEntry.Create(value, version.Value, timestamp, actor, address, secondaryKeys);
+            if (durableReads && current is not null)
+            {
+                entry.KeepPrevious(current);
+                awaitingCommit.Enqueue(entry);
+            }
+            index.Set(bucket, layer, path, key, entry, maintainDerived: true);
         }
-        sequenceIndex.Note(sequence, address);
-        feed.Publish(record, value);
-        recordsSinceCheckpoint++;
-        return new WriteResult(true, new VersionId(sequence), timestamp, sequence, partition, partitionSequence);
+        lane.Sparse.Note(partitionSequence, address);
+        feed.Publish(record, value, address);
+        // Last: a feed reader that sees the lane's new position knows the change is in its mailbox already.
+        lane.Position = version.Value;
+        lane.SinceCheckpoint++;
+        return new WriteResult(true, version, timestamp, lane.Partition, partitionSequence);
     }
 
-    private long AppendDropLocked(string bucket, string actor, int partition)
-    {
-        var live = index.FindBucket(bucket)?.LiveEntries ?? 0;
-        AppendLocked(Operation.DropBucket, bucket, "", "", "", null, default, actor, partition, null);
-        index.DropBucket(bucket);
-        return live;
-    }
-
-    private async ValueTask AfterAppendAsync()
+    /// <param name="lane">The lane written (null: several); it decides, now and then, whether a checkpoint is due.</param>
+    private async ValueTask AfterAppendAsync(PartitionLane? lane)
     {
         if (options.Durability == DurabilityMode.Sync)
             await commits.WaitDurableAsync().ConfigureAwait(false);
         else
             commits.MarkDirty();
-        MaybeStartBackgroundCheckpoint();
+        if (lane is null || lane.SinceCheckpoint % checkpointCheckStride == 0) MaybeStartBackgroundCheckpoint();
+    }
+
+    /// <summary>
+    /// With durable reads, what a reader may see of an entry: the entry if its record is committed, else the newest
+    /// version before it that is (null: none). The commit hook moves <see cref="durableAddress"/> before it lets go of
+    /// an entry's previous version, so a previous found missing means the entry itself has become durable, or the
+    /// key had no version before it.
+    /// </summary>
+    private IndexEntry? Visible(IndexEntry? entry)
+    {
+        if (!durableReads) return entry;
+        var durable = Volatile.Read(ref durableAddress);
+        while (entry is not null && entry.LogAddress >= durable)
+        {
+            if (entry.Previous is not { } previous)
+                return entry.LogAddress < Volatile.Read(ref durableAddress) ? entry : null;
+            entry = previous;
+        }
+        return entry;
+    }
+
+    private KeyValuePair<string, IndexEntry>[] VisibleHeads(System.Collections.Concurrent.ConcurrentDictionary<string, IndexEntry> entries)
+    {
+        if (!durableReads) return entries.ToArray();
+        var heads = new List<KeyValuePair<string, IndexEntry>>(entries.Count);
+        foreach (var (key, entry) in entries)
+            if (Visible(entry) is { } visible) heads.Add(new(key, visible));
+        return [.. heads];
+    }
+
+    /// <summary>The commit loop, after each commit and before its waiters go on: what is now durable becomes visible.</summary>
+    private void NoteCommitted()
+    {
+        var committed = log.CommittedUntilAddress;
+        Volatile.Write(ref durableAddress, committed);
+        // Entries are queued in nearly address order (lanes race between append and queue): one still above the
+        // commit waits for the next commit with those behind it.
+        while (awaitingCommit.TryPeek(out var entry) && entry.LogAddress < committed && awaitingCommit.TryDequeue(out entry))
+            entry.ForgetPrevious();
     }
 
     private static void CheckCondition(WriteCondition condition, IndexEntry? current)
@@ -585,7 +670,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
                 throw new EngineException(EngineError.Exists, "the entry exists");
             case WriteConditionKind.IfVersion when current?.IsLive != true:
                 throw new EngineException(EngineError.NotFound, "the entry does not exist");
-            case WriteConditionKind.IfVersion when current!.Version != condition.Expected.Sequence:
+            case WriteConditionKind.IfVersion when current!.Version != condition.Expected.Value:
                 throw new EngineException(EngineError.VersionConflict, "the entry has a newer version");
         }
     }
@@ -604,7 +689,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
 
     private readonly record struct ChainOwner(string Bucket, string Layer, string Path, string Key);
 
-    private async IAsyncEnumerable<HistoryEntry> ReadChainAsync(ChainOwner owner, long start, long newerSequence, HistoryQuery query,
+    private async IAsyncEnumerable<HistoryEntry> ReadChainAsync(ChainOwner owner, long start, long newerVersion, HistoryQuery query,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         EnterLog();
@@ -614,8 +699,8 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
             var address = start;
             while (address != 0 && taken < query.Limit)
             {
-                var record = await ReadChainRecordAsync(owner, address, newerSequence, cancellationToken).ConfigureAwait(false);
-                newerSequence = record.Sequence;
+                var record = await ReadChainRecordAsync(owner, address, newerVersion, cancellationToken).ConfigureAwait(false);
+                newerVersion = record.Version;
                 if (record.TimestampMs >= query.FromMs && record.TimestampMs <= query.ToMs)
                 {
                     taken++;
@@ -652,7 +737,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
                 while (address >= belowAddress)
                 {
                     var skipped = await ReadChainRecordAsync(owner, address, newer, cancellationToken).ConfigureAwait(false);
-                    newer = skipped.Sequence;
+                    newer = skipped.Version;
                     address = skipped.PreviousAddress;
                 }
                 if (address != 0) pending.Enqueue((owner, address, newer), address);
@@ -661,7 +746,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
             while (taken < query.Limit && pending.TryDequeue(out var next, out _))
             {
                 var record = await ReadChainRecordAsync(next.Owner, next.Address, next.Newer, cancellationToken).ConfigureAwait(false);
-                if (record.PreviousAddress != 0) pending.Enqueue((next.Owner, record.PreviousAddress, record.Sequence), record.PreviousAddress);
+                if (record.PreviousAddress != 0) pending.Enqueue((next.Owner, record.PreviousAddress, record.Version), record.PreviousAddress);
                 if (record.TimestampMs >= query.FromMs && record.TimestampMs <= query.ToMs)
                 {
                     taken++;
@@ -676,14 +761,14 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     }
 
     /// <summary>One record of a version chain; anything but an older version of the same entry means the chain is broken.</summary>
-    private async ValueTask<LogRecord> ReadChainRecordAsync(ChainOwner owner, long address, long newerSequence, CancellationToken cancellationToken)
+    private async ValueTask<LogRecord> ReadChainRecordAsync(ChainOwner owner, long address, long newerVersion, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (address >= log.CommittedUntilAddress)
             await commits.WaitDurableAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         var record = await log.ReadAsync(address, cancellationToken).ConfigureAwait(false);
         if (record.Key != owner.Key || record.Path != owner.Path || record.Layer != owner.Layer || record.Bucket != owner.Bucket
-            || record.Sequence >= newerSequence)
+            || record.Version >= newerVersion)
             throw new InvalidDataException($"broken version chain of key '{owner.Key}' at log address {address}");
         return record;
     }
@@ -692,29 +777,46 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     {
         var value = record.Op == Operation.Put ? record.Value : null;
         return new HistoryEntry(record.Key, record.TimestampMs, record.Actor, record.Op,
-            value is null ? null : (ReadOnlyMemory<byte>?)value, new VersionId(record.Sequence))
+            value is null ? null : (ReadOnlyMemory<byte>?)value, new VersionId(record.Version))
         {
-            Position = new HistoryPosition(address, record.PreviousAddress, record.Sequence),
+            Position = new HistoryPosition(address, record.PreviousAddress, record.Version),
         };
     }
 
-    /// <summary>Up to <paramref name="max"/> records with after &lt; sequence ≤ until, from the log (the caller made them durable); null when closed.</summary>
-    private List<LogRecord>? ReadRecordBatch(long after, long until, int max)
+    /// <summary>Where a feed replay from <paramref name="cursor"/> up to <paramref name="cut"/> starts: the earliest point a partition behind needs.</summary>
+    private long ReplayStart(FeedCursor cursor, long[] cut)
+    {
+        var start = long.MaxValue;
+        for (var p = 0; p < cut.Length; p++)
+        {
+            if (cursor[p] >= cut[p]) continue;
+            // A partition's sequence runs on across its epochs, so the sparse index by sequence serves any epoch.
+            var lane = lanes[p];
+            start = Math.Min(start, lane.Sparse.StartAddressAfter(lane.ResumeAfterSequence(cursor[p]), log.BeginAddress));
+        }
+        return start == long.MaxValue ? log.TailAddress : Math.Max(start, log.BeginAddress);
+    }
+
+    /// <summary>Up to <paramref name="max"/> records from log address <paramref name="from"/> below <paramref name="until"/> (the caller made them durable); null when closed.</summary>
+    private ReplayBatch? ReadRecordBatch(long from, long until, int max)
     {
         if (!TryEnterLog()) return null;
         try
         {
-            var batch = new List<LogRecord>();
-            var from = sequenceIndex.StartAddressAfter(after, log.BeginAddress);
-            foreach (var item in log.Scan(from, log.CommittedUntilAddress, Volatile.Read(ref skipRanges)))
+            var batch = new List<(LogRecord, long)>(Math.Min(max, 256));
+            var next = until;
+            foreach (var item in log.Scan(from, Math.Min(until, log.CommittedUntilAddress), Volatile.Read(ref skipRanges)))
             {
                 if (item.Record is not { } record)
                     throw new InvalidDataException($"damaged log record at address {item.Address}");
-                if (record.Sequence <= after) continue;
-                if (record.Sequence > until || batch.Count == max) break;
-                batch.Add(record);
+                if (batch.Count == max)
+                {
+                    next = item.Address;
+                    break;
+                }
+                batch.Add((record, item.Address));
             }
-            return batch;
+            return new ReplayBatch(batch, next);
         }
         finally
         {
@@ -749,11 +851,13 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
 
     private void MaybeStartBackgroundCheckpoint()
     {
-        if (Interlocked.Read(ref recordsSinceCheckpoint) < options.CheckpointEveryRecords) return;
+        long since = 0;
+        foreach (var lane in lanes.All) since += Volatile.Read(ref lane.SinceCheckpoint);
+        if (since < options.CheckpointEveryRecords) return;
         if (Interlocked.CompareExchange(ref checkpointRunning, 1, 0) != 0) return;
-        // Started under the writer lock, where dispose sets `closed`: dispose either sees this task and waits
+        // Started holding the lanes, where dispose sets `closed`: dispose either sees this task and waits
         // for it, or the task is never started; it never writes a checkpoint over a closed log.
-        lock (writerLock)
+        using (lanes.EnterAll())
         {
             if (closed)
             {
@@ -781,21 +885,10 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         try
         {
             CheckpointHeader header;
-            lock (writerLock)
+            using (lanes.EnterAll())
             {
-                var (sparseSequences, sparseAddresses) = sequenceIndex.Snapshot();
-                header = new CheckpointHeader
-                {
-                    Sequence = lastSequence,
-                    ReplayFromAddress = log.TailAddress,
-                    PartitionSequences = (long[])partitionSequences.Clone(),
-                    SparseSequences = sparseSequences,
-                    SparseAddresses = sparseAddresses,
-                    SkipStarts = [.. skipRanges.Select(r => r.Start)],
-                    SkipEnds = [.. skipRanges.Select(r => r.End)],
-                    CreatedUnixMs = options.Clock.GetUtcNow().ToUnixTimeMilliseconds(),
-                };
-                recordsSinceCheckpoint = 0;
+                header = CheckpointHeader.Of(lanes, log.TailAddress, skipRanges, options.Clock.GetUtcNow().ToUnixTimeMilliseconds(), closing);
+                foreach (var lane in lanes.All) lane.SinceCheckpoint = 0;
             }
             Func<Task> makeDurable = closing ? () => log.CommitAsync().AsTask() : commits.WaitDurableAsync;
             await IndexCheckpoint.WriteAsync(options.DataDirectory, header, index, () => log.TailAddress, makeDurable).ConfigureAwait(false);

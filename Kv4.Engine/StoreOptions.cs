@@ -9,6 +9,13 @@ public sealed class StoreOptions
 
     public DurabilityMode Durability { get; init; } = DurabilityMode.Interval;
 
+    /// <summary>
+    /// Whether reads and the change feed show a version only once its record is committed (so a crash never takes
+    /// back what a reader saw). Null: on in <see cref="DurabilityMode.Sync"/> (a writer waits for that commit
+    /// anyway), off in <see cref="DurabilityMode.Interval"/>, where a read sees a write as soon as it is appended.
+    /// </summary>
+    public bool? DurableReads { get; init; }
+
     /// <summary>With <see cref="DurabilityMode.Interval"/>: how often the log is committed.</summary>
     public int CommitIntervalMs { get; init; } = 5;
 

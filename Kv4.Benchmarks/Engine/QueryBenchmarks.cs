@@ -89,7 +89,7 @@ public class QueryBenchmarks
     {
         var seen = 0;
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await foreach (var change in store.ReadChangesAsync(new ChangeFilter(BenchData.Bucket, BenchData.Layer, FeedPath), afterSequence: 0, stop.Token))
+        await foreach (var change in store.ReadChangesAsync(new ChangeFilter(BenchData.Bucket, BenchData.Layer, FeedPath), FeedCursor.Beginning(), stop.Token))
         {
             _ = change;
             if (++seen == FeedEvents) return;

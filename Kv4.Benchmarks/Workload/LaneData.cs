@@ -77,7 +77,7 @@ public static class LaneData
         {
             Partition = PartitionOf(a),
             PartitionSequence = sequence,
-            Sequence = sequence,
+            Format = LogRecord.CurrentFormat,
             TimestampMs = 1_764_633_600_000 + sequence,
             Actor = BenchData.Actor,
             Op = Operation.Put,

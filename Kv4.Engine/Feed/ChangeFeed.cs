@@ -1,34 +1,49 @@
 using System.Runtime.CompilerServices;
+using Kv4.Engine.Lanes;
 using Kv4.Engine.Log;
 using Kv4.Engine.Model;
 
 namespace Kv4.Engine.Feed;
 
 /// <summary>
-/// The change feed: every mutation, in sequence order, to any number of filtered readers.
+/// The change feed: every mutation of every partition, to any number of filtered readers, each reading after a
+/// <see cref="FeedCursor"/> (one position per partition) that the feed advances as it goes.
 ///
-/// A reader that starts after sequence s:
+/// A reader at cursor C:
 /// <code>
-///   1. register a live subscription under the writer lock; R = last sequence at that instant
-///      (every later mutation is offered to the subscription, none before it)
-///   2. replay (s, R] from the log: commit, then scan from the sparse <see cref="SequenceIndex"/>
-///   3. drain the subscription, skipping sequences already delivered
+///   1. holding every lane, register a live subscription; R = every lane's position, T = the log's tail
+///      (every later mutation is offered to the subscription, none at or before R)
+///   2. replay from the log: make it durable, scan from the earliest sparse-index point any partition behind R
+///      needs, up to T; a record of partition p is delivered when C[p] &lt; version ≤ R[p]; then C = max(C, R)
+///   3. drain the subscription: an event is delivered when its version is past C[its partition]
 /// </code>
-/// so there is no gap (everything ≤ R comes from the log, everything &gt; R from the subscription) and no
-/// duplicate. A reader that falls more than <see cref="SubscriptionCapacity"/> events behind has its
-/// subscription closed by the writer; it then simply starts again at step 1 from the last sequence it
-/// delivered, i.e. it catches up from the log, and the caller sees one continuous stream.
-/// Live events are offered when a record is appended, before its commit: a reader can see a change a
-/// sync writer has not had acknowledged yet (and a crash could then lose it).
+/// so there is no gap (all ≤ R comes from the log, all &gt; R from the subscription) and no duplicate (C only
+/// grows). Worked example, two partitions: C = [0, 0]; the log holds p0 v1, p1 v1, p0 v2; a writer appends p1 v2
+/// while the reader starts: R = [2, 1], replay delivers p0 v1, p1 v1, p0 v2 (C = [2, 1]), the subscription then
+/// delivers p1 v2 (C = [2, 2]). A reader that falls more than <see cref="SubscriptionCapacity"/> events behind
+/// has its subscription closed by a writer; it starts again at step 1 from its cursor, so it catches up from the
+/// log and the caller sees one continuous stream.
+///
+/// The subscription only carries the events that match, so while it is drained the cursor would stay behind for
+/// partitions whose writes the reader does not want, and a later resume would rescan them. Each time the mailbox
+/// runs dry the reader therefore takes every lane's position first (a lane publishes before it moves its position,
+/// so every matching event up to it is in the mailbox by then), drains, and moves the cursor up to those positions.
+///
+/// In durable mode an event is handed out only once its record is committed; otherwise live events come at append,
+/// before the commit, and a crash may lose one a reader saw: that is why an open after an unclean stop starts a
+/// new epoch (see <see cref="VersionId"/>), so a cursor that passed a lost version never hides the version that
+/// takes its sequence.
 /// </summary>
-/// <param name="readBatch">(after, until, max): up to max records with after &lt; sequence ≤ until from the log; null once the store is closed.</param>
-internal sealed class ChangeFeed(Lock writerLock, Func<long> lastSequence, Func<Task> makeDurable,
-    Func<long, long, int, List<LogRecord>?> readBatch)
+/// <param name="readBatch">(from, until, max): up to max records from log address from (below until) and the address after them; null once the store is closed.</param>
+/// <param name="durableAddress">With durable reads: the address below which the log is committed; null otherwise.</param>
+internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Task> makeDurable, Func<long>? durableAddress,
+    Func<FeedCursor, long[], long> replayStart, Func<long, long, int, ReplayBatch?> readBatch)
 {
     public const int SubscriptionCapacity = 8192;
     // Replay reads the log in batches, so a slow consumer never holds the log open (dispose waits for readers of the log).
-    private const int ReplayBatch = (int)SequenceIndex.Stride;
+    private const int ReplayBatchSize = 1024;
 
+    private readonly Lock gate = new();
     private FeedSubscription[] subscriptions = [];
     private bool closed;
     private long overflows;
@@ -36,69 +51,89 @@ internal sealed class ChangeFeed(Lock writerLock, Func<long> lastSequence, Func<
     /// <summary>How many times a subscription was closed because its reader fell behind.</summary>
     public long Overflows => Interlocked.Read(ref overflows);
 
-    /// <summary>Writer only: offers a mutation to every matching subscription.</summary>
-    public void Publish(LogRecord record, byte[]? value)
+    /// <summary>The record's lane only: offers a mutation to every matching subscription.</summary>
+    public void Publish(LogRecord record, byte[]? value, long address)
     {
-        var current = subscriptions;
+        var current = Volatile.Read(ref subscriptions);
         if (current.Length == 0) return;
         ChangeEvent? change = null;
         foreach (var subscription in current)
         {
             if (!subscription.Matches(record.Bucket, record.Layer, record.Path, record.Op)) continue;
-            change ??= ToEvent(record, value);
+            change ??= ToEvent(record, value, address);
             if (subscription.Offer(change)) continue;
             Interlocked.Increment(ref overflows);
-            Remove(subscription);
+            lock (gate) Remove(subscription);
         }
     }
 
-    /// <summary>Writer only, when the store closes: every reader's stream ends.</summary>
+    /// <summary>Every lane held, when the store closes: every reader's stream ends.</summary>
     public void CloseAll()
     {
-        closed = true;
-        foreach (var subscription in subscriptions) subscription.Close();
-        subscriptions = [];
+        lock (gate)
+        {
+            closed = true;
+            foreach (var subscription in subscriptions) subscription.Close();
+            subscriptions = [];
+        }
     }
 
-    public async IAsyncEnumerable<ChangeEvent> ReadAsync(ChangeFilter filter, long? afterSequence,
+    public async IAsyncEnumerable<ChangeEvent> ReadAsync(ChangeFilter filter, FeedCursor cursor,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        long? delivered = afterSequence is { } after ? Math.Max(0, after) : null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            FeedSubscription? subscription;
-            lock (writerLock)
+            FeedSubscription subscription;
+            long[] cut;
+            long cutTail;
+            using (lanes.EnterAll())
             {
-                if (closed) yield break;
-                subscription = new FeedSubscription(filter, lastSequence(), SubscriptionCapacity);
-                subscriptions = [.. subscriptions, subscription];
+                lock (gate)
+                {
+                    if (closed) yield break;
+                    cut = lanes.Positions();
+                    cutTail = tailAddress();
+                    subscription = new FeedSubscription(filter, SubscriptionCapacity);
+                    subscriptions = [.. subscriptions, subscription];
+                }
             }
             try
             {
-                var registeredAt = subscription.RegisteredAtSequence;
-                delivered ??= registeredAt;
-                if (delivered < registeredAt)
+                if (Behind(cursor, cut))
                 {
                     await makeDurable().ConfigureAwait(false);
-                    while (delivered < registeredAt)
+                    var from = replayStart(cursor, cut);
+                    while (from < cutTail)
                     {
-                        var batch = readBatch(delivered.Value, registeredAt, ReplayBatch);
-                        if (batch is null) yield break; // the store closed
-                        // Empty: the rest of the range was in a damaged log region dropped at recovery.
-                        if (batch.Count == 0) break;
-                        foreach (var record in batch)
+                        if (readBatch(from, cutTail, ReplayBatchSize) is not { } batch) yield break; // the store closed
+                        // Nothing read: the rest of the range was in a damaged log region dropped at recovery.
+                        if (batch.Records.Count == 0) break;
+                        foreach (var (record, address) in batch.Records)
                         {
                             if (cancellationToken.IsCancellationRequested) yield break;
-                            delivered = record.Sequence;
+                            var version = record.Version;
+                            if (!cursor.IsAfter(record.Partition, version) || version > cut[record.Partition]) continue;
+                            cursor.Set(record.Partition, version);
                             if (subscription.Matches(record.Bucket, record.Layer, record.Path, record.Op))
-                                yield return ToEvent(record, record.Value);
+                                yield return ToEvent(record, record.Value, address);
                         }
+                        from = batch.NextAddress;
                     }
-                    delivered = registeredAt;
                 }
+                MoveUpTo(cursor, cut);
                 var reader = subscription.Reader;
                 while (true)
                 {
+                    var reached = lanes.Positions();
+                    while (reader.TryRead(out var change))
+                    {
+                        if (!cursor.IsAfter(change.Partition, change.Version.Value)) continue;
+                        if (durableAddress is not null && change.LogAddress >= durableAddress())
+                            await makeDurable().ConfigureAwait(false);
+                        cursor.Set(change.Partition, change.Version.Value);
+                        yield return change;
+                    }
+                    MoveUpTo(cursor, reached);
                     bool more;
                     try
                     {
@@ -109,30 +144,43 @@ internal sealed class ChangeFeed(Lock writerLock, Func<long> lastSequence, Func<
                         yield break;
                     }
                     if (!more) break;
-                    while (reader.TryRead(out var change))
-                    {
-                        if (change.Sequence <= delivered) continue;
-                        delivered = change.Sequence;
-                        yield return change;
-                    }
                 }
                 if (!subscription.Overflowed) yield break; // the store closed
             }
             finally
             {
-                lock (writerLock) Remove(subscription);
+                lock (gate) Remove(subscription);
             }
         }
+    }
+
+    private static bool Behind(FeedCursor cursor, long[] cut)
+    {
+        for (var p = 0; p < cut.Length; p++)
+            if (cursor[p] < cut[p]) return true;
+        return false;
+    }
+
+    private static void MoveUpTo(FeedCursor cursor, long[] positions)
+    {
+        for (var p = 0; p < positions.Length; p++)
+            if (cursor.IsAfter(p, positions[p])) cursor.Set(p, positions[p]);
     }
 
     private void Remove(FeedSubscription subscription)
     {
         var index = Array.IndexOf(subscriptions, subscription);
         if (index < 0) return;
-        subscriptions = [.. subscriptions.AsSpan(0, index), .. subscriptions.AsSpan(index + 1)];
+        Volatile.Write(ref subscriptions, [.. subscriptions.AsSpan(0, index), .. subscriptions.AsSpan(index + 1)]);
     }
 
-    private static ChangeEvent ToEvent(LogRecord record, byte[]? value) => new(
-        record.Sequence, record.Partition, record.PartitionSequence, record.Bucket, record.Layer, record.Path, record.Key,
-        record.Op, value is null ? null : (ReadOnlyMemory<byte>?)value, new VersionId(record.Sequence), record.TimestampMs, record.Actor);
+    private static ChangeEvent ToEvent(LogRecord record, byte[]? value, long address) => new(
+        record.Partition, record.PartitionSequence, record.Bucket, record.Layer, record.Path, record.Key,
+        record.Op, value is null ? null : (ReadOnlyMemory<byte>?)value, new VersionId(record.Version), record.TimestampMs, record.Actor)
+    {
+        LogAddress = address,
+    };
 }
+
+/// <summary>Records read from the log in address order, and the address after the last one.</summary>
+internal sealed record ReplayBatch(List<(LogRecord Record, long Address)> Records, long NextAddress);

@@ -9,17 +9,16 @@ namespace Kv4.Engine.Feed;
 /// the subscription is marked <see cref="Overflowed"/> and closed; its reader then goes back to the log
 /// for what it missed (see <see cref="ChangeFeed"/>), so a slow reader costs the writer nothing.
 /// </summary>
-internal sealed class FeedSubscription(ChangeFilter filter, long registeredAtSequence, int capacity)
+internal sealed class FeedSubscription(ChangeFilter filter, int capacity)
 {
+    // Every lane writes into it, each in its own order.
     private readonly Channel<ChangeEvent> channel = Channel.CreateBounded<ChangeEvent>(
-        new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
+    private volatile bool overflowed;
 
     public ChangeFilter Filter { get; } = filter;
 
-    /// <summary>The last sequence already in the log when this subscription started receiving.</summary>
-    public long RegisteredAtSequence { get; } = registeredAtSequence;
-
-    public bool Overflowed { get; private set; }
+    public bool Overflowed => overflowed;
 
     public ChannelReader<ChangeEvent> Reader => channel.Reader;
 
@@ -28,11 +27,11 @@ internal sealed class FeedSubscription(ChangeFilter filter, long registeredAtSeq
         && (op == Operation.DropBucket
             || ((Filter.Layer is null || Filter.Layer == layer) && AddressRules.IsUnder(path, Filter.PathPrefix)));
 
-    /// <summary>Writer only. Returns false when the subscription overflowed just now (the caller removes it).</summary>
+    /// <summary>Lanes only. Returns false when the subscription overflowed just now (the caller removes it).</summary>
     public bool Offer(ChangeEvent change)
     {
         if (channel.Writer.TryWrite(change)) return true;
-        Overflowed = true;
+        overflowed = true;
         channel.Writer.TryComplete();
         return false;
     }

@@ -31,8 +31,6 @@ internal sealed class BucketIndex(string bucket)
     public LayerTree GetOrAddLayer(string layer)
     {
         if (Layers.TryGetValue(layer, out var tree)) return tree;
-        tree = new LayerTree(layer);
-        Layers[layer] = tree;
-        return tree;
+        return Layers.GetOrAdd(layer, static name => new LayerTree(name));
     }
 }

@@ -8,11 +8,22 @@ namespace Kv4.Engine.Index;
 /// A tombstone (<see cref="Value"/> null) stays in the index so the key's history stays reachable; it is
 /// invisible to reads, listings and counts. Older versions are not here: they are in the log, reached
 /// through <see cref="LogAddress"/> and each record's previous address.
-/// Size: 16 header + 5 fields × 8 = 56 bytes, plus the value array (24 bytes header). Entries with
+/// Size: 16 header + 6 fields × 8 = 64 bytes, plus the value array (24 bytes header). Entries with
 /// secondary keys are a subclass (+24 bytes), so the common entry does not pay for them.
+///
+/// With durable reads a reader must not see a version before its record is committed, so a new entry keeps the
+/// one it replaced in <see cref="Previous"/> until the commit that covers it; the store's commit hook then lets go
+/// (<see cref="ForgetPrevious"/>), so an older value is held only for one commit. Example, key k in sync mode:
+/// <code>
+///   put v1 @100, committed             index: k → e1(@100)                      a read sees e1
+///   put v2 @200 (commit running)        index: k → e2(@200, previous e1)         a read skips e2, sees e1
+///   commit reaches 300                  index: k → e2(@200)                      a read sees e2
+/// </code>
 /// </summary>
 internal class IndexEntry
 {
+    private IndexEntry? previous;
+
     private IndexEntry(byte[]? value, long version, long timestampMs, string actor, long logAddress)
     {
         Value = value;
@@ -29,7 +40,7 @@ internal class IndexEntry
 
     /// <summary>Compact UTF-8 JSON of the latest version; null when the latest version is a delete.</summary>
     public byte[]? Value { get; }
-    /// <summary>The store-wide sequence of the write that made this version (= its <see cref="VersionId"/>).</summary>
+    /// <summary>The <see cref="VersionId"/> value of the write that made this version.</summary>
     public long Version { get; }
     public long TimestampMs { get; }
     public string Actor { get; }
@@ -39,6 +50,15 @@ internal class IndexEntry
     public virtual SecondaryKeys SecondaryKeys => default;
 
     public bool IsLive => Value is not null;
+
+    /// <summary>With durable reads: the entry this one replaced, until this one's record is committed; else null.</summary>
+    public IndexEntry? Previous => Volatile.Read(ref previous);
+
+    /// <summary>The writer, before publishing this entry: readers fall back to <paramref name="replaced"/> until it is durable.</summary>
+    public void KeepPrevious(IndexEntry? replaced) => previous = replaced;
+
+    /// <summary>The commit hook, once this entry's record is durable.</summary>
+    public void ForgetPrevious() => Volatile.Write(ref previous, null);
 
     public StoredValue ToStoredValue() => new(Value, new VersionId(Version), TimestampMs, Actor);
 

@@ -46,7 +46,7 @@ internal sealed class LayerTree(string layer)
         return nodesByPath.TryGetValue(path, out var node) ? node : null;
     }
 
-    /// <summary>Writer only: the node of a normalised path, creating it and its ancestors.</summary>
+    /// <summary>The path's lane only: the node of a normalised path, creating it and its ancestors (which other lanes may be creating too).</summary>
     public PathNode GetOrAdd(string path)
     {
         if (path.Length == 0) return Root;

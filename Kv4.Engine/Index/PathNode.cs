@@ -6,9 +6,10 @@ namespace Kv4.Engine.Index;
 /// <summary>
 /// One path of a (bucket, layer): the hash table of its keys, its secondary-key tables, its child
 /// segments, and live-entry counts for itself and its subtree (so listings skip empty branches without
-/// looking inside). Written only under the store's writer lock; read without locks (the tables are
-/// concurrent dictionaries, the counts are read with Volatile). Tables are created on first use because
-/// most nodes of a tree are only steps to deeper paths.
+/// looking inside). Its entries and secondary-key tables are written only under the lane of its path's partition;
+/// its children and counts by the lanes of every path below it, so those are created and changed atomically.
+/// Read without locks (the tables are concurrent dictionaries, the counts are read with Volatile). Tables are
+/// created on first use because most nodes of a tree are only steps to deeper paths.
 /// </summary>
 internal sealed class PathNode(string path, string segment, int depth, PathNode? parent)
 {
@@ -39,20 +40,23 @@ internal sealed class PathNode(string path, string segment, int depth, PathNode?
 
     public ConcurrentDictionary<string, IndexEntry> EntriesForWrite()
     {
-        if (entries is null)
-            Volatile.Write(ref entries, new ConcurrentDictionary<string, IndexEntry>(1, 4, StringComparer.Ordinal));
+        if (Volatile.Read(ref entries) is { } existing) return existing;
+        Interlocked.CompareExchange(ref entries, new ConcurrentDictionary<string, IndexEntry>(1, 4, StringComparer.Ordinal), null);
         return entries!;
     }
 
     public PathNode GetOrAddChild(string childSegment)
     {
-        if (children is null)
-            Volatile.Write(ref children, new ConcurrentDictionary<string, PathNode>(1, 4, StringComparer.Ordinal));
-        if (children!.TryGetValue(childSegment, out var child)) return child;
+        var table = Volatile.Read(ref children);
+        if (table is null)
+        {
+            Interlocked.CompareExchange(ref children, new ConcurrentDictionary<string, PathNode>(1, 4, StringComparer.Ordinal), null);
+            table = children!;
+        }
+        if (table.TryGetValue(childSegment, out var child)) return child;
+        // Two lanes may create the same step at once: one node wins, and both go on with it.
         var childPath = Path.Length == 0 ? childSegment : string.Concat(Path, "/", childSegment);
-        child = new PathNode(childPath, childSegment, Depth + 1, this);
-        children[childSegment] = child;
-        return child;
+        return table.GetOrAdd(childSegment, new PathNode(childPath, childSegment, Depth + 1, this));
     }
 
     /// <summary>Adds <paramref name="delta"/> live keys here and to the subtree counts of every ancestor.</summary>

@@ -8,7 +8,9 @@ namespace Kv4.Engine.Index;
 ///   StoreIndex ── "elena" : BucketIndex ── "data" : LayerTree ── path tree + byPath ── PathNode ── key → IndexEntry
 ///              └─ "$sys"  : BucketIndex ── "acc"  : LayerTree ...
 /// </code>
-/// Mutations happen only under the store's writer lock; lookups take no lock. Derived state (live counts,
+/// An entry changes only under the lane of its partition; the shared parts of the tree (buckets, layers, the nodes
+/// above a path) are created with atomic get-or-add, so writers of different partitions can grow them at once.
+/// Lookups take no lock. Derived state (live counts,
 /// secondary-key tables) is kept up to date by <see cref="Set"/> while the store runs; recovery loads entries
 /// raw and calls <see cref="RebuildDerivedState"/> once at the end, because a fuzzy checkpoint plus replay
 /// may visit an entry several times.
@@ -33,20 +35,17 @@ internal sealed class StoreIndex
 
     public string InternActor(string actor) => actors.GetOrAdd(actor, actor);
 
-    /// <summary>Writer only: resolves (creating) the node an entry goes to.</summary>
+    /// <summary>The path's lane only: resolves (creating) the node an entry goes to.</summary>
     public (BucketIndex Bucket, LayerTree Layer, PathNode Node) GetOrAddNode(string bucket, string layer, string path)
     {
         if (!buckets.TryGetValue(bucket, out var b))
-        {
-            b = new BucketIndex(bucket);
-            buckets[bucket] = b;
-        }
+            b = buckets.GetOrAdd(bucket, static name => new BucketIndex(name));
         var tree = b.GetOrAddLayer(layer);
         return (b, tree, tree.GetOrAdd(path));
     }
 
     /// <summary>
-    /// Writer only: publishes <paramref name="entry"/> as the latest version of a key.
+    /// The key's lane only: publishes <paramref name="entry"/> as the latest version of a key.
     /// With <paramref name="maintainDerived"/> the live counts and secondary-key tables follow.
     /// </summary>
     public void Set(string bucket, string layer, string path, string key, IndexEntry entry, bool maintainDerived)
@@ -72,7 +71,7 @@ internal sealed class StoreIndex
         }
     }
 
-    /// <summary>Writer only: the bucket leaves the index with every entry and history pointer. Returns its live count.</summary>
+    /// <summary>Every lane held: the bucket leaves the index with every entry and history pointer. Returns its live count.</summary>
     public long DropBucket(string bucket) => buckets.TryRemove(bucket, out var b) ? b.LiveEntries : 0;
 
     /// <summary>Recovery: recomputes live counts and secondary-key tables from the entries.</summary>

@@ -22,6 +22,7 @@ internal sealed class GroupCommit : IAsyncDisposable
     private readonly CancellationTokenSource stopping = new();
     private readonly Task loop;
     private readonly Action<TimeSpan>? observed;
+    private readonly Action? committed;
     private TaskCompletionSource round = NewRound();
     private bool waiterPending;
     private bool finished;
@@ -33,11 +34,13 @@ internal sealed class GroupCommit : IAsyncDisposable
 
     /// <param name="intervalMs">0 for sync mode (commit only when a writer waits); else the interval between commits of appended data.</param>
     /// <param name="observed">Told each commit's duration, before its waiters are released.</param>
-    public GroupCommit(RecordLog log, int intervalMs, Action<TimeSpan>? observed = null)
+    /// <param name="committed">Called after each commit, before its waiters are released (durable reads move their horizon).</param>
+    public GroupCommit(RecordLog log, int intervalMs, Action<TimeSpan>? observed = null, Action? committed = null)
     {
         this.log = log;
         this.intervalMs = intervalMs;
         this.observed = observed;
+        this.committed = committed;
         loop = Task.Run(RunAsync);
     }
 
@@ -61,7 +64,8 @@ internal sealed class GroupCommit : IAsyncDisposable
     public void MarkDirty()
     {
         if (stopping.IsCancellationRequested) return;
-        if (Interlocked.Exchange(ref dirty, 1) == 0)
+        // Read first: the lanes of every core mark it, and a plain read keeps the line shared until a commit clears it.
+        if (Volatile.Read(ref dirty) == 0 && Interlocked.Exchange(ref dirty, 1) == 0)
             wake.Release();
     }
 
@@ -101,6 +105,7 @@ internal sealed class GroupCommit : IAsyncDisposable
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             await log.CommitAsync().ConfigureAwait(false);
+            committed?.Invoke();
             try { observed?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started)); }
             catch (Exception) { /* a failing observer must not fail a commit that succeeded */ }
             mine.TrySetResult();

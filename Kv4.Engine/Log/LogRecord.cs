@@ -15,14 +15,21 @@ namespace Kv4.Engine.Log;
 /// and FasterLog adds its own length header and per-entry checksum around that.
 /// <see cref="PreviousAddress"/> links the versions of one key into a chain read backwards by history
 /// (0 = this is the first version the index knows for the key).
+///
+/// Formats. 2 (written now): the record's place is its partition's (<see cref="Epoch"/>, <see cref="PartitionSequence"/>)
+/// and its version is <see cref="VersionId.Of"/> of them. 1 (before partition lanes; the array ends at position 14)
+/// ordered the whole store by one sequence at position 2, which format 2 no longer writes. The rule: positions are
+/// only added at the end, never renumbered or reused; a reader takes a missing position as its default, so a record
+/// of an older format reads as <see cref="Format"/> 0; a record of a format newer than the reader knows is damage.
+/// A log of format 1 is refused at open with a message that says so (see docs/architecture.md).
 /// </summary>
 [MessagePackObject]
 internal sealed class LogRecord
 {
     [Key(0)] public int Partition { get; set; }
     [Key(1)] public long PartitionSequence { get; set; }
-    /// <summary>Store-wide sequence; also the version id of a put or delete.</summary>
-    [Key(2)] public long Sequence { get; set; }
+    /// <summary>Format 1's store-wide sequence; never written since (kept so that no position is reused).</summary>
+    [Key(2)] public long LegacySequence { get; set; }
     [Key(3)] public long TimestampMs { get; set; }
     [Key(4)] public string Actor { get; set; } = "";
     [Key(5)] public Operation Op { get; set; }
@@ -36,6 +43,13 @@ internal sealed class LogRecord
     [Key(12)] public string? K3 { get; set; }
     [Key(13)] public string? K4 { get; set; }
     [Key(14)] public long PreviousAddress { get; set; }
+    [Key(15)] public int Epoch { get; set; }
+    [Key(16)] public int Format { get; set; }
+
+    public const int CurrentFormat = 2;
+
+    /// <summary>The version this record made (its `_ver_`).</summary>
+    [IgnoreMember] internal long Version => VersionId.Of(Epoch, PartitionSequence).Value;
 
     internal const int FrameHeaderBytes = 4;
 
@@ -66,7 +80,7 @@ internal sealed class LogRecord
         try
         {
             var record = MessagePackSerializer.Deserialize<LogRecord>(payload, SerializerOptions, out var read);
-            return read == payload.Length && record is not null ? record : null;
+            return read == payload.Length && record is not null && record.Format <= CurrentFormat ? record : null;
         }
         catch (MessagePackSerializationException)
         {

@@ -1,12 +1,12 @@
 namespace Kv4.Engine.Model;
 
 /// <summary>
-/// One mutation as the change feed delivers it. <see cref="Sequence"/> is store-wide and strictly
-/// increasing in feed order; (<see cref="Partition"/>, <see cref="PartitionSequence"/>) orders the
-/// partition's own stream. <see cref="Value"/> is null for deletes and bucket drops.
+/// One mutation as the change feed delivers it. (<see cref="Partition"/>, <see cref="Version"/>) is its place in
+/// its partition's stream: each partition's events come in version order; events of different partitions
+/// interleave. A reader's resume point is a <see cref="FeedCursor"/>, advanced past each event it is given.
+/// <see cref="Value"/> is null for deletes and bucket drops.
 /// </summary>
 public sealed record ChangeEvent(
-    long Sequence,
     int Partition,
     long PartitionSequence,
     string Bucket,
@@ -17,4 +17,8 @@ public sealed record ChangeEvent(
     ReadOnlyMemory<byte>? Value,
     VersionId Version,
     long TimestampMs,
-    string Actor);
+    string Actor)
+{
+    /// <summary>Where its record starts in this node's log (a feed reader in durable mode waits until it is committed).</summary>
+    internal long LogAddress { get; init; }
+}

@@ -5,4 +5,4 @@ namespace Kv4.Engine.Model;
 /// entry that was not there (nothing is appended then, and the other fields are default).
 /// With sync durability the write is on disk when this is returned.
 /// </summary>
-public readonly record struct WriteResult(bool Applied, VersionId Version, long TimestampMs, long Sequence, int Partition, long PartitionSequence);
+public readonly record struct WriteResult(bool Applied, VersionId Version, long TimestampMs, int Partition, long PartitionSequence);

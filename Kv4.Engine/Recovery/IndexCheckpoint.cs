@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using Kv4.Engine.Index;
+using Kv4.Engine.Lanes;
 using Kv4.Engine.Log;
 using Kv4.Engine.Model;
 using MessagePack;
@@ -9,13 +10,13 @@ namespace Kv4.Engine.Recovery;
 
 /// <summary>
 /// A snapshot of the index on disk, so that opening a store replays only the log after it.
-/// File <c>checkpoints/index-&lt;sequence, 20 digits&gt;.ckpt</c>:
+/// File <c>checkpoints/index-&lt;records appended, 20 digits&gt;.ckpt</c>:
 /// <code>
 ///   [ CheckpointHeader ][ CheckpointPath ]* [ CheckpointFooter ]  -- MessagePack objects, back to back
 ///   [ CRC-32C of all of the above : 4 bytes LE ][ "KV4CKPT1" : 8 bytes ]
 /// </code>
-/// The header records what the snapshot covers: every mutation with sequence ≤ Sequence, and the log
-/// address (ReplayFromAddress) where the records after it start. The snapshot is fuzzy: the entries are
+/// The header records what the snapshot covers: in each partition, every mutation up to its sequence there, and
+/// the log address (ReplayFromAddress) where the records after them start; and each lane's epochs and sparse index. The snapshot is fuzzy: the entries are
 /// read without stopping writers, so some may already be newer than Sequence; replay is idempotent
 /// (a record older than the entry it would replace is ignored), which makes that harmless — as long as the
 /// replay gets past every record the copy may reflect (up to the footer's CopiedUntilAddress). If damage stops
@@ -27,7 +28,8 @@ namespace Kv4.Engine.Recovery;
 /// </summary>
 internal static class IndexCheckpoint
 {
-    public const int FormatVersion = 1;
+    /// <summary>2 since partition lanes: a checkpoint of another format is passed over (the log is replayed instead).</summary>
+    public const int FormatVersion = 2;
     private const int EntriesPerBlock = 4096;
     private static readonly byte[] Magic = "KV4CKPT1"u8.ToArray();
     private const int TrailerBytes = 12;
@@ -45,7 +47,7 @@ internal static class IndexCheckpoint
     {
         var directory = DirectoryOf(dataDirectory);
         Directory.CreateDirectory(directory);
-        var finalPath = Path.Combine(directory, $"index-{header.Sequence.ToString("D20", CultureInfo.InvariantCulture)}.ckpt");
+        var finalPath = Path.Combine(directory, $"index-{header.Records.ToString("D20", CultureInfo.InvariantCulture)}.ckpt");
         var tempPath = finalPath + ".tmp";
         var options = LogRecord.SerializerOptions;
         await using (var file = new FileStream(tempPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
@@ -174,22 +176,98 @@ internal static class IndexCheckpoint
     }
 }
 
-/// <summary>What a checkpoint covers; see <see cref="IndexCheckpoint"/>.</summary>
+/// <summary>What a checkpoint covers; see <see cref="IndexCheckpoint"/>. Arrays by partition are indexed by partition.</summary>
 [MessagePackObject]
 internal sealed class CheckpointHeader
 {
     [Key(0)] public int FormatVersion { get; set; } = IndexCheckpoint.FormatVersion;
-    /// <summary>Every mutation up to this sequence is in the snapshot (later ones may be too).</summary>
-    [Key(1)] public long Sequence { get; set; }
-    /// <summary>The log address where the first record after <see cref="Sequence"/> starts.</summary>
+    /// <summary>How many records all partitions had appended: orders checkpoint files.</summary>
+    [Key(1)] public long Records { get; set; }
+    /// <summary>The log address where the first record after the partitions' sequences starts.</summary>
     [Key(2)] public long ReplayFromAddress { get; set; }
+    /// <summary>Each partition's last sequence: every mutation up to it is in the snapshot (later ones may be too).</summary>
     [Key(3)] public long[] PartitionSequences { get; set; } = [];
+    /// <summary>The lanes' sparse indexes, flattened: point i is (SparsePartitions[i], SparseSequences[i]) at SparseAddresses[i].</summary>
     [Key(4)] public long[] SparseSequences { get; set; } = [];
     [Key(5)] public long[] SparseAddresses { get; set; } = [];
     /// <summary>Log regions found damaged at a recovery: [start, end) pairs, never read again.</summary>
     [Key(6)] public long[] SkipStarts { get; set; } = [];
     [Key(7)] public long[] SkipEnds { get; set; } = [];
     [Key(8)] public long CreatedUnixMs { get; set; }
+    [Key(9)] public int[] SparsePartitions { get; set; } = [];
+    /// <summary>Each partition's last version (its feed position).</summary>
+    [Key(10)] public long[] PartitionPositions { get; set; } = [];
+    /// <summary>The lanes' epochs, flattened: (EpochPartitions[i], Epochs[i]) began at sequence EpochFirstSequences[i].</summary>
+    [Key(11)] public int[] EpochPartitions { get; set; } = [];
+    [Key(12)] public int[] Epochs { get; set; } = [];
+    [Key(13)] public long[] EpochFirstSequences { get; set; } = [];
+    /// <summary>Written by a store that was closing: nothing was appended after it, so an open that finds the log's tail at its replay address knows the stop was clean.</summary>
+    [Key(14)] public bool Closing { get; set; }
+
+    /// <summary>Every lane held: the header of a checkpoint taken now.</summary>
+    public static CheckpointHeader Of(LaneSet lanes, long tailAddress, IReadOnlyList<AddressRange> skipRanges, long nowMs, bool closing)
+    {
+        var header = new CheckpointHeader
+        {
+            Records = lanes.TotalRecords(),
+            ReplayFromAddress = tailAddress,
+            PartitionSequences = new long[lanes.Count],
+            PartitionPositions = lanes.Positions(),
+            SkipStarts = [.. skipRanges.Select(r => r.Start)],
+            SkipEnds = [.. skipRanges.Select(r => r.End)],
+            CreatedUnixMs = nowMs,
+            Closing = closing,
+        };
+        List<int> sparsePartitions = [], epochPartitions = [], epochs = [];
+        List<long> sparseSequences = [], sparseAddresses = [], epochFirsts = [];
+        foreach (var lane in lanes.All)
+        {
+            header.PartitionSequences[lane.Partition] = lane.Sequence;
+            var (sequences, addresses) = lane.Sparse.Snapshot();
+            for (var i = 0; i < sequences.Length; i++) sparsePartitions.Add(lane.Partition);
+            sparseSequences.AddRange(sequences);
+            sparseAddresses.AddRange(addresses);
+            foreach (var (epoch, first) in lane.Epochs)
+            {
+                epochPartitions.Add(lane.Partition);
+                epochs.Add(epoch);
+                epochFirsts.Add(first);
+            }
+        }
+        header.SparsePartitions = [.. sparsePartitions];
+        header.SparseSequences = [.. sparseSequences];
+        header.SparseAddresses = [.. sparseAddresses];
+        header.EpochPartitions = [.. epochPartitions];
+        header.Epochs = [.. epochs];
+        header.EpochFirstSequences = [.. epochFirsts];
+        return header;
+    }
+
+    /// <summary>Recovery: the lanes as this header left them.</summary>
+    public LaneSet ToLanes(int partitionCount)
+    {
+        var lanes = new LaneSet(partitionCount);
+        if (PartitionSequences.Length != partitionCount) throw new InvalidDataException("a checkpoint of another partition count");
+        for (var p = 0; p < partitionCount; p++)
+        {
+            lanes[p].Sequence = PartitionSequences[p];
+            lanes[p].Position = p < PartitionPositions.Length ? PartitionPositions[p] : 0;
+        }
+        for (var i = 0; i < EpochPartitions.Length; i++)
+        {
+            var lane = lanes[EpochPartitions[i]];
+            lane.Epochs.Add((Epochs[i], EpochFirstSequences[i]));
+            lane.RestoreEpoch(Epochs[i]);
+        }
+        for (var start = 0; start < SparsePartitions.Length;)
+        {
+            var end = start;
+            while (end < SparsePartitions.Length && SparsePartitions[end] == SparsePartitions[start]) end++;
+            lanes[SparsePartitions[start]].Sparse.Load(SparseSequences.AsSpan(start, end - start), SparseAddresses.AsSpan(start, end - start));
+            start = end;
+        }
+        return lanes;
+    }
 }
 
 [MessagePackObject]

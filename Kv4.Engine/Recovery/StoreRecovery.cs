@@ -1,5 +1,5 @@
-using Kv4.Engine.Feed;
 using Kv4.Engine.Index;
+using Kv4.Engine.Lanes;
 using Kv4.Engine.Log;
 using Kv4.Engine.Model;
 
@@ -8,10 +8,12 @@ namespace Kv4.Engine.Recovery;
 /// <summary>
 /// Rebuilds the index at open: the newest valid <see cref="IndexCheckpoint"/>, then every log record
 /// after it, in order (a checkpoint whose fuzzy copy reaches past damage met in the replay is passed over for an
-/// older one or the whole log). Replay stops at the first record that is damaged (FasterLog checksum failure,
-/// our CRC mismatch, not a record) or out of sequence; everything from there to the log's tail is
-/// reported as a damaged range, which the store then records in a fresh checkpoint so that the range is
-/// never read again, neither by a later recovery nor by the change feed. New appends go after the tail.
+/// older one or the whole log). Each record must be the next of its partition's lane (sequence = the lane's + 1,
+/// epoch never lower), which is what the lanes appended; replay stops at the first record that is damaged
+/// (FasterLog checksum failure, our CRC mismatch, not a record) or out of its lane's order. Everything from there
+/// to the log's tail is reported as a damaged range, which the store then records in a fresh checkpoint so that the
+/// range is never read again, neither by a later recovery nor by the change feed; what is lost is a suffix of each
+/// partition, never a hole in one. New appends go after the tail.
 /// <code>
 ///   log:  [ … covered by checkpoint … | r101 r102 r103 | ##damaged## | (tail) new appends … ]
 ///                                      ^ReplayFrom       ^Damaged.Start ^Damaged.End = tail at open
@@ -32,6 +34,7 @@ internal static class StoreRecovery
                 var range = new AddressRange(candidate.Header.SkipStarts[i], candidate.Header.SkipEnds[i]);
                 if (!knownDamage.Contains(range)) knownDamage.Add(range);
             }
+            if (candidate.Header.PartitionSequences.Length != partitionCount) continue; // made with another partition count
             var state = Replay(candidate, knownDamage, log, tail, partitionCount);
             // Damage before the end of the checkpoint's fuzzy copy: the copy may reflect dropped records. An older
             // checkpoint (or the whole log) gives the exact prefix instead.
@@ -44,35 +47,33 @@ internal static class StoreRecovery
     {
         var index = loaded?.Index ?? new StoreIndex();
         var header = loaded?.Header;
-        var partitionSequences = new long[partitionCount];
-        var sequenceIndex = new SequenceIndex();
+        var lanes = header?.ToLanes(partitionCount) ?? new LaneSet(partitionCount);
         var skipRanges = new List<AddressRange>(knownDamage);
         skipRanges.Sort((a, b) => a.Start.CompareTo(b.Start)); // Scan walks them in address order
-        var lastSequence = 0L;
-        var from = log.BeginAddress;
-        if (header is not null)
-        {
-            lastSequence = header.Sequence;
-            from = header.ReplayFromAddress;
-            Array.Copy(header.PartitionSequences, partitionSequences, Math.Min(partitionCount, header.PartitionSequences.Length));
-            sequenceIndex.Load(header.SparseSequences, header.SparseAddresses);
-        }
+        var from = header?.ReplayFromAddress ?? log.BeginAddress;
 
         AddressRange? damaged = null;
         long replayed = 0;
         foreach (var item in log.Scan(from, tail, skipRanges))
         {
             var record = item.Record;
-            if (record is null || record.Sequence != lastSequence + 1 || record.Partition < 0 || record.Partition >= partitionCount
-                || record.Op is not (Operation.Put or Operation.Delete or Operation.DropBucket))
+            if (record is { Format: < LogRecord.CurrentFormat })
+                throw new NotSupportedException($"the log in this data directory is of record format {record.Format}, which this version " +
+                    $"of Kv4 does not read (it writes format {LogRecord.CurrentFormat}): open it with the version that wrote it and export its data");
+            if (record is null || record.Partition < 0 || record.Partition >= partitionCount
+                || record.Op is not (Operation.Put or Operation.Delete or Operation.DropBucket)
+                || record.PartitionSequence != lanes[record.Partition].Sequence + 1
+                || record.Epoch < lanes[record.Partition].Epoch)
             {
                 damaged = new AddressRange(item.Address, tail);
                 break;
             }
+            var lane = lanes[record.Partition];
+            if (record.Epoch > lane.Epoch || lane.Epochs.Count == 0) lane.EnterEpoch(record.Epoch);
             Apply(index, record, item.Address);
-            lastSequence = record.Sequence;
-            partitionSequences[record.Partition] = Math.Max(partitionSequences[record.Partition], record.PartitionSequence);
-            sequenceIndex.Note(record.Sequence, item.Address);
+            lane.Sequence = record.PartitionSequence;
+            lane.Position = record.Version;
+            lane.Sparse.Note(record.PartitionSequence, item.Address);
             replayed++;
         }
         if (damaged is { } range && range.Start < range.End)
@@ -81,14 +82,16 @@ internal static class StoreRecovery
             damaged = null;
 
         index.RebuildDerivedState();
-        return new RecoveredState(index, lastSequence, partitionSequences, sequenceIndex, skipRanges, damaged, replayed);
+        // Clean: the store closed (its last checkpoint says so and nothing follows it), or nothing was ever written.
+        var clean = damaged is null && (header is { Closing: true } ? header.ReplayFromAddress == tail : header is null && replayed == 0);
+        return new RecoveredState(index, lanes, skipRanges, damaged, replayed, clean);
     }
 
     /// <summary>
     /// The checkpoints whose end of log is intact, newest first. A checkpoint's entries point into the log just
     /// before its replay address, so if the tail was damaged there (a flipped byte, a truncated file) the
     /// checkpoint would keep serving values whose records are gone and whose history cannot be read. The
-    /// records between the last sparse-index point and the replay address (at most one stride) are
+    /// records between the last sparse-index point of any lane and the replay address are
     /// checked; a checkpoint that fails is passed over for an older one or for a full replay, which
     /// then stops at the damage like any other.
     /// </summary>
@@ -99,12 +102,8 @@ internal static class StoreRecovery
             var header = candidate.Header;
             if (header.ReplayFromAddress > tail || header.ReplayFromAddress < log.BeginAddress) continue;
             var verifyFrom = log.BeginAddress;
-            for (var i = header.SparseAddresses.Length - 1; i >= 0; i--)
-            {
-                if (header.SparseAddresses[i] > header.ReplayFromAddress) continue;
-                verifyFrom = header.SparseAddresses[i];
-                break;
-            }
+            foreach (var address in header.SparseAddresses)
+                if (address <= header.ReplayFromAddress) verifyFrom = Math.Max(verifyFrom, address);
             var skips = new List<AddressRange>();
             for (var i = 0; i < header.SkipStarts.Length; i++) skips.Add(new AddressRange(header.SkipStarts[i], header.SkipEnds[i]));
             var intact = true;
@@ -126,11 +125,11 @@ internal static class StoreRecovery
             case Operation.Put:
             case Operation.Delete:
                 var existing = index.Find(record.Bucket, record.Layer, record.Path, record.Key);
-                if (existing is not null && existing.Version >= record.Sequence) return;
+                if (existing is not null && existing.Version >= record.Version) return;
                 var value = record.Op == Operation.Put ? record.Value ?? "null"u8.ToArray() : null;
                 var keys = record.Op == Operation.Put ? record.SecondaryKeys : default;
                 index.Set(record.Bucket, record.Layer, record.Path, record.Key,
-                    IndexEntry.Create(value, record.Sequence, record.TimestampMs, index.InternActor(record.Actor), address, keys),
+                    IndexEntry.Create(value, record.Version, record.TimestampMs, index.InternActor(record.Actor), address, keys),
                     maintainDerived: false);
                 break;
             case Operation.DropBucket:
@@ -140,12 +139,14 @@ internal static class StoreRecovery
     }
 }
 
-/// <summary>The state a store starts from after <see cref="StoreRecovery.Run"/>.</summary>
+/// <summary>
+/// The state a store starts from after <see cref="StoreRecovery.Run"/>. <see cref="CleanStop"/> is false when the
+/// store may have stopped with records it had shown (in interval mode, to reads and the feed) that never reached disk.
+/// </summary>
 internal sealed record RecoveredState(
     StoreIndex Index,
-    long LastSequence,
-    long[] PartitionSequences,
-    SequenceIndex SequenceIndex,
+    LaneSet Lanes,
     List<AddressRange> SkipRanges,
     AddressRange? Damaged,
-    long ReplayedRecords);
+    long ReplayedRecords,
+    bool CleanStop);

@@ -16,5 +16,7 @@ public enum EngineError
     SecondaryKeyTaken,
     /// <summary>A change-feed reader asked to start before the oldest retained sequence.</summary>
     FeedTruncated,
+    /// <summary>A change-feed cursor that is not one of this store's (malformed, or for another partition count).</summary>
+    BadCursor,
     Closed,
 }

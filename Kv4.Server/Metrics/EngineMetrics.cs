@@ -15,7 +15,7 @@ public sealed class EngineMetrics
 {
     private readonly EngineLifetime _engine;
     private readonly string _dataDir;
-    private readonly Gauge _lastSequence;
+    private readonly Gauge _appendedRecords;
     private readonly Gauge _dataBytes;
     private readonly Gauge _ready;
 
@@ -24,8 +24,8 @@ public sealed class EngineMetrics
         _engine = engine;
         _dataDir = options.Value.DataDirFullPath;
         var factory = Prometheus.Metrics.WithCustomRegistry(registry);
-        _lastSequence = factory.CreateGauge(
-            "kv4_engine_last_sequence", "Sequence number of the last acknowledged mutation (grows by one per write, delete or bucket drop).");
+        _appendedRecords = factory.CreateGauge(
+            "kv4_engine_appended_records", "Records every partition has appended, together: one per write, delete or bucket drop.");
         _dataBytes = factory.CreateGauge("kv4_engine_data_bytes", "Bytes on disk in the data directory: the log and the index checkpoints.");
         _ready = factory.CreateGauge("kv4_engine_ready", "1 once the engine has opened and recovered.");
         registry.AddBeforeCollectCallback(Refresh);
@@ -39,7 +39,7 @@ public sealed class EngineMetrics
         if (store is null) return;
         try
         {
-            _lastSequence.Set(store.LastSequence);
+            _appendedRecords.Set(store.AppendedRecords);
             _dataBytes.Set(DirectoryBytes(_dataDir));
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException or UnauthorizedAccessException)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using Kv4.Engine.Model;
 using Kv4.Engine.Rules;
 using Kv4.Server.Authentication;
 using Kv4.Server.Endpoints;
@@ -50,10 +51,20 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         // Ends when the client goes, the node stops (Kestrel waits for open requests when it stops) or admission ends it.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var aborted = linked.Token;
-        using var live = runtime.Connections.Open(caller, watch.PathPrefix, Reach.Watch, context.Connection.RemoteIpAddress, _ => CancelQuietly(linked));
         // The feed's starting point is pinned here, before the client sees the headers: whatever it writes once it
         // has them is in the stream.
-        var feed = runtime.Storage.Bucket(watch.Bucket).ReadChangesAsync(watch.Layer, watch.PathPrefix, watch.AfterSequence, aborted);
+        var view = runtime.Storage.Bucket(watch.Bucket);
+        var cursor = watch.After ?? view.CurrentCursor();
+        IAsyncEnumerable<ChangeEvent> feed;
+        try
+        {
+            feed = view.ReadChangesAsync(watch.Layer, watch.PathPrefix, cursor, aborted);
+        }
+        catch (EngineException e)
+        {
+            return ApiReply.Fail(ErrorCodes.FromEngine(e.Error));
+        }
+        using var live = runtime.Connections.Open(caller, watch.PathPrefix, Reach.Watch, context.Connection.RemoteIpAddress, _ => CancelQuietly(linked));
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -81,8 +92,9 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
                 }
                 if (!await next || !live.StillAdmitted()) break;
                 var change = changes.Current;
-                WriteAscii(output, "id: " + change.Sequence + "\ndata: ");
-                ChangeEventJson.Write(output, change);
+                var position = cursor.ToString();
+                WriteAscii(output, "id: " + position + "\ndata: ");
+                ChangeEventJson.Write(output, change, position);
                 WriteAscii(output, "\n\n");
                 await output.FlushAsync(aborted);
                 next = changes.MoveNextAsync().AsTask();
@@ -149,9 +161,20 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        using var live = runtime.Connections.Open(caller, watch.PathPrefix, Reach.Watch, remote, _ => CancelQuietly(stop));
         // Pinned before the upgrade completes: whatever the client writes once it is connected is in the stream.
-        var feed = runtime.Storage.Bucket(watch.Bucket).ReadChangesAsync(watch.Layer, watch.PathPrefix, watch.AfterSequence, stop.Token);
+        var view = runtime.Storage.Bucket(watch.Bucket);
+        var cursor = watch.After ?? view.CurrentCursor();
+        IAsyncEnumerable<ChangeEvent> feed;
+        try
+        {
+            feed = view.ReadChangesAsync(watch.Layer, watch.PathPrefix, cursor, stop.Token);
+        }
+        catch (EngineException e)
+        {
+            await replies.WriteErrorAsync(context.Response, ErrorCodes.FromEngine(e.Error));
+            return;
+        }
+        using var live = runtime.Connections.Open(caller, watch.PathPrefix, Reach.Watch, remote, _ => CancelQuietly(stop));
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         // The client sends nothing but its close: reading is only how that close (or a broken socket) is noticed.
         var reading = Task.Run(async () =>
@@ -179,7 +202,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
             {
                 if (!live.StillAdmitted()) break;
                 buffer.ResetWrittenCount();
-                ChangeEventJson.Write(buffer, change);
+                ChangeEventJson.Write(buffer, change, cursor.ToString());
                 await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, stop.Token);
             }
         }

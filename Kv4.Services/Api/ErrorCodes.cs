@@ -20,7 +20,7 @@ public static class ErrorCodes
         EngineError.VersionConflict => ErrorCode.VersionConflict,
         EngineError.NotFound => ErrorCode.NotFound,
         EngineError.Exists or EngineError.SecondaryKeyTaken => ErrorCode.Exists,
-        EngineError.BadLayer or EngineError.BadBucket or EngineError.FeedTruncated => ErrorCode.BadParam,
+        EngineError.BadLayer or EngineError.BadBucket or EngineError.FeedTruncated or EngineError.BadCursor => ErrorCode.BadParam,
         EngineError.Closed => ErrorCode.Unavailable,
         _ => ErrorCode.Unavailable,
     };

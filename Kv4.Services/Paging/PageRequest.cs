@@ -67,7 +67,7 @@ public readonly struct PageRequest
         Span<byte> bytes = stackalloc byte[24];
         BinaryPrimitives.WriteInt64LittleEndian(bytes, position.Address);
         BinaryPrimitives.WriteInt64LittleEndian(bytes[8..], position.PreviousAddress);
-        BinaryPrimitives.WriteInt64LittleEndian(bytes[16..], position.Sequence);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes[16..], position.Version);
         return PageCursor.Seal(Scope, bytes);
     }
 }

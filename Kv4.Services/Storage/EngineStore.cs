@@ -68,9 +68,11 @@ public sealed class EngineStore(Kv4Store store) : IStore
             HistoryPosition? after = null, CancellationToken cancellationToken = default) =>
             store.ReadPathHistoryAsync(bucket, layer, path, query, after, cancellationToken);
 
-        public IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, long? afterSequence,
+        public IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, FeedCursor after,
             CancellationToken cancellationToken = default) =>
-            store.ReadChangesAsync(new ChangeFilter(bucket, layer, pathPrefix), afterSequence, cancellationToken);
+            store.ReadChangesAsync(new ChangeFilter(bucket, layer, pathPrefix), after, cancellationToken);
+
+        public FeedCursor CurrentCursor() => store.CurrentCursor();
 
         public ValueTask<WriteResult> PutAsync(string layer, string path, string key, ReadOnlyMemory<byte> json, string actor,
             WriteCondition condition = default, SecondaryKeys secondaryKeys = default, CancellationToken cancellationToken = default) =>

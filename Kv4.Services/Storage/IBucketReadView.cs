@@ -43,6 +43,12 @@ public interface IBucketReadView
     IAsyncEnumerable<HistoryEntry> ReadPathHistoryAsync(string layer, string path, HistoryQuery query, HistoryPosition? after = null,
         CancellationToken cancellationToken = default);
 
-    /// <summary>The changes of the bucket in <paramref name="layer"/> (null: every layer) under a prefix, replayed after a point, then live.</summary>
-    IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, long? afterSequence, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The changes of the bucket in <paramref name="layer"/> (null: every layer) under a prefix, replayed after
+    /// <paramref name="after"/>, then live; the cursor is advanced past each change as it is handed out.
+    /// </summary>
+    IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, FeedCursor after, CancellationToken cancellationToken = default);
+
+    /// <summary>The feed cursor of this instant: a read after it gets the changes made from now on.</summary>
+    FeedCursor CurrentCursor();
 }

@@ -7,10 +7,11 @@ namespace Kv4.Services.Watch;
 /// <summary>
 /// One change as the watch streams send it (http-api.md §7 Watch):
 /// <code>
-/// {"seq":42,"op":"put","l":"data","path":"a/b","k":"x","v":{"n":1},"_ver_":"42","t":1763900000123,"by":"elena"}
-/// {"seq":43,"op":"delete","l":"data","path":"a/b","k":"x","v":null,"_ver_":"43","t":1763900000456,"by":"elena"}
+/// {"seq":"AUAUAg","op":"put","l":"data","path":"a/b","k":"x","v":{"n":1},"_ver_":"2","t":1763900000123,"by":"elena"}
+/// {"seq":"AUAUAw","op":"delete","l":"data","path":"a/b","k":"x","v":null,"_ver_":"3","t":1763900000456,"by":"elena"}
 /// </code>
-/// `seq` is the store-wide sequence to resume from (`since`), `t` unix milliseconds, `by` the actor.
+/// `seq` is the opaque cursor to resume from after this change (`since`, see <see cref="FeedCursor"/>), `t` unix
+/// milliseconds, `by` the actor.
 /// A dropped bucket (its account deleted) is `"op":"drop_bucket"` with empty l, path and k.
 /// </summary>
 public static class ChangeEventJson
@@ -21,11 +22,12 @@ public static class ChangeEventJson
         SkipValidation = true,
     };
 
-    public static void Write(IBufferWriter<byte> output, ChangeEvent change)
+    /// <param name="cursor">The feed cursor just after <paramref name="change"/>, in its text form.</param>
+    public static void Write(IBufferWriter<byte> output, ChangeEvent change, string cursor)
     {
         using var writer = new Utf8JsonWriter(output, Options);
         writer.WriteStartObject();
-        writer.WriteNumber("seq", change.Sequence);
+        writer.WriteString("seq", cursor);
         writer.WriteString("op", change.Op switch
         {
             Operation.Put => "put",
@@ -45,10 +47,10 @@ public static class ChangeEventJson
         writer.WriteEndObject();
     }
 
-    public static byte[] ToBytes(ChangeEvent change)
+    public static byte[] ToBytes(ChangeEvent change, string cursor)
     {
         var buffer = new ArrayBufferWriter<byte>(128 + (change.Value?.Length ?? 0));
-        Write(buffer, change);
+        Write(buffer, change, cursor);
         return buffer.WrittenSpan.ToArray();
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Kv4.Engine.Model;
 using Kv4.Engine.Rules;
 using Kv4.Services.Api;
@@ -6,11 +5,12 @@ using Kv4.Services.Api;
 namespace Kv4.Services.Watch;
 
 /// <summary>
-/// A validated watch: the caller's bucket, one layer, a path prefix (whole segments) and where to resume.
+/// A validated watch: the caller's bucket, one layer, a path prefix (whole segments) and where to resume (null: from
+/// now). `since` is the cursor of the last change a client was given, or 0 for everything retained.
 /// Which layers may be watched is each service's declaration (<see cref="ServiceDeclaration.Watchable"/>), asked by
 /// admission before this is built: a layer that holds credentials or session secrets is never streamed.
 /// </summary>
-public sealed record WatchRequest(string Bucket, string Layer, string PathPrefix, long? AfterSequence)
+public sealed record WatchRequest(string Bucket, string Layer, string PathPrefix, FeedCursor? After)
 {
     public ChangeFilter Filter => new(Bucket, Layer, PathPrefix);
 
@@ -25,12 +25,8 @@ public sealed record WatchRequest(string Bucket, string Layer, string PathPrefix
             error = ErrorCode.BadPath;
             return false;
         }
-        long? after = null;
-        if (since is not null)
-        {
-            if (!long.TryParse(since, NumberStyles.None, CultureInfo.InvariantCulture, out var seq)) return false;
-            after = seq;
-        }
+        FeedCursor? after = null;
+        if (since is not null && !FeedCursor.TryParse(since, out after)) return false;
         request = new WatchRequest(caller.Bucket, layer, path, after);
         return true;
     }

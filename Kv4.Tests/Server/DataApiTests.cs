@@ -152,7 +152,7 @@ public sealed class DataApiTests(RealServerFixture fixture) : IClassFixture<Real
         Assert.Equal("{\"s\":\"ok\",\"v\":\"ready\"}", await client.GetStringAsync("/readyz"));
         var metrics = await client.GetStringAsync("/metrics");
         Assert.Contains("kv4_api_requests_total{service=\"data\",method=\"PUT\",status=\"200\"}", metrics);
-        var sequence = metrics.Split('\n').Single(l => l.StartsWith("kv4_engine_last_sequence ", StringComparison.Ordinal));
+        var sequence = metrics.Split('\n').Single(l => l.StartsWith("kv4_engine_appended_records ", StringComparison.Ordinal));
         Assert.True(double.Parse(sequence.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) > 0);
         Assert.Matches("kv4_engine_data_bytes [1-9]", metrics);
         // The test server runs sync durability: the PUT above was acknowledged after a commit the engine timed.

@@ -38,7 +38,9 @@ public sealed class NoStorage(string bucket) : IBucketView
     public IAsyncEnumerable<HistoryEntry> ReadPathHistoryAsync(string layer, string path, HistoryQuery query, HistoryPosition? after = null,
         CancellationToken cancellationToken = default) => throw Touched();
 
-    public IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, long? afterSequence, CancellationToken cancellationToken = default) => throw Touched();
+    public IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, FeedCursor after, CancellationToken cancellationToken = default) => throw Touched();
+
+    public FeedCursor CurrentCursor() => throw Touched();
 
     public ValueTask<WriteResult> PutAsync(string layer, string path, string key, ReadOnlyMemory<byte> json, string actor,
         WriteCondition condition = default, SecondaryKeys secondaryKeys = default, CancellationToken cancellationToken = default) => throw Touched();

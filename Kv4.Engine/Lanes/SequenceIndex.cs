@@ -1,20 +1,21 @@
-namespace Kv4.Engine.Feed;
+namespace Kv4.Engine.Lanes;
 
 /// <summary>
-/// A sparse map from sequence to log address: the address of every <see cref="Stride"/>-th record
-/// (sequences 1, 4097, 8193, ...). A feed reader starting after sequence s scans from the last noted
-/// record at or before s+1, so it reads at most one stride of records it does not need. Rebuilt by replay
-/// and saved in checkpoints. Example after 10 000 records: [(1, 64), (4097, 532 480), (8193, 1 064 960)].
+/// One partition's sparse map from partition sequence to log address: the address of every
+/// <see cref="Stride"/>-th record of the partition (sequences 1, 1025, 2049, ...). A feed reader that resumes the
+/// partition after sequence s scans from the last noted record at or before s+1, so it reads at most one stride of
+/// the partition's records it does not need (and whatever other partitions wrote in between). Rebuilt by replay and
+/// saved in checkpoints. Example after 2500 records of the partition: [(1, 64), (1025, 131 136), (2049, 262 208)].
 /// </summary>
 internal sealed class SequenceIndex
 {
-    public const long Stride = 4096;
+    public const long Stride = 1024;
 
     private readonly Lock gate = new();
     private readonly List<long> sequences = [];
     private readonly List<long> addresses = [];
 
-    /// <summary>Writer (or replay) only, in increasing sequence order.</summary>
+    /// <summary>The lane's writer (or replay) only, in increasing sequence order.</summary>
     public void Note(long sequence, long address)
     {
         if ((sequence - 1) % Stride != 0) return;
@@ -26,7 +27,7 @@ internal sealed class SequenceIndex
         }
     }
 
-    /// <summary>The address to scan from to see every record after <paramref name="afterSequence"/>; <paramref name="logBegin"/> if none is noted.</summary>
+    /// <summary>The address to scan from to see every record of the partition after <paramref name="afterSequence"/>; <paramref name="logBegin"/> if none is noted.</summary>
     public long StartAddressAfter(long afterSequence, long logBegin)
     {
         lock (gate)
@@ -42,7 +43,7 @@ internal sealed class SequenceIndex
         lock (gate) return (sequences.ToArray(), addresses.ToArray());
     }
 
-    public void Load(long[] noted, long[] at)
+    public void Load(ReadOnlySpan<long> noted, ReadOnlySpan<long> at)
     {
         lock (gate)
         {

@@ -1,0 +1,135 @@
+using System.Buffers.Text;
+
+namespace Kv4.Engine.Model;
+
+/// <summary>
+/// A change-feed reader's resume point: for every partition, the version of the last event of that partition the
+/// reader has passed (0: none yet). A read after the cursor delivers exactly the events whose version is greater
+/// than their partition's position, so it restarts with no gap and no duplicate whatever the interleaving of the
+/// partitions was, and the versions are the partition's own (epoch, sequence), which a replica or a node the
+/// partition moves to has too. The feed advances the cursor in place as it hands out events.
+/// <code>
+///   4 partitions; events so far: p2 v1, p0 v1, p2 v2, p3 v1
+///   cursor after them      [1, 0, 2, 1]      text "AQQAAQECAAE"
+///   resume from it: p0 after v1, p1 from its first event, p2 after v2, p3 after v1
+/// </code>
+/// Text form (what a client holds and sends back as `since`): unpadded base64url of
+/// <c>[format 1][P][gap, version]*</c>, all unsigned LEB128 varints, listing only the partitions with a position,
+/// each as the count of empty partitions skipped since the previous one and its version. "0" is the beginning.
+/// </summary>
+public sealed class FeedCursor
+{
+    private const byte Format = 1;
+    /// <summary>The longest text a client may send back (64 partitions need at most ~1 KB).</summary>
+    public const int MaxTextLength = 16 * 1024;
+
+    private long[] positions;
+
+    private FeedCursor(long[] positions) => this.positions = positions;
+
+    /// <summary>Before every event: a read from here replays all that is retained.</summary>
+    public static FeedCursor Beginning(int partitionCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(partitionCount, 1);
+        return new FeedCursor(new long[partitionCount]);
+    }
+
+    /// <summary>Before every event, for a store whose partition count the caller does not know: the store sizes it.</summary>
+    public static FeedCursor Beginning() => new([]);
+
+    /// <summary>How many partitions it names (0: a beginning not yet read by a store).</summary>
+    public int PartitionCount => positions.Length;
+
+    /// <summary>The store, before reading: a beginning cursor takes its partition count; false if it names another.</summary>
+    internal bool TryBind(int partitionCount)
+    {
+        if (positions.Length == 0) positions = new long[partitionCount];
+        return positions.Length == partitionCount;
+    }
+
+    /// <summary>The version of the last event of <paramref name="partition"/> passed (0: none).</summary>
+    public long this[int partition] => positions[partition];
+
+    internal void Set(int partition, long version) => positions[partition] = version;
+
+    /// <summary>Whether an event of <paramref name="partition"/> with <paramref name="version"/> lies after the cursor.</summary>
+    internal bool IsAfter(int partition, long version) => version > positions[partition];
+
+    public FeedCursor Clone() => new((long[])positions.Clone());
+
+    public bool IsBeginning => Array.TrueForAll(positions, static p => p == 0);
+
+    /// <summary>What a client sends back to resume after the last event it was given.</summary>
+
+    public override string ToString()
+    {
+        if (IsBeginning) return "0";
+        var buffer = new byte[2 * 5 + positions.Length * (5 + 10)];
+        var n = 0;
+        buffer[n++] = Format;
+        n += WriteVarint(buffer.AsSpan(n), (ulong)positions.Length);
+        var previous = -1;
+        for (var p = 0; p < positions.Length; p++)
+        {
+            if (positions[p] == 0) continue;
+            n += WriteVarint(buffer.AsSpan(n), (ulong)(p - previous - 1));
+            n += WriteVarint(buffer.AsSpan(n), (ulong)positions[p]);
+            previous = p;
+        }
+        return Base64Url.EncodeToString(buffer.AsSpan(0, n));
+    }
+
+    /// <summary>Reads a cursor's text form; false (and null) for anything that is not one.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FeedCursor? cursor)
+    {
+        cursor = null;
+        if (text.Length == 0 || text.Length > MaxTextLength) return false;
+        if (text is "0")
+        {
+            cursor = Beginning();
+            return true;
+        }
+        var bytes = new byte[Base64Url.GetMaxDecodedLength(text.Length)];
+        if (!Base64Url.TryDecodeFromChars(text, bytes, out var length)) return false;
+        var input = bytes.AsSpan(0, length);
+        if (input.Length < 2 || input[0] != Format) return false;
+        input = input[1..];
+        if (!TryReadVarint(ref input, out var count) || count is 0 or > 1 << 16) return false;
+        var positions = new long[count];
+        var p = -1L;
+        while (input.Length > 0)
+        {
+            if (!TryReadVarint(ref input, out var gap) || !TryReadVarint(ref input, out var version)) return false;
+            p += (long)gap + 1;
+            if (gap >= count || p >= (long)count || version is 0 or > long.MaxValue) return false;
+            positions[p] = (long)version;
+        }
+        cursor = new FeedCursor(positions);
+        return true;
+    }
+
+    private static int WriteVarint(Span<byte> output, ulong value)
+    {
+        var n = 0;
+        while (value >= 0x80)
+        {
+            output[n++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+        output[n++] = (byte)value;
+        return n;
+    }
+
+    private static bool TryReadVarint(ref Span<byte> input, out ulong value)
+    {
+        value = 0;
+        for (var shift = 0; shift < 64 && input.Length > 0; shift += 7)
+        {
+            var b = input[0];
+            input = input[1..];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return shift < 63 || b <= 1;
+        }
+        return false;
+    }
+}
