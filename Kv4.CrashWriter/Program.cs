@@ -6,10 +6,13 @@ using Kv4.Engine.Model;
 // Usage: Kv4.CrashWriter <data directory> <round> <writers> [sync|interval]
 // Opens the store with sync (default) or interval durability and lets <writers> tasks write until the process is killed.
 // Each task writes one write at a time. Its n-th write goes to a key of its own, "w<t>-k<n % 8>", or, every
-// third write, to a key all tasks share, "s<n % 4>", so shared keys get versions from racing writers.
-// A line "ack <key> <version> <round> <task> <n>" is printed only after
+// third write, to a key all tasks share, "s<n % 4>", so shared keys get versions from racing writers. Each key is
+// at its own path, "acks/<key>", so the writes spread over the partitions and their lanes run side by side.
+// A line "ack <key> <version> <partition> <partition sequence> <round> <task> <n>" is printed only after
 // PutAsync has returned, i.e. after the engine acknowledged the write as durable; the parent treats
-// every complete line it reads as a promise the store must keep after SIGKILL.
+// every complete line it reads as a promise the store must keep after SIGKILL. In interval mode task 0 flushes the
+// store once, after its 200th write, and then prints "flushed": everything acknowledged before that line is durable,
+// so the parent can kill at a point where the log has commits behind it and writes in flight.
 if (args.Length is not (3 or 4))
 {
     Console.Error.WriteLine("usage: Kv4.CrashWriter <data directory> <round> <writers> [sync|interval]");
@@ -33,9 +36,14 @@ var tasks = Enumerable.Range(0, writers).Select(t => Task.Run(async () =>
     {
         var key = KeyOf(t, n);
         var json = Encoding.UTF8.GetBytes($"{{\"round\":{round},\"task\":{t},\"n\":{n}}}");
-        var result = await store.PutAsync(new EntryAddress("crash", "data", "acks", key), json, $"writer-{t}");
-        var line = $"ack {key} {result.Version.Value} {round} {t} {n}\n";
+        var result = await store.PutAsync(new EntryAddress("crash", "data", "acks/" + key, "v"), json, $"writer-{t}");
+        var line = $"ack {key} {result.Version.Value} {result.Partition} {result.PartitionSequence} {round} {t} {n}\n";
         lock (printLock) stdout.Write(line);
+        if (t == 0 && n == 200 && durability == DurabilityMode.Interval)
+        {
+            await store.FlushAsync();
+            lock (printLock) stdout.Write("flushed\n");
+        }
     }
 })).ToArray();
 

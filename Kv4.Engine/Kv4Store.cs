@@ -75,6 +75,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.PartitionCount, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.PartitionCount, VersionId.MaxPartitions);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxValueBytes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.CheckpointEveryRecords, 1);
         Directory.CreateDirectory(options.DataDirectory);
@@ -153,14 +154,21 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var lane = lanes[partitions.PartitionOf(bucket, layer, path)];
 
         WriteResult result;
+        EngineException? refusal;
+        IndexEntry? current;
         lock (lane.Gate)
         {
             ThrowIfClosed();
-            var current = index.Find(bucket, layer, path, key);
-            CheckCondition(condition, current);
-            CheckSecondaryKeysFree(bucket, layer, path, key, secondaryKeys);
-            result = AppendLocked(lane, Operation.Put, bucket, layer, path, key, value, secondaryKeys, actor, current);
+            current = index.Find(bucket, layer, path, key);
+            refusal = ConditionRefusal(condition, current);
+            if (refusal is null)
+            {
+                CheckSecondaryKeysFree(bucket, layer, path, key, secondaryKeys);
+                result = AppendLocked(lane, Operation.Put, bucket, layer, path, key, value, secondaryKeys, actor, current);
+            }
+            else result = default;
         }
+        if (refusal is not null) await RefuseAsync(refusal, current).ConfigureAwait(false);
         await AfterAppendAsync(lane).ConfigureAwait(false);
         return result;
     }
@@ -176,16 +184,17 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var lane = lanes[partitions.PartitionOf(bucket, layer, path)];
 
         WriteResult result;
+        EngineException? refusal;
+        IndexEntry? current;
         lock (lane.Gate)
         {
             ThrowIfClosed();
-            var current = index.Find(bucket, layer, path, key);
-            if (condition.Kind == WriteConditionKind.IfAbsent && current?.IsLive == true)
-                throw new EngineException(EngineError.Exists, "the entry exists");
-            if (condition.Kind == WriteConditionKind.IfVersion) CheckCondition(condition, current);
-            if (current?.IsLive != true) return default;
-            result = AppendLocked(lane, Operation.Delete, bucket, layer, path, key, null, default, actor, current);
+            current = index.Find(bucket, layer, path, key);
+            refusal = ConditionRefusal(condition, current);
+            if (refusal is null && current?.IsLive != true) return default;
+            result = refusal is null ? AppendLocked(lane, Operation.Delete, bucket, layer, path, key, null, default, actor, current) : default;
         }
+        if (refusal is not null) await RefuseAsync(refusal, current).ConfigureAwait(false);
         await AfterAppendAsync(lane).ConfigureAwait(false);
         return result;
     }
@@ -567,7 +576,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var partitionSequence = lane.Sequence + 1;
         if (partitionSequence > VersionId.MaxSequence)
             throw new EngineException(EngineError.Closed, "the partition has used every sequence of its epoch");
-        var version = VersionId.Of(lane.Epoch, partitionSequence);
+        var version = VersionId.Of(lane.Epoch, lane.Partition, partitionSequence);
         var timestamp = options.Clock.GetUtcNow().ToUnixTimeMilliseconds();
         actor = index.InternActor(actor);
 
@@ -619,7 +628,10 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         if (options.Durability == DurabilityMode.Sync)
             await commits.WaitDurableAsync().ConfigureAwait(false);
         else
+        {
             commits.MarkDirty();
+            if (commits.Overdue) await commits.WaitDurableAsync().ConfigureAwait(false);
+        }
         if (lane is null || lane.SinceCheckpoint % checkpointCheckStride == 0) MaybeStartBackgroundCheckpoint();
     }
 
@@ -662,17 +674,25 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
             entry.ForgetPrevious();
     }
 
-    private static void CheckCondition(WriteCondition condition, IndexEntry? current)
+    private static EngineException? ConditionRefusal(WriteCondition condition, IndexEntry? current) => condition.Kind switch
     {
-        switch (condition.Kind)
-        {
-            case WriteConditionKind.IfAbsent when current?.IsLive == true:
-                throw new EngineException(EngineError.Exists, "the entry exists");
-            case WriteConditionKind.IfVersion when current?.IsLive != true:
-                throw new EngineException(EngineError.NotFound, "the entry does not exist");
-            case WriteConditionKind.IfVersion when current!.Version != condition.Expected.Value:
-                throw new EngineException(EngineError.VersionConflict, "the entry has a newer version");
-        }
+        WriteConditionKind.IfAbsent when current?.IsLive == true => new EngineException(EngineError.Exists, "the entry exists"),
+        WriteConditionKind.IfVersion when current?.IsLive != true => new EngineException(EngineError.NotFound, "the entry does not exist"),
+        WriteConditionKind.IfVersion when current!.Version != condition.Expected.Value =>
+            new EngineException(EngineError.VersionConflict, "the entry has a newer version"),
+        _ => null,
+    };
+
+    /// <summary>
+    /// Throws a condition's refusal. With durable reads the caller chose its condition from what it could see; if what
+    /// refused it is a version not yet committed, the refusal waits for that commit, so a caller that reads again
+    /// (a compare-and-set retry) sees the version it lost to instead of the one it already tried.
+    /// </summary>
+    private async ValueTask RefuseAsync(EngineException refusal, IndexEntry? current)
+    {
+        if (durableReads && current is not null && current.LogAddress >= Volatile.Read(ref durableAddress))
+            await commits.WaitDurableAsync().ConfigureAwait(false);
+        throw refusal;
     }
 
     private void CheckSecondaryKeysFree(string bucket, string layer, string path, string key, SecondaryKeys keys)

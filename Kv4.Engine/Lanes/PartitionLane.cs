@@ -76,8 +76,6 @@ internal sealed class PartitionLane(int partition)
         set => Volatile.Write(ref lastVersion, value);
     }
 
-    /// <summary>The version the partition's next record gets.</summary>
-    public VersionId NextVersion => VersionId.Of(Epoch, Sequence + 1);
 
     public SequenceIndex Sparse { get; } = new();
 

@@ -11,7 +11,11 @@ namespace Kv4.Engine.Log;
 ///   writer B: append ─ take round 7 ─────── await ───────────────┤
 ///   loop:     [commit 6 running ...] swap 7→8, CommitAsync(tail) ┴ complete round 7
 /// </code>
-/// In interval mode appends only mark the log dirty, and the loop commits at most every interval.
+/// In interval mode appends only mark the log dirty, and the loop commits at most every interval. Writers that never
+/// give their threads back (an interval put completes without awaiting) can starve the loop and the log device,
+/// both of which run on the thread pool, and then nothing is committed at all: so once a commit is
+/// <see cref="Overdue"/> (nothing committed for <see cref="OverdueIntervals"/> intervals while data waits) writers
+/// wait for it, and the window a crash can take stays bounded.
 /// </summary>
 internal sealed class GroupCommit : IAsyncDisposable
 {
@@ -28,6 +32,10 @@ internal sealed class GroupCommit : IAsyncDisposable
     private bool finished;
     private int dirty;
     private long commits;
+    // When the oldest data not yet committed was appended (the first MarkDirty since the last commit started).
+    private long dirtySinceMs;
+
+    public const int OverdueIntervals = 4;
 
     /// <summary>How many commits the loop has issued (each may cover many writers).</summary>
     public long Commits => Interlocked.Read(ref commits);
@@ -60,13 +68,20 @@ internal sealed class GroupCommit : IAsyncDisposable
         }
     }
 
+    /// <summary>Interval mode: appended data has waited <see cref="OverdueIntervals"/> intervals for a commit.</summary>
+    public bool Overdue =>
+        intervalMs > 0 && Volatile.Read(ref dirty) != 0 && Environment.TickCount64 - Volatile.Read(ref dirtySinceMs) > OverdueIntervals * intervalMs;
+
     /// <summary>Interval mode: note that something was appended, so the loop commits within the interval.</summary>
     public void MarkDirty()
     {
         if (stopping.IsCancellationRequested) return;
         // Read first: the lanes of every core mark it, and a plain read keeps the line shared until a commit clears it.
         if (Volatile.Read(ref dirty) == 0 && Interlocked.Exchange(ref dirty, 1) == 0)
+        {
+            Volatile.Write(ref dirtySinceMs, Environment.TickCount64);
             wake.Release();
+        }
     }
 
     private async Task RunAsync()

@@ -49,7 +49,7 @@ internal sealed class LogRecord
     public const int CurrentFormat = 2;
 
     /// <summary>The version this record made (its `_ver_`).</summary>
-    [IgnoreMember] internal long Version => VersionId.Of(Epoch, PartitionSequence).Value;
+    [IgnoreMember] internal long Version => VersionId.Of(Epoch, Partition, PartitionSequence).Value;
 
     internal const int FrameHeaderBytes = 4;
 

@@ -9,13 +9,14 @@ namespace Kv4.Engine.Model;
 /// partitions was, and the versions are the partition's own (epoch, sequence), which a replica or a node the
 /// partition moves to has too. The feed advances the cursor in place as it hands out events.
 /// <code>
-///   4 partitions; events so far: p2 v1, p0 v1, p2 v2, p3 v1
-///   cursor after them      [1, 0, 2, 1]      text "AQQAAQECAAE"
-///   resume from it: p0 after v1, p1 from its first event, p2 after v2, p3 after v1
+///   4 partitions, epoch 0; events so far (partition:sequence): 2:1, 0:1, 2:2, 3:1
+///   cursor after them      [0:1, -, 2:2, 3:1]      text "AQQAAAEBAAIAAAE"
+///   resume from it: p0 after its 1st record, p1 from its first, p2 after its 2nd, p3 after its 1st
 /// </code>
 /// Text form (what a client holds and sends back as `since`): unpadded base64url of
-/// <c>[format 1][P][gap, version]*</c>, all unsigned LEB128 varints, listing only the partitions with a position,
-/// each as the count of empty partitions skipped since the previous one and its version. "0" is the beginning.
+/// <c>[format 1][P][gap, epoch, sequence]*</c>, all unsigned LEB128 varints, listing only the partitions with a
+/// position, each as the count of empty partitions skipped since the previous one and its version's epoch and
+/// sequence (the partition is known from the place). "0" is the beginning.
 /// </summary>
 public sealed class FeedCursor
 {
@@ -64,7 +65,7 @@ public sealed class FeedCursor
     public override string ToString()
     {
         if (IsBeginning) return "0";
-        var buffer = new byte[2 * 5 + positions.Length * (5 + 10)];
+        var buffer = new byte[2 * 5 + positions.Length * (3 * 10)];
         var n = 0;
         buffer[n++] = Format;
         n += WriteVarint(buffer.AsSpan(n), (ulong)positions.Length);
@@ -72,8 +73,10 @@ public sealed class FeedCursor
         for (var p = 0; p < positions.Length; p++)
         {
             if (positions[p] == 0) continue;
+            var version = new VersionId(positions[p]);
             n += WriteVarint(buffer.AsSpan(n), (ulong)(p - previous - 1));
-            n += WriteVarint(buffer.AsSpan(n), (ulong)positions[p]);
+            n += WriteVarint(buffer.AsSpan(n), (ulong)version.Epoch);
+            n += WriteVarint(buffer.AsSpan(n), (ulong)version.PartitionSequence);
             previous = p;
         }
         return Base64Url.EncodeToString(buffer.AsSpan(0, n));
@@ -90,19 +93,28 @@ public sealed class FeedCursor
             return true;
         }
         var bytes = new byte[Base64Url.GetMaxDecodedLength(text.Length)];
-        if (!Base64Url.TryDecodeFromChars(text, bytes, out var length)) return false;
+        int length;
+        try
+        {
+            if (!Base64Url.TryDecodeFromChars(text, bytes, out length)) return false;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
         var input = bytes.AsSpan(0, length);
         if (input.Length < 2 || input[0] != Format) return false;
         input = input[1..];
-        if (!TryReadVarint(ref input, out var count) || count is 0 or > 1 << 16) return false;
+        if (!TryReadVarint(ref input, out var count) || count is 0 or > VersionId.MaxPartitions) return false;
         var positions = new long[count];
         var p = -1L;
         while (input.Length > 0)
         {
-            if (!TryReadVarint(ref input, out var gap) || !TryReadVarint(ref input, out var version)) return false;
+            if (!TryReadVarint(ref input, out var gap) || !TryReadVarint(ref input, out var epoch) || !TryReadVarint(ref input, out var sequence))
+                return false;
             p += (long)gap + 1;
-            if (gap >= count || p >= (long)count || version is 0 or > long.MaxValue) return false;
-            positions[p] = (long)version;
+            if (gap >= count || p >= (long)count || epoch > VersionId.MaxEpoch || sequence is 0 or > VersionId.MaxSequence) return false;
+            positions[p] = VersionId.Of((int)epoch, (int)p, (long)sequence).Value;
         }
         cursor = new FeedCursor(positions);
         return true;

@@ -3,28 +3,35 @@ using System.Globalization;
 namespace Kv4.Engine.Model;
 
 /// <summary>
-/// The opaque `_ver_` of an entry: the epoch and the partition sequence of the write that made the version,
-/// packed as <c>epoch &lt;&lt; 40 | partitionSequence</c>. A key lives in one partition, so the value is unique for
-/// its key and grows with every write of it; it is also what the partition's replicas store for that write, so a
-/// copy of the partition on another node, or its promotion after a failover (which raises the epoch), keeps it.
-/// On a single node the epoch is 0 and `_ver_` is the partition sequence: "7" is the seventh write of the
-/// partition. Example: partition 3 at epoch 2 writes its 9th record: Value = 2·2^40 + 9 = 2199023255561.
-/// 40 bits of sequence (10^12 writes per partition and epoch) and 23 of epoch (a new one at every promotion and
-/// every open after an unclean stop) keep it a positive long. Clients see a decimal string and must not parse it.
+/// The opaque `_ver_` of an entry: the epoch, the partition and the partition sequence of the write that made the
+/// version, packed as <c>epoch &lt;&lt; 47 | partition &lt;&lt; 37 | sequence</c>. It is unique across the store (no
+/// two writes of any keys share one, so a version read from one key is never a key to another's compare-and-set),
+/// grows with every write of a key (a key lives in one partition, whose sequence only grows and whose epoch only
+/// rises), and it is what the partition's replicas store for that write, so a copy of the partition on another
+/// node, or its promotion after a failover (which raises the epoch), keeps it. Example: partition 3 at epoch 0
+/// writes its 9th record: Value = 3·2^37 + 9 = 412316860425; at epoch 2 it would be 2·2^47 + 3·2^37 + 9.
+/// 37 bits of sequence (1.3·10^11 writes per partition and epoch), 10 of partition (up to 1024) and 16 of epoch (a
+/// new one at every promotion and at every open after an unclean stop) keep it a positive long. Clients see a
+/// decimal string and must not read anything into it.
 /// </summary>
 public readonly record struct VersionId(long Value)
 {
-    public const int SequenceBits = 40;
+    public const int SequenceBits = 37;
+    public const int PartitionBits = 10;
     public const long MaxSequence = (1L << SequenceBits) - 1;
-    public const int MaxEpoch = (1 << 23) - 1;
+    public const int MaxPartitions = 1 << PartitionBits;
+    public const int MaxEpoch = (1 << 16) - 1;
 
     public static readonly VersionId None = new(0);
 
-    public static VersionId Of(int epoch, long partitionSequence) => new(((long)epoch << SequenceBits) | partitionSequence);
+    public static VersionId Of(int epoch, int partition, long partitionSequence) =>
+        new(((long)epoch << (SequenceBits + PartitionBits)) | ((long)partition << SequenceBits) | partitionSequence);
 
     public bool IsNone => Value == 0;
 
-    public int Epoch => (int)(Value >> SequenceBits);
+    public int Epoch => (int)(Value >> (SequenceBits + PartitionBits));
+
+    public int Partition => (int)((Value >> SequenceBits) & (MaxPartitions - 1));
 
     public long PartitionSequence => Value & MaxSequence;
 

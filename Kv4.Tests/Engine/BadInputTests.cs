@@ -133,7 +133,7 @@ public class BadInputTests(BadInputStore fixture) : IClassFixture<BadInputStore>
         Assert.Equal(EngineError.Closed, (await Assert.ThrowsAsync<EngineException>(async () => await store.DeleteTreeAsync("elena", "data", "", "elena"))).Error);
 
         await using var reopened = Kv4Store.Open(options);
-        Assert.Equal(1, reopened.LastSequence);
+        Assert.Equal(1, reopened.AppendedRecords);
         Assert.Equal(["k"], reopened.ListKeys(Good.Bucket, Good.Layer, Good.Path));
     }
 
@@ -175,7 +175,7 @@ public class BadInputTests(BadInputStore fixture) : IClassFixture<BadInputStore>
         var ex = await Assert.ThrowsAsync<EngineException>(async () =>
             await store.PutAsync(Good, Encoding.UTF8.GetBytes("\"" + body + "x\""), "elena"));
         Assert.Equal(EngineError.ValueTooLarge, ex.Error);
-        Assert.Equal(0, store.LastSequence);
+        Assert.Equal(0, store.AppendedRecords);
         Assert.Empty(store.ListBuckets());
 
         await store.PutAsync(Good, Encoding.UTF8.GetBytes("\"" + body + "\""), "elena");
@@ -188,8 +188,8 @@ public class BadInputTests(BadInputStore fixture) : IClassFixture<BadInputStore>
     {
         var current = CurrentVersion();
         await AssertRefusedAsync(EngineError.VersionConflict,
-            () => Store.PutAsync(BadInputStore.Seeded, GoodJson, "elena", WriteCondition.IfVersion(new VersionId(current.Sequence + 1000))).AsTask(),
-            () => Store.DeleteAsync(BadInputStore.Seeded, "elena", WriteCondition.IfVersion(new VersionId(current.Sequence + 1000))).AsTask());
+            () => Store.PutAsync(BadInputStore.Seeded, GoodJson, "elena", WriteCondition.IfVersion(new VersionId(current.Value + 1000))).AsTask(),
+            () => Store.DeleteAsync(BadInputStore.Seeded, "elena", WriteCondition.IfVersion(new VersionId(current.Value + 1000))).AsTask());
         await AssertRefusedAsync(EngineError.NotFound,
             () => Store.PutAsync(Good with { Key = "absent" }, GoodJson, "elena", WriteCondition.IfVersion(current)).AsTask());
         await AssertRefusedAsync(EngineError.Exists,
@@ -214,11 +214,11 @@ public class BadInputTests(BadInputStore fixture) : IClassFixture<BadInputStore>
             Assert.Equal(before, await SnapshotAsync());
         }
 
-        // Nothing new on the feed: a marker written now must be the first event after the old LastSequence.
+        // Nothing new on the feed: a marker written now must be the first event after the cursor taken before the attempts.
         var marker = new EntryAddress("elena", "data", "marker", "m");
         var written = await Store.PutAsync(marker, "1"u8.ToArray(), "elena");
-        var next = await FeedReader.ReadAsync(Store, new ChangeFilter("elena"), before.LastSequence, 1);
-        Assert.Equal(written.Sequence, next[0].Sequence);
+        var next = await FeedReader.ReadAsync(Store, new ChangeFilter("elena"), before.Cursor, 1);
+        Assert.Equal((written.Partition, written.Version), (next[0].Partition, next[0].Version));
         Assert.Equal("marker", next[0].Path);
         await Store.DeleteAsync(marker, "elena");
     }
@@ -227,7 +227,7 @@ public class BadInputTests(BadInputStore fixture) : IClassFixture<BadInputStore>
     {
         var seeded = BadInputStore.Seeded;
         var text = new StringBuilder();
-        text.Append("LastSequence=").Append(Store.LastSequence).Append('\n');
+        text.Append("LastSequence=").Append(Store.AppendedRecords).Append('\n');
         text.Append("buckets=").AppendJoin(',', Store.ListBuckets()).Append('\n');
         foreach (var bucket in Store.ListBuckets())
             text.Append("layers(").Append(bucket).Append(")=").AppendJoin(',', Store.ListLayers(bucket)).Append('\n');
@@ -238,9 +238,16 @@ public class BadInputTests(BadInputStore fixture) : IClassFixture<BadInputStore>
         text.Append("seeded=").Append(Encoding.UTF8.GetString(latest.Json.Span)).Append('@').Append(latest.Version).Append('\n');
         foreach (var h in await Store.GetHistoryAsync(seeded, HistoryQuery.All))
             text.Append("history ").Append(h.Version).Append(' ').Append(h.Op).Append('\n');
-        return new Snapshot(Store.LastSequence, text.ToString());
+        return new Snapshot(Store.AppendedRecords, text.ToString()) { Cursor = Store.CurrentCursor() };
     }
 
-    /// <summary>The snapshot as a record so Assert.Equal prints both sides.</summary>
-    private readonly record struct Snapshot(long LastSequence, string Text);
+    /// <summary>The snapshot as a record so Assert.Equal prints both sides (the cursor is where the feed stood, not compared).</summary>
+    private readonly record struct Snapshot(long AppendedRecords, string Text)
+    {
+        public FeedCursor Cursor { get; init; } = FeedCursor.Beginning();
+
+        public bool Equals(Snapshot other) => AppendedRecords == other.AppendedRecords && Text == other.Text;
+
+        public override int GetHashCode() => HashCode.Combine(AppendedRecords, Text);
+    }
 }

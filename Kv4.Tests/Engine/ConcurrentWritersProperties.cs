@@ -51,8 +51,8 @@ public class ConcurrentWritersProperties
                     model.CheckKey(address, store.PartitionOf(address.Bucket, address.Layer, address.Path), history, latest);
                 }
 
-            Assert.Equal(model.LastVersion, store.LastSequence);
-            var feed = await FeedReader.ReadAsync(store, new ChangeFilter(WriterScenario.Bucket), 0, model.AppendedCount);
+            Assert.Equal(model.AppendedCount, store.AppendedRecords);
+            var feed = await FeedReader.ReadAsync(store, new ChangeFilter(WriterScenario.Bucket), model.AppendedCount);
             model.CheckFeed(feed, a => store.PartitionOf(a.Bucket, a.Layer, a.Path));
             foreach (var (address, history) in histories)
                 ConcurrentWritesModel.CheckKeyOrderInFeed(address, history, feed);

@@ -15,8 +15,9 @@ namespace Kv4.Tests.Engine;
 /// <item>A refused compare-and-set named a version that did not stay the key's last; a refusal carries only the
 /// errors its condition allows.</item>
 /// <item>Per partition, the change feed's partition sequences run 1, 2, 3, ... with no gap; every acknowledged
-/// write is in the feed exactly once, on its key's partition, with the sequence its write returned; a key's events
-/// come in its chain's order.</item>
+/// write is in the feed exactly once, on its key's partition, with the sequence (and version) its write returned; a
+/// key's events come in its chain's order. A partition is one sequence of operations: a write acknowledged before
+/// another of the same partition was issued has the smaller partition sequence, whichever keys they wrote.</item>
 /// </list>
 /// Example: writer 0 puts k1 (v3, finished at tick 4) and writer 1 then compare-and-sets k1 naming v3 (started at
 /// tick 5, got v7): k1's history must be [v3, v7] and the feed must hold v3 and v7 once each, v3 first.
@@ -27,8 +28,6 @@ internal sealed class ConcurrentWritesModel(IReadOnlyList<WriteOutcome> outcomes
 
     public int AppendedCount => _appended.Count;
 
-    /// <summary>The largest version any write was acknowledged with (0 if none).</summary>
-    public long LastVersion => _appended.Count == 0 ? 0 : _appended.Max(o => o.Result!.Value.Version.Sequence);
 
     /// <summary>Checks one key. <paramref name="historyNewestFirst"/> is the store's whole history of it; <paramref name="latest"/> its latest value, if live.</summary>
     public void CheckKey(EntryAddress address, int partition, IReadOnlyList<HistoryEntry> historyNewestFirst, StoredValue? latest)
@@ -121,15 +120,17 @@ internal sealed class ConcurrentWritesModel(IReadOnlyList<WriteOutcome> outcomes
     /// <summary>Checks the change feed of the bucket replayed from the start, in feed order.</summary>
     public void CheckFeed(IReadOnlyList<ChangeEvent> feed, Func<EntryAddress, int> partitionOf)
     {
-        var byVersion = _appended.ToDictionary(o => o.Result!.Value.Version);
-        var seen = new HashSet<VersionId>();
+        // Versions are unique per partition (a key lives in one), not across partitions.
+        var byVersion = _appended.ToDictionary(o => (o.Result!.Value.Partition, o.Result.Value.Version));
+        var seen = new HashSet<(int, VersionId)>();
         var nextInPartition = new Dictionary<int, long>();
         foreach (var change in feed)
         {
             var address = new EntryAddress(change.Bucket, change.Layer, change.Path, change.Key);
             var label = $"feed event v{change.Version} ({change.Op} {change.Path}?k={change.Key}, p{change.Partition}#{change.PartitionSequence})";
-            Assert.True(byVersion.TryGetValue(change.Version, out var write), $"{label}: no writer was acknowledged this version");
-            Assert.True(seen.Add(change.Version), $"{label}: delivered twice");
+            Assert.True(byVersion.TryGetValue((change.Partition, change.Version), out var write), $"{label}: no writer was acknowledged this version");
+            Assert.True(seen.Add((change.Partition, change.Version)), $"{label}: delivered twice");
+            Assert.True(change.Version.PartitionSequence == change.PartitionSequence, $"{label}: the version does not carry the partition sequence");
             Assert.True(write.Step.At == address, $"{label}: the write of this version was {write}");
             Assert.True(change.Partition == partitionOf(address), $"{label}: the key is on partition {partitionOf(address)}");
             Assert.True(change.Partition == write.Result!.Value.Partition && change.PartitionSequence == write.Result.Value.PartitionSequence,
@@ -139,8 +140,15 @@ internal sealed class ConcurrentWritesModel(IReadOnlyList<WriteOutcome> outcomes
             nextInPartition[change.Partition] = expected + 1;
             AssertSameJson(write.Value, change.Value, $"{label}: value");
         }
-        var missing = _appended.Where(o => !seen.Contains(o.Result!.Value.Version)).ToList();
+        var missing = _appended.Where(o => !seen.Contains((o.Result!.Value.Partition, o.Result.Value.Version))).ToList();
         Assert.True(missing.Count == 0, $"acknowledged writes missing from the feed:\n  {string.Join("\n  ", missing)}");
+
+        foreach (var partition in _appended.GroupBy(o => o.Result!.Value.Partition))
+            foreach (var earlier in partition)
+                foreach (var later in partition)
+                    if (earlier.Finished < later.Started)
+                        Assert.True(earlier.Result!.Value.PartitionSequence < later.Result!.Value.PartitionSequence,
+                            $"partition {partition.Key}: {earlier} was acknowledged before {later} was issued, yet has the later sequence");
     }
 
     /// <summary>A key's events in the feed must come in the order of its history chain.</summary>

@@ -19,17 +19,20 @@ namespace Kv4.Tests.Engine;
 /// acknowledged a write before it was durable. Writes that were in flight at the kill may or may not
 /// be there, but never garbled: every version in a history must be one the writer really attempted,
 /// and at most the one write per task that was in flight. Three rounds on one directory, so recovery
-/// must also keep what earlier crashes left.
+/// must also keep what earlier crashes left. Every key is at its own path, so the writers' lanes are many
+/// partitions appending side by side; in each partition the sequences that survive are 1..n, never with a hole.
 /// </summary>
 [Trait("Category", "Integration")]
 public class CrashTests
 {
     private const int Writers = 6;
     private const int Rounds = 3;
-    private static readonly EntryAddress Acks = new("crash", "data", "acks", "");
+    private const string Bucket = "crash", Layer = "data";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    private sealed record Ack(string Key, long Version, int Round, int TaskId, int N);
+    private sealed record Ack(string Key, long Version, int Partition, long PartitionSequence, int Round, int TaskId, int N);
+
+    private static EntryAddress AddressOf(string key) => new(Bucket, Layer, "acks/" + key, "v");
 
     [Fact]
     public async Task Every_acknowledged_sync_write_survives_sigkill_over_several_rounds()
@@ -48,31 +51,38 @@ public class CrashTests
     }
 
     /// <summary>
-    /// With interval durability a crash may lose the last commit window of acknowledged writes, but what it
-    /// loses is the end of the log, never a hole: the versions that survive are exactly 1..LastSequence (the
-    /// store numbers mutations 1, 2, 3... and recovery accepts only the next number), every
-    /// acknowledged write up to LastSequence is there, and each task's surviving writes are its first ones.
+    /// With interval durability a crash may lose the last commit window of acknowledged writes, but what it loses is
+    /// a suffix of each partition, never a hole: in every partition the sequences that survive are exactly 1..n (the
+    /// lane numbers its records 1, 2, 3... and recovery accepts only the next number), every acknowledged write of
+    /// the partition up to n is there and none after it, and each task's surviving writes are its first ones.
+    /// The round after a crash writes in a new epoch, so a version lost in a crash is never given to another write.
     /// </summary>
     [Fact]
-    public async Task An_interval_crash_loses_at_most_a_suffix_of_the_log_never_a_hole()
+    public async Task An_interval_crash_loses_at_most_a_suffix_of_each_partition_never_a_hole()
     {
         using var directory = new TempDirectory("crash-interval");
-        var acked = new List<Ack>();
+        var kept = new List<Ack>();
         for (var round = 1; round <= 2; round++)
         {
-            acked.AddRange(await RunWriterUntilKilledAsync(directory.Path, round, 150 + 60 * round, "interval"));
+            var roundAcks = await RunWriterUntilKilledAsync(directory.Path, round, 150 + 60 * round, "interval");
 
             await using var store = Kv4Store.Open(new StoreOptions { DataDirectory = directory.Path });
-            var last = store.LastSequence;
-            var versions = new List<(long Version, (int Round, int Task, int N) Written)>();
-            foreach (var key in store.ListKeys(Acks.Bucket, Acks.Layer, Acks.Path))
-                foreach (var entry in await store.GetHistoryAsync(Acks with { Key = key }, HistoryQuery.All with { Limit = int.MaxValue }))
-                    versions.Add((entry.Version.Sequence, Parse(entry, key)));
+            var versions = new List<(string Key, VersionId Version, (int Round, int Task, int N) Written)>();
+            foreach (var key in AllKeys(store, roundAcks))
+                foreach (var entry in await store.GetHistoryAsync(AddressOf(key), HistoryQuery.All with { Limit = int.MaxValue }))
+                    versions.Add((key, entry.Version, Parse(entry, key)));
 
-            Assert.Equal(Enumerable.Range(1, (int)last).Select(v => (long)v), versions.Select(v => v.Version).Order());
-            var present = versions.Select(v => v.Version).ToHashSet();
-            foreach (var ack in acked.Where(a => a.Version <= last))
-                Assert.True(present.Contains(ack.Version), $"after round {round}: acknowledged {ack} is within LastSequence {last} but missing");
+            var survivors = AssertEachPartitionIsWhole(store, versions.Select(v => (v.Key, v.Version)), round);
+            var present = versions.Select(v => (v.Key, v.Version.Value)).ToHashSet();
+            foreach (var ack in kept)
+                Assert.True(present.Contains((ack.Key, ack.Version)), $"after round {round}: {ack}, which survived an earlier crash, is missing");
+            foreach (var ack in roundAcks)
+            {
+                var survived = ack.PartitionSequence <= survivors.GetValueOrDefault(ack.Partition);
+                Assert.True(survived == present.Contains((ack.Key, ack.Version)),
+                    $"after round {round}: {ack} is {(survived ? "within" : "after")} its partition's surviving {survivors.GetValueOrDefault(ack.Partition)}, but {(survived ? "missing" : "present")}");
+                if (survived) kept.Add(ack);
+            }
             foreach (var byTask in versions.GroupBy(v => (v.Written.Round, v.Written.Task)))
             {
                 var ns = byTask.Select(v => v.Written.N).Order().ToList();
@@ -82,6 +92,7 @@ public class CrashTests
         }
     }
 
+    /// <summary>Sync: kills after <paramref name="killAfter"/> acks. Interval: after that many acks past the writer's "flushed" (so commits lie behind the kill).</summary>
     private static async Task<List<Ack>> RunWriterUntilKilledAsync(string dataDirectory, int round, int killAfter, string durability = "sync")
     {
         var start = new ProcessStartInfo(Kv4.Tests.Support.DotnetHost.Path)
@@ -103,12 +114,14 @@ public class CrashTests
         {
             using var timeout = new CancellationTokenSource(Patience);
             var lines = new LineReader(process.StandardOutput);
-            // Read until killAfter acks, then SIGKILL while the writers are still going.
-            while (acks.Count < killAfter)
+            // Read until killAfter acks (in interval mode: after the flush), then SIGKILL while the writers are still going.
+            var countFrom = durability == "sync" ? 0 : -1;
+            while (countFrom < 0 || acks.Count - countFrom < killAfter)
             {
                 var line = await lines.ReadLineAsync(timeout.Token);
                 if (line is null)
                     Assert.Fail($"round {round}: the writer ended after {acks.Count} acks; stderr:\n{await stderr}");
+                if (line == "flushed") countFrom = acks.Count;
                 if (ParseAck(line) is { } ack) acks.Add(ack);
             }
             process.Kill(entireProcessTree: true); // SIGKILL on Linux
@@ -134,7 +147,8 @@ public class CrashTests
         var parts = line.Split(' ');
         if (parts[0] != "ack") return null;
         return new Ack(parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture), int.Parse(parts[3], CultureInfo.InvariantCulture),
-            int.Parse(parts[4], CultureInfo.InvariantCulture), int.Parse(parts[5], CultureInfo.InvariantCulture));
+            long.Parse(parts[4], CultureInfo.InvariantCulture), int.Parse(parts[5], CultureInfo.InvariantCulture),
+            int.Parse(parts[6], CultureInfo.InvariantCulture), int.Parse(parts[7], CultureInfo.InvariantCulture));
     }
 
     /// <summary>The key the writer's task <paramref name="task"/> writes in its n-th write (the rule in Kv4.CrashWriter/Program.cs).</summary>
@@ -143,30 +157,29 @@ public class CrashTests
     private static async Task AssertAllAcknowledgedWritesAreThereAsync(string dataDirectory, List<Ack> acked, int round)
     {
         await using var store = Kv4Store.Open(new StoreOptions { DataDirectory = dataDirectory });
-        Assert.True(store.LastSequence >= acked.Max(a => a.Version), $"after round {round}: LastSequence {store.LastSequence} is before an acknowledged version");
-
-        var ackByVersion = acked.ToDictionary(a => a.Version);
+        var ackByVersion = acked.ToDictionary(a => (a.Key, a.Version));
         // The last write each task acknowledged in each round: the only unacknowledged version it may have
         // left is the next one, the write in flight when it was killed.
         var lastAckedN = acked.GroupBy(a => (a.Round, Task: a.TaskId))
             .ToDictionary(g => g.Key, g => g.Max(a => a.N));
 
-        var keys = store.ListKeys(Acks.Bucket, Acks.Layer, Acks.Path).Union(acked.Select(a => a.Key)).ToList();
-        foreach (var key in keys)
+        var everyVersion = new List<(string Key, VersionId Version)>();
+        foreach (var key in AllKeys(store, acked))
         {
-            var address = Acks with { Key = key };
+            var address = AddressOf(key);
             var history = await store.GetHistoryAsync(address, HistoryQuery.All with { Limit = int.MaxValue });
+            everyVersion.AddRange(history.Select(h => (key, h.Version)));
             var oldestFirst = history.Reverse().ToList();
             var found = new Dictionary<long, (int Round, int Task, int N)>();
             long previousVersion = 0;
             foreach (var entry in oldestFirst)
             {
                 var written = Parse(entry, key);
-                Assert.True(entry.Version.Sequence > previousVersion, $"after round {round}: the history of {key} is out of order at version {entry.Version}");
-                previousVersion = entry.Version.Sequence;
-                found[entry.Version.Sequence] = written;
+                Assert.True(entry.Version.Value > previousVersion, $"after round {round}: the history of {key} is out of order at version {entry.Version}");
+                previousVersion = entry.Version.Value;
+                found[entry.Version.Value] = written;
 
-                if (ackByVersion.TryGetValue(entry.Version.Sequence, out var ack))
+                if (ackByVersion.TryGetValue((key, entry.Version.Value), out var ack))
                 {
                     Assert.True(ack.Key == key && (ack.Round, ack.N) == (written.Round, written.N) && ack.TaskId == written.Task,
                         $"after round {round}: version {entry.Version} of {key} holds {written}, but the writer acknowledged {ack}");
@@ -193,6 +206,30 @@ public class CrashTests
                 Assert.Equal(oldestFirst[^1].Version, latest.Version);
             }
         }
+        AssertEachPartitionIsWhole(store, everyVersion, round);
+    }
+
+    /// <summary>The keys the store lists under acks/ and those the writers acknowledged (a lost key must be looked at too).</summary>
+    private static List<string> AllKeys(Kv4Store store, IEnumerable<Ack> acked) =>
+        store.ListPaths(Bucket, Layer, "acks").Select(p => p["acks/".Length..]).Union(acked.Select(a => a.Key)).ToList();
+
+    /// <summary>
+    /// In every partition the surviving records are sequences 1..n with no hole, n is what the lane recovered, and each
+    /// version carries its record's sequence. Returns n by partition.
+    /// </summary>
+    private static Dictionary<int, long> AssertEachPartitionIsWhole(Kv4Store store, IEnumerable<(string Key, VersionId Version)> versions, int round)
+    {
+        var survivors = new Dictionary<int, long>();
+        foreach (var partition in versions.GroupBy(v => store.PartitionOf(Bucket, Layer, AddressOf(v.Key).Path)))
+        {
+            var sequences = partition.Select(v => v.Version.PartitionSequence).Order().ToList();
+            Assert.True(sequences.SequenceEqual(Enumerable.Range(1, sequences.Count).Select(i => (long)i)),
+                $"after round {round}: partition {partition.Key} kept sequences [{string.Join(",", sequences)}], not 1..{sequences.Count}");
+            Assert.Equal(sequences.Count, store.PartitionPosition(partition.Key).Sequence);
+            survivors[partition.Key] = sequences.Count;
+        }
+        Assert.True(survivors.Count > 8, $"after round {round}: the writes reached only {survivors.Count} partitions");
+        return survivors;
     }
 
     /// <summary>The (round, task, n) a version carries; anything else is a garbled value.</summary>

@@ -50,7 +50,7 @@ public class DurabilityTests
         // Nothing is disposed or flushed: the files hold exactly what a crash now would leave.
         await CheckCrashImageAsync(s.Directory, recovered =>
         {
-            Assert.Equal(200, recovered.LastSequence);
+            Assert.Equal(200, recovered.AppendedRecords);
             for (var i = 0; i < 200; i++)
             {
                 Assert.True(recovered.TryGetLatest(At($"p/{i % 5}", "k" + i), out var value));
@@ -74,7 +74,7 @@ public class DurabilityTests
         }
         await CheckCrashImageAsync(s.Directory, recovered =>
         {
-            Assert.Equal(50, recovered.LastSequence);
+            Assert.Equal(50, recovered.AppendedRecords);
             for (var i = 0; i < 50; i++)
             {
                 Assert.True(recovered.TryGetLatest(At("p", "k" + i), out var value));

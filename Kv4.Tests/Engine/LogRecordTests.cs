@@ -31,7 +31,7 @@ public class LogRecordTests
     {
         var record = new LogRecord
         {
-            Partition = 7, PartitionSequence = 3, Sequence = 42, TimestampMs = 1_700_000_000_123, Actor = "elena",
+            Partition = 7, PartitionSequence = 3, Epoch = 42, Format = LogRecord.CurrentFormat, TimestampMs = 1_700_000_000_123, Actor = "elena",
             Op = Operation.Put, Bucket = "elena#lily", Layer = "data", Path = "a/b", Key = "k", Value = "{\"x\":1}"u8.ToArray(),
             K2 = "mail", PreviousAddress = 4096,
         };
@@ -41,8 +41,8 @@ public class LogRecordTests
 
         var back = LogRecord.TryReadFramed(framed);
         Assert.NotNull(back);
-        Assert.Equal((7, 3L, 42L, 1_700_000_000_123L, "elena", Operation.Put, "elena#lily", "data", "a/b", "k", "mail", (string?)null, 4096L),
-            (back.Partition, back.PartitionSequence, back.Sequence, back.TimestampMs, back.Actor, back.Op, back.Bucket, back.Layer, back.Path, back.Key, back.K2, back.K3, back.PreviousAddress));
+        Assert.Equal((7, 3L, 42, 1_700_000_000_123L, "elena", Operation.Put, "elena#lily", "data", "a/b", "k", "mail", (string?)null, 4096L),
+            (back.Partition, back.PartitionSequence, back.Epoch, back.TimestampMs, back.Actor, back.Op, back.Bucket, back.Layer, back.Path, back.Key, back.K2, back.K3, back.PreviousAddress));
         Assert.Equal("{\"x\":1}", Encoding.UTF8.GetString(back.Value!));
 
         for (var i = 0; i < framed.Length; i++)

@@ -15,10 +15,10 @@ public class RecoveryTests
         var v2 = await s.Store.PutAsync(At("a/c", "k2"), Json("[1,2]"), "u");
         await s.Store.PutAsync(At("a/b", "gone"), Json("1"), "u");
         await s.Store.DeleteAsync(At("a/b", "gone"), "u");
-        var last = s.Store.LastSequence;
+        var last = s.Store.AppendedRecords;
 
         await s.ReopenAsync();
-        Assert.Equal(last, s.Store.LastSequence);
+        Assert.Equal(last, s.Store.AppendedRecords);
         Assert.True(s.Store.TryGetLatest(At("a/c", "k2"), out var value));
         Assert.Equal(v2.Version, value.Version);
         Assert.Equal("[1,2]", Text(value.Json));
@@ -30,7 +30,10 @@ public class RecoveryTests
         Assert.Equal(2, (await s.Store.GetHistoryAsync(At("a/b", "gone"), HistoryQuery.All)).Count);
 
         var next = await s.Store.PutAsync(At("a/c", "k2"), Json("3"), "u", WriteCondition.IfVersion(v2.Version));
-        Assert.Equal(last + 1, next.Sequence);
+        Assert.Equal(v2.PartitionSequence + 1, next.PartitionSequence);
+        // A clean stop keeps the partition's epoch: the version runs on.
+        Assert.Equal(VersionId.Of(v2.Version.Epoch, v2.Partition, next.PartitionSequence), next.Version);
+        Assert.Equal(last + 1, s.Store.AppendedRecords);
     }
 }
 
@@ -59,7 +62,7 @@ public class CheckpointAndDamageTests
             await using var reopened = Kv4Store.Open(new StoreOptions { DataDirectory = copy });
             Assert.InRange(reopened.OpenedWith.ReplayedRecords, 1, 1000);
             Assert.Null(reopened.OpenedWith.Damaged);
-            Assert.Equal(6000, reopened.LastSequence);
+            Assert.Equal(6000, reopened.AppendedRecords);
             for (var i = 5700; i < 6000; i++)
             {
                 Assert.True(reopened.TryGetLatest(At($"p/{i % 13}", "k" + (i % 300)), out var value));
@@ -109,7 +112,7 @@ public class CheckpointAndDamageTests
         await s.ReopenAsync();
         var damaged = s.Store.OpenedWith.Damaged;
         Assert.NotNull(damaged);
-        var kept = s.Store.LastSequence;
+        var kept = s.Store.AppendedRecords;
         Assert.InRange(kept, 100, 198);
         for (var i = 0; i < kept; i++)
         {
@@ -122,22 +125,23 @@ public class CheckpointAndDamageTests
 
         // New writes after the damage, then two more reopens: nothing lost, nothing resurrected.
         var after = await s.Store.PutAsync(At("p", "after"), Json("1"), "u");
-        Assert.Equal(kept + 1, after.Sequence);
+        Assert.Equal(kept + 1, s.Store.AppendedRecords);
+        Assert.Equal(kept + 1, after.PartitionSequence);
         await s.Store.FlushAsync();
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
         {
-            var events = new List<long>();
-            await foreach (var e in s.Store.ReadChangesAsync(new ChangeFilter("b1"), 0, timeout.Token))
+            var events = new List<string>();
+            await foreach (var e in s.Store.ReadChangesAsync(new ChangeFilter("b1"), FeedCursor.Beginning(), timeout.Token))
             {
-                events.Add(e.Sequence);
-                if (e.Sequence == after.Sequence) break;
+                events.Add(e.Key);
+                if (e.Key == "after") break;
             }
-            Assert.Equal(Enumerable.Range(1, (int)after.Sequence).Select(i => (long)i), events);
+            Assert.Equal(Enumerable.Range(0, (int)kept).Select(i => "k" + i).Append("after"), events);
         }
         void AssertTheSurvivorsAndTheLaterWrite()
         {
             Assert.Null(s.Store.OpenedWith.Damaged);
-            Assert.Equal(after.Sequence, s.Store.LastSequence);
+            Assert.Equal(kept + 1, s.Store.AppendedRecords);
             Assert.True(s.Store.TryGetLatest(At("p", "after"), out _));
             Assert.False(s.Store.TryGetLatest(At("p", "k199"), out _));
             Assert.Equal((int)kept + 1, s.Store.ListKeys("b1", "data", "p").Count);
@@ -204,7 +208,7 @@ public class FuzzyCheckpointTests
             var address = new EntryAddress(bucket, layer, path, key);
             Assert.True(store.TryGetLatest(address, out var value));
             Assert.True(store.TryGetSecondaryKeys(address, out var keys));
-            seen.Add(new Observed(address.ToString(), Text(value.Json), value.Version.Sequence, keys));
+            seen.Add(new Observed(address.ToString(), Text(value.Json), value.Version.Value, keys));
         }
         return seen;
     }
@@ -269,8 +273,8 @@ public class FuzzyCheckpointTests
         {
             await using (var crashed = Kv4Store.Open(new StoreOptions { DataDirectory = copy }))
             {
-                Assert.True(crashed.OpenedWith.ReplayedRecords < s.Store.LastSequence, "a checkpoint should have been used");
-                Assert.Equal(s.Store.LastSequence, crashed.LastSequence);
+                Assert.True(crashed.OpenedWith.ReplayedRecords < s.Store.AppendedRecords, "a checkpoint should have been used");
+                Assert.Equal(s.Store.AppendedRecords, crashed.AppendedRecords);
                 Assert.Equal(expected, Observe(crashed));
             }
             await s.ReopenAsync();

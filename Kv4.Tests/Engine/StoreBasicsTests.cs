@@ -14,14 +14,14 @@ public class StoreBasicsTests
         await using var s = ScratchStore.Open();
         var written = await s.Store.PutAsync(At("a/b", "k1"), Json("{ \"x\" : 1 }"), "elena");
         Assert.True(written.Applied);
-        Assert.Equal(1, written.Sequence);
-        Assert.Equal(written.Sequence, written.Version.Sequence);
+        Assert.Equal(1, written.PartitionSequence);
+        Assert.Equal(written.PartitionSequence, written.Version.Value);
         Assert.True(s.Store.TryGetLatest(At("a/b", "k1"), out var value));
         Assert.Equal("{\"x\":1}", Text(value.Json));
         Assert.Equal(written.Version, value.Version);
         Assert.Equal("elena", value.Actor);
         Assert.Equal(s.Clock.NowMs, value.TimestampMs);
-        Assert.Equal(1, s.Store.LastSequence);
+        Assert.Equal(1, s.Store.AppendedRecords);
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public class StoreBasicsTests
         await using var s = ScratchStore.Open();
         var first = await s.Store.PutAsync(At("p", "k"), Json("1"), "u");
         var second = await s.Store.PutAsync(At("p", "k"), Json("2"), "u");
-        Assert.True(second.Version.Sequence > first.Version.Sequence);
+        Assert.True(second.Version.Value > first.Version.Value);
         Assert.True(s.Store.TryGetLatest(At("p", "k"), out var value));
         Assert.Equal("2", Text(value.Json));
     }
@@ -56,7 +56,7 @@ public class StoreBasicsTests
         Assert.Equal(EngineError.VersionConflict, conflict.Error);
         Assert.True(s.Store.TryGetLatest(At("p", "k"), out var value));
         Assert.Equal("2", Text(value.Json));
-        Assert.Equal(v2.Sequence, s.Store.LastSequence);
+        Assert.Equal(v2.PartitionSequence, s.Store.AppendedRecords);
     }
 
     [Fact]
@@ -97,11 +97,11 @@ public class StoreBasicsTests
         Assert.True(s.Store.TryGetSecondaryKeys(At("accounts", "lily"), out var keys));
         Assert.Equal("lily@example.com", keys.K2);
 
-        var before = s.Store.LastSequence;
+        var before = s.Store.AppendedRecords;
         var clash = await Assert.ThrowsAsync<EngineException>(async () =>
             await s.Store.PutAsync(At("accounts", "rose"), Json("{}"), "u", secondaryKeys: new SecondaryKeys(K2: "lily@example.com")));
         Assert.Equal(EngineError.SecondaryKeyTaken, clash.Error);
-        Assert.Equal(before, s.Store.LastSequence);
+        Assert.Equal(before, s.Store.AppendedRecords);
         Assert.False(s.Store.TryGetLatest(At("accounts", "rose"), out _));
 
         // The same key may keep its own secondary key; another path is another table.
@@ -190,7 +190,7 @@ public class StoreBasicsTests
         await s.Store.PutAsync(At("p", "k"), Json("1"), "u");
         var deleted = await s.Store.DeleteAsync(At("p", "k"), "u");
         Assert.True(deleted.Applied);
-        Assert.Equal(2, deleted.Sequence);
+        Assert.Equal(2, deleted.PartitionSequence);
         Assert.False(s.Store.TryGetLatest(At("p", "k"), out _));
         Assert.False(s.Store.TryGetSecondaryKeys(At("p", "k"), out _));
         Assert.Empty(s.Store.ListKeys("b1", "data", "p"));
@@ -199,7 +199,7 @@ public class StoreBasicsTests
 
         var again = await s.Store.DeleteAsync(At("p", "k"), "u");
         Assert.False(again.Applied);
-        Assert.Equal(2, s.Store.LastSequence);
+        Assert.Equal(2, s.Store.AppendedRecords);
     }
 
     [Fact]
@@ -228,10 +228,10 @@ public class StoreBasicsTests
         await s.Store.PutAsync(At("a/bc", "k4"), Json("1"), "u");
         await s.Store.PutAsync(At("a/b", "dead"), Json("1"), "u");
         await s.Store.DeleteAsync(At("a/b", "dead"), "u");
-        var before = s.Store.LastSequence;
+        var before = s.Store.AppendedRecords;
 
         Assert.Equal(3, await s.Store.DeleteTreeAsync("b1", "data", "a/b", "u"));
-        Assert.Equal(before + 3, s.Store.LastSequence);
+        Assert.Equal(before + 3, s.Store.AppendedRecords);
         Assert.Equal(["a", "a/bc"], s.Store.ListPaths("b1", "data", ""));
         Assert.Equal(0, await s.Store.DeleteTreeAsync("b1", "data", "a/b", "u"));
         Assert.Equal(2, await s.Store.DeleteTreeAsync("b1", "data", "", "u"));
@@ -279,7 +279,7 @@ public class StoreBasicsTests
         var error = await Assert.ThrowsAsync<EngineException>(async () =>
             await s.Store.PutAsync(new EntryAddress(bucket, layer, path, key), Json("1"), "u"));
         Assert.Equal(expected, error.Error);
-        Assert.Equal(0, s.Store.LastSequence);
+        Assert.Equal(0, s.Store.AppendedRecords);
         Assert.Empty(s.Store.ListBuckets());
     }
 
@@ -293,7 +293,7 @@ public class StoreBasicsTests
             await s.Store.PutAsync(At("p", "k"), Json("\"12345678901234567890\""), "u"))).Error);
         Assert.Equal(EngineError.BadKey, (await Assert.ThrowsAsync<EngineException>(async () =>
             await s.Store.PutAsync(At("p", "k"), Json("1"), "u", secondaryKeys: new SecondaryKeys(K3: "")))).Error);
-        Assert.Equal(0, s.Store.LastSequence);
+        Assert.Equal(0, s.Store.AppendedRecords);
         Assert.False(s.Store.TryGetLatest(At("p", "k"), out _));
         // White space does not count against the limit: the value is stored compact.
         await s.Store.PutAsync(At("p", "k"), Json("[ 1, 2, 3, 4, 5, 6, 7 ]"), "u");

@@ -6,15 +6,16 @@ namespace Kv4.Tests.Engine;
 /// <summary>
 /// The plain in-memory meaning of the store, written from the API's documentation and nothing else:
 /// every address keeps the list of its versions, oldest first, and a flag for whether it is live;
-/// the store-wide list of mutations is the change feed. The model does not invent version ids:
-/// it takes them from the engine's answers and checks they are fresh, so it can be compared with
-/// any numbering that is strictly increasing.
+/// the list of mutations, in the order they were made, is the change feed (one writer at a time, so that order
+/// is also every partition's). The model does not invent version ids: it takes them from the engine's answers
+/// and checks they are fresh (each greater than every earlier one of its partition), so it can be compared with
+/// any numbering that grows within a partition.
 ///
 /// Example state after put(b1/_data/a?k=k1, 1) at t=1000, put(same, 2, k2="e1") at t=2000, delete(same) at t=3000:
 /// <code>
 ///   entries[b1/_data/a?k=k1] = { Live: false, SecondaryKeys: none,
 ///                                Versions: [Put 1 v1 t1000, Put 2 v2 t2000, Delete null v3 t3000] }
-///   changes = [(k1, v1), (k1, v2), (k1, v3)]       LastSequence = 3
+///   changes = [(k1, v1), (k1, v2), (k1, v3)]       AppendedRecords = 3     partition of a: last version v3
 /// </code>
 /// </summary>
 internal sealed class StoreModel
@@ -23,7 +24,21 @@ internal sealed class StoreModel
 
     public List<Change> Changes { get; } = [];
 
-    public long LastSequence { get; private set; }
+    private readonly Dictionary<int, VersionId> _lastVersion = [];
+
+    /// <summary>How many records the mutations so far appended.</summary>
+    public long AppendedRecords { get; private set; }
+
+    /// <summary>The version of the partition's last mutation (None: none yet).</summary>
+    public VersionId LastVersionIn(int partition) => _lastVersion.GetValueOrDefault(partition);
+
+    /// <summary>The feed cursor just after the first <paramref name="changes"/> changes: each partition at its last version among them.</summary>
+    public FeedCursor CursorAfter(int changes, int partitionCount)
+    {
+        var cursor = FeedCursor.Beginning(partitionCount);
+        foreach (var change in Changes.Take(changes)) cursor.Set(change.Partition, change.Version.Version.Value);
+        return cursor;
+    }
 
     public sealed class Entry
     {
@@ -36,7 +51,7 @@ internal sealed class StoreModel
     public sealed record ModelVersion(Operation Op, byte[]? Value, VersionId Version, long TimestampMs, string Actor);
 
     /// <summary>One mutation as the feed must deliver it; PartitionSequence is known when the engine reported it for that write.</summary>
-    public sealed record Change(EntryAddress Address, ModelVersion Version, long? PartitionSequence);
+    public sealed record Change(EntryAddress Address, ModelVersion Version, int Partition, long? PartitionSequence);
 
     public bool TryGetLive(EntryAddress address, out Entry entry)
     {
@@ -62,7 +77,7 @@ internal sealed class StoreModel
         var current = CurrentVersion(address);
         foreach (var v in versions)
             if (v.Version != current) return v.Version;
-        return new VersionId(LastSequence + 1_000_000);
+        return VersionId.Of(VersionId.MaxEpoch, 0, 1);
     }
 
     /// <summary>The errors a put may be refused with; empty when it must succeed. With two reasons either may be reported.</summary>
@@ -109,41 +124,42 @@ internal sealed class StoreModel
     public static readonly SecondaryKeySlot[] Slots = [SecondaryKeySlot.K2, SecondaryKeySlot.K3, SecondaryKeySlot.K4];
 
     public void ApplyPut(EntryAddress address, byte[] compactValue, VersionId version, long timestampMs, string actor,
-        SecondaryKeys secondaryKeys, long? partitionSequence)
+        SecondaryKeys secondaryKeys, int partition, long? partitionSequence)
     {
         var entry = GetOrAdd(address);
         var v = new ModelVersion(Operation.Put, compactValue, version, timestampMs, actor);
         entry.Versions.Add(v);
         entry.Live = true;
         entry.SecondaryKeys = secondaryKeys;
-        Record(address, v, partitionSequence);
+        Record(address, v, partition, partitionSequence);
     }
 
-    public void ApplyDelete(EntryAddress address, VersionId version, long timestampMs, string actor, long? partitionSequence)
+    public void ApplyDelete(EntryAddress address, VersionId version, long timestampMs, string actor, int partition, long? partitionSequence)
     {
         var entry = GetOrAdd(address);
         var v = new ModelVersion(Operation.Delete, null, version, timestampMs, actor);
         entry.Versions.Add(v);
         entry.Live = false;
         entry.SecondaryKeys = SecondaryKeys.None;
-        Record(address, v, partitionSequence);
+        Record(address, v, partition, partitionSequence);
     }
 
     /// <summary>True when the bucket holds any entry, live or deleted (so dropping it has something to remove).</summary>
     public bool HoldsAnything(string bucket) => _entries.Keys.Any(a => a.Bucket == bucket);
 
     /// <summary>Drops the bucket: its entries and histories go; the drop itself is a change of the bucket with empty layer, path and key.</summary>
-    public void ApplyDropBucket(string bucket, VersionId version, long timestampMs, string actor)
+    public void ApplyDropBucket(string bucket, VersionId version, long timestampMs, string actor, int partition)
     {
         foreach (var address in _entries.Keys.Where(a => a.Bucket == bucket).ToList())
             _entries.Remove(address);
-        Record(new EntryAddress(bucket, "", "", ""), new ModelVersion(Operation.DropBucket, null, version, timestampMs, actor), null);
+        Record(new EntryAddress(bucket, "", "", ""), new ModelVersion(Operation.DropBucket, null, version, timestampMs, actor), partition, null);
     }
 
-    private void Record(EntryAddress address, ModelVersion version, long? partitionSequence)
+    private void Record(EntryAddress address, ModelVersion version, int partition, long? partitionSequence)
     {
-        Changes.Add(new Change(address, version, partitionSequence));
-        LastSequence = Math.Max(LastSequence, version.Version.Sequence);
+        Changes.Add(new Change(address, version, partition, partitionSequence));
+        AppendedRecords++;
+        _lastVersion[partition] = version.Version;
     }
 
     private Entry GetOrAdd(EntryAddress address)
@@ -188,11 +204,11 @@ internal sealed class StoreModel
     /// <summary>Newest first, within [from, to], at most limit: what GetHistoryAsync must answer.</summary>
     public List<ModelVersion> History(EntryAddress address, HistoryQuery query) =>
         VersionsOf(address).Where(v => v.TimestampMs >= query.FromMs && v.TimestampMs <= query.ToMs)
-            .OrderByDescending(v => v.Version.Sequence).Take(query.Limit).ToList();
+            .OrderByDescending(v => v.Version.Value).Take(query.Limit).ToList();
 
     /// <summary>Every version of every key at exactly this path, live or deleted, newest first.</summary>
     public List<(string Key, ModelVersion Version)> PathHistory(string bucket, string layer, string path) =>
         _entries.Where(e => e.Key.Bucket == bucket && e.Key.Layer == layer && e.Key.Path == path)
             .SelectMany(e => e.Value.Versions.Select(v => (e.Key.Key, v)))
-            .OrderByDescending(x => x.v.Version.Sequence).ToList();
+            .OrderByDescending(x => x.v.Version.Value).ToList();
 }

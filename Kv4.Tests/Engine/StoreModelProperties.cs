@@ -43,7 +43,8 @@ public class StoreModelProperties
         var model = new StoreModel();
         var store = Kv4Store.Open(options);
         // A reader of bucket b1 follows the feed live from the start of each session.
-        LiveFeedRecorder? live = new(store, new ChangeFilter("b1"), model.LastSequence);
+        LiveFeedRecorder? live = new(store, new ChangeFilter("b1"));
+        var liveFrom = model.Changes.Count;
         try
         {
             for (var i = 0; i < run.Length; i++)
@@ -54,20 +55,21 @@ public class StoreModelProperties
                     if (op is StoreOp.Reopen reopen)
                     {
                         await CompareEverythingAsync(store, model);
-                        await CompareLiveFeedAsync(live, store, model);
+                        await CompareLiveFeedAsync(live, liveFrom, store, model);
                         await live.DisposeAsync();
                         live = null;
                         await store.DisposeAsync();
                         store = null;
                         LoseCheckpoints(directory.Path, reopen.Loss);
                         store = Kv4Store.Open(options);
-                        live = new LiveFeedRecorder(store, new ChangeFilter("b1"), model.LastSequence);
+                        live = new LiveFeedRecorder(store, new ChangeFilter("b1"));
+                        liveFrom = model.Changes.Count;
                         await CompareEverythingAsync(store, model);
                     }
                     else if (op is StoreOp.Checkpoint)
                     {
                         await store.CheckpointAsync();
-                        Assert.Equal(model.LastSequence, store.LastSequence);
+                        Assert.Equal(model.AppendedRecords, store.AppendedRecords);
                     }
                     else
                     {
@@ -82,7 +84,7 @@ public class StoreModelProperties
             try
             {
                 await CompareEverythingAsync(store!, model);
-                await CompareLiveFeedAsync(live!, store!, model);
+                await CompareLiveFeedAsync(live!, liveFrom, store!, model);
             }
             catch (Exception ex) when (ex is not StepFailure)
             {
@@ -133,7 +135,7 @@ public class StoreModelProperties
                 await DeleteBucketAsync(store, model, clock, drop);
                 break;
         }
-        Assert.Equal(model.LastSequence, store.LastSequence);
+        Assert.Equal(model.AppendedRecords, store.AppendedRecords);
     }
 
     private static async Task PutAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp.Put put)
@@ -157,7 +159,7 @@ public class StoreModelProperties
         var result = await store.PutAsync(put.At, json, put.Actor, condition, put.SecondaryKeys);
         AssertFreshWrite(store, model, clock, put.At, result);
         model.ApplyPut(put.At, JsonValueRules.ValidateAndCompact(json, JsonValueRules.DefaultMaxValueBytes), result.Version,
-            clock.NowMs, put.Actor, put.SecondaryKeys, result.PartitionSequence);
+            clock.NowMs, put.Actor, put.SecondaryKeys, result.Partition, result.PartitionSequence);
     }
 
     private static async Task DeleteAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp.Delete delete)
@@ -185,61 +187,68 @@ public class StoreModelProperties
             return;
         }
         AssertFreshWrite(store, model, clock, delete.At, result);
-        model.ApplyDelete(delete.At, result.Version, clock.NowMs, delete.Actor, result.PartitionSequence);
+        model.ApplyDelete(delete.At, result.Version, clock.NowMs, delete.Actor, result.Partition, result.PartitionSequence);
     }
 
     private static void AssertFreshWrite(Kv4Store store, StoreModel model, SteppedClock clock, EntryAddress at, WriteResult result)
     {
         Assert.True(result.Applied);
-        Assert.True(result.Sequence > model.LastSequence, $"sequence {result.Sequence} is not after {model.LastSequence}");
-        Assert.Equal(result.Sequence, result.Version.Sequence);
+        var last = model.LastVersionIn(result.Partition);
+        Assert.True(result.Version.Value > last.Value, $"version {result.Version} is not after {last}, the last of partition {result.Partition}");
+        Assert.Equal((result.Partition, result.PartitionSequence), (result.Version.Partition, result.Version.PartitionSequence));
+        if (!last.IsNone) Assert.True(result.PartitionSequence > last.PartitionSequence, $"partition sequence {result.PartitionSequence} after {last.PartitionSequence}");
         Assert.Equal(clock.NowMs, result.TimestampMs);
         Assert.Equal(store.PartitionOf(at.Bucket, at.Layer, at.Path), result.Partition);
-        Assert.Equal(result.Sequence, store.LastSequence);
+        Assert.Equal(model.AppendedRecords + 1, store.AppendedRecords);
     }
 
     private static async Task DeleteTreeAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp.DeleteTree tree)
     {
         var doomed = model.LiveUnder(tree.Bucket, tree.Layer, tree.Prefix);
-        var before = model.LastSequence;
+        var before = model.AppendedRecords;
         var count = await store.DeleteTreeAsync(tree.Bucket, tree.Layer, tree.Prefix, tree.Actor);
         Assert.Equal(doomed.Count, count);
 
-        // The tombstones' order among themselves is the engine's choice: learn each one's version
-        // from its history, check they are fresh and distinct, and let the feed check their order.
+        // The tombstones are appended by path, then key (ordinal): learn each one's version from its history,
+        // check each is fresh in its partition, and let the feed check their order.
         var tombstones = new List<(EntryAddress At, HistoryEntry Tombstone)>();
-        foreach (var at in doomed)
+        var lastIn = new Dictionary<int, VersionId>();
+        foreach (var at in doomed.OrderBy(a => a.Path, StringComparer.Ordinal).ThenBy(a => a.Key, StringComparer.Ordinal))
         {
+            var partition = store.PartitionOf(at.Bucket, at.Layer, at.Path);
             var newest = (await store.GetHistoryAsync(at, HistoryQuery.All with { Limit = 1 })).Single();
             Assert.Equal(Operation.Delete, newest.Op);
             Assert.Null(newest.Value);
             Assert.Equal(tree.Actor, newest.Actor);
             Assert.Equal(clock.NowMs, newest.TimestampMs);
-            Assert.True(newest.Version.Sequence > before, $"tombstone of {at} has version {newest.Version}, not after {before}");
+            var previous = lastIn.TryGetValue(partition, out var seen) ? seen : model.LastVersionIn(partition);
+            Assert.True(newest.Version.Value > previous.Value, $"tombstone of {at} has version {newest.Version}, not after {previous}");
+            lastIn[partition] = newest.Version;
             tombstones.Add((at, newest));
         }
-        Assert.Equal(tombstones.Count, tombstones.Select(t => t.Tombstone.Version).Distinct().Count());
-        Assert.Equal(tombstones.Count == 0 ? before : tombstones.Max(t => t.Tombstone.Version.Sequence), store.LastSequence);
-        foreach (var (at, tombstone) in tombstones.OrderBy(t => t.Tombstone.Version.Sequence))
-            model.ApplyDelete(at, tombstone.Version, tombstone.TimestampMs, tombstone.Actor, partitionSequence: null);
+        Assert.Equal(before + tombstones.Count, store.AppendedRecords);
+        foreach (var (at, tombstone) in tombstones)
+            model.ApplyDelete(at, tombstone.Version, tombstone.TimestampMs, tombstone.Actor, store.PartitionOf(at.Bucket, at.Layer, at.Path), partitionSequence: null);
     }
 
     private static async Task DeleteBucketAsync(Kv4Store store, StoreModel model, SteppedClock clock, StoreOp.DeleteBucket drop)
     {
         var live = model.Layers(drop.Bucket).Sum(l => l.Entries);
         var holdsAnything = model.HoldsAnything(drop.Bucket);
-        var before = model.LastSequence;
+        var before = model.AppendedRecords;
         var count = await store.DeleteBucketAsync(drop.Bucket, drop.Actor);
         Assert.Equal(live, count);
         if (!holdsAnything)
         {
             // Nothing to drop: nothing appended.
-            Assert.Equal(before, store.LastSequence);
+            Assert.Equal(before, store.AppendedRecords);
             return;
         }
         // One DropBucket record; the feed comparison checks its place, op, actor and time.
-        Assert.True(store.LastSequence > before, $"dropping {drop.Bucket} appended nothing");
-        model.ApplyDropBucket(drop.Bucket, new VersionId(store.LastSequence), clock.NowMs, drop.Actor);
+        Assert.Equal(before + 1, store.AppendedRecords);
+        var partition = store.PartitionOf(drop.Bucket, "", "");
+        var (epoch, sequence) = store.PartitionPosition(partition);
+        model.ApplyDropBucket(drop.Bucket, VersionId.Of(epoch, partition, sequence), clock.NowMs, drop.Actor, partition);
     }
 
     private static void AssertLatest(Kv4Store store, StoreModel model, EntryAddress at)
@@ -266,7 +275,7 @@ public class StoreModelProperties
     /// <summary>Compares everything observable over the <see cref="StoreOp"/> alphabet; also used by the corruption tests.</summary>
     internal static async Task CompareEverythingAsync(Kv4Store store, StoreModel model)
     {
-        Assert.Equal(model.LastSequence, store.LastSequence);
+        Assert.Equal(model.AppendedRecords, store.AppendedRecords);
         Assert.Equal(model.Buckets(""), store.ListBuckets());
         Assert.Equal(model.Buckets("b1#"), store.ListBuckets("b1#"));
 
@@ -375,27 +384,28 @@ public class StoreModelProperties
         foreach (var bucket in StoreOp.Buckets)
         {
             var expected = model.Changes.Where(c => c.Address.Bucket == bucket).ToList();
-            var events = await FeedReader.ReadAsync(store, new ChangeFilter(bucket), 0, expected.Count);
-            AssertChanges(store, expected, events, $"feed of {bucket} from 0");
+            var events = await FeedReader.ReadAsync(store, new ChangeFilter(bucket), expected.Count);
+            AssertChanges(store, expected, events, $"feed of {bucket} from the beginning");
 
-            // A narrower reader starting mid-way: layer "data", paths under "a" (not "ab").
-            var from = model.Changes.Count == 0 ? 0 : model.Changes[model.Changes.Count / 2].Version.Version.Sequence;
+            // A narrower reader starting mid-way, from the cursor after the middle change: layer "data", paths under "a" (not "ab").
+            var middle = (model.Changes.Count + 1) / 2;
+            var from = model.CursorAfter(middle, store.PartitionCount);
             // A DropBucket of the bucket always matches.
-            var filtered = expected.Where(c => c.Version.Version.Sequence > from
+            var filtered = model.Changes.Skip(middle).Where(c => c.Address.Bucket == bucket
                                                && (c.Version.Op == Operation.DropBucket
                                                    || (c.Address.Layer == "data" && AddressRules.IsUnder(c.Address.Path, "a")))).ToList();
             var filteredEvents = await FeedReader.ReadAsync(store, new ChangeFilter(bucket, "data", "a"), from, filtered.Count);
-            AssertChanges(store, filtered, filteredEvents, $"feed of {bucket}/_data/a after {from}");
+            AssertChanges(store, filtered, filteredEvents, $"feed of {bucket}/_data/a after change #{middle}");
         }
     }
 
     /// <summary>What the session's live reader received must be exactly the model's changes of its bucket since the session began.</summary>
-    private static async Task CompareLiveFeedAsync(LiveFeedRecorder live, Kv4Store store, StoreModel model)
+    private static async Task CompareLiveFeedAsync(LiveFeedRecorder live, int liveFrom, Kv4Store store, StoreModel model)
     {
-        var expected = model.Changes.Where(c => c.Address.Bucket == live.Filter.Bucket && c.Version.Version.Sequence > live.AfterSequence).ToList();
+        var expected = model.Changes.Skip(liveFrom).Where(c => c.Address.Bucket == live.Filter.Bucket).ToList();
         var events = await live.WaitForAsync(expected.Count);
         Assert.True(events.Count == expected.Count, $"the live feed of {live.Filter.Bucket} delivered {events.Count} events, the model has {expected.Count}");
-        AssertChanges(store, expected, events, $"live feed of {live.Filter.Bucket} after {live.AfterSequence}");
+        AssertChanges(store, expected, events, $"live feed of {live.Filter.Bucket} after {live.After}");
     }
 
     private static void AssertChanges(Kv4Store store, List<StoreModel.Change> expected, List<ChangeEvent> events, string what)
@@ -405,8 +415,8 @@ public class StoreModelProperties
         {
             var e = expected[i];
             var a = events[i];
-            var label = $"{what}, event #{i} (seq {a.Sequence}, expected {e.Version.Version.Sequence} {e.Version.Op} {e.Address})";
-            Assert.True(e.Version.Version.Sequence == a.Sequence, label);
+            var label = $"{what}, event #{i} (p{a.Partition} v{a.Version}, expected p{e.Partition} v{e.Version.Version} {e.Version.Op} {e.Address})";
+            Assert.True(e.Partition == a.Partition, label);
             Assert.True(e.Version.Version == a.Version, label);
             Assert.True(e.Address == new EntryAddress(a.Bucket, a.Layer, a.Path, a.Key), $"{label}: got {a.Bucket}/_{a.Layer}/{a.Path}?k={a.Key}");
             Assert.True(e.Version.Op == a.Op, $"{label}: op {a.Op}");

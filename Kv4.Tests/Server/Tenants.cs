@@ -50,9 +50,9 @@ public sealed class Tenants
 
 public static class StoreProbe
 {
-    /// <summary>The engine's last sequence: it moves with every write, so an unchanged value proves nothing was written.</summary>
+    /// <summary>How many records the engine has appended: it moves with every write, so an unchanged value proves nothing was written.</summary>
     public static long LastSequence(this Kv4TestServer server) =>
-        server.Services.GetRequiredService<EngineLifetime>().Runtime!.Store!.LastSequence;
+        server.Services.GetRequiredService<EngineLifetime>().Runtime!.Store!.AppendedRecords;
 
     public static async Task AssertNothingWrittenAsync(this Kv4TestServer server, Func<Task> action)
     {

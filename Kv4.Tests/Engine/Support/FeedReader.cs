@@ -9,14 +9,20 @@ public static class FeedReader
     /// <summary>Generous: the machine may be loaded; the wait only bounds a broken feed, it asserts no speed.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    public static async Task<List<ChangeEvent>> ReadAsync(Kv4Store store, ChangeFilter filter, long afterSequence, int count)
+    /// <summary>From the beginning of the feed.</summary>
+    public static Task<List<ChangeEvent>> ReadAsync(Kv4Store store, ChangeFilter filter, int count) =>
+        ReadAsync(store, filter, FeedCursor.Beginning(), count);
+
+    /// <summary>After <paramref name="after"/>, which is left as it was (the read advances a copy).</summary>
+    public static async Task<List<ChangeEvent>> ReadAsync(Kv4Store store, ChangeFilter filter, FeedCursor after, int count)
     {
         var events = new List<ChangeEvent>(count);
         if (count == 0) return events;
+        var from = after.ToString();
         using var timeout = new CancellationTokenSource(Patience);
         try
         {
-            await foreach (var change in store.ReadChangesAsync(filter, afterSequence, timeout.Token).WithCancellation(timeout.Token))
+            await foreach (var change in store.ReadChangesAsync(filter, after.Clone(), timeout.Token).WithCancellation(timeout.Token))
             {
                 events.Add(change);
                 if (events.Count == count) break;
@@ -26,7 +32,7 @@ public static class FeedReader
         {
         }
         if (events.Count != count)
-            Assert.Fail($"the change feed ({filter}, after {afterSequence}) delivered {events.Count} of {count} expected events within {Patience.TotalSeconds} s");
+            Assert.Fail($"the change feed ({filter}, after {from}) delivered {events.Count} of {count} expected events within {Patience.TotalSeconds} s");
         return events;
     }
 }
