@@ -15,7 +15,7 @@ public class StoreBasicsTests
         var written = await s.Store.PutAsync(At("a/b", "k1"), Json("{ \"x\" : 1 }"), "elena");
         Assert.True(written.Applied);
         Assert.Equal(1, written.PartitionSequence);
-        Assert.Equal(written.PartitionSequence, written.Version.Value);
+        Assert.Equal((written.Partition, written.PartitionSequence), (written.Version.Partition, written.Version.PartitionSequence));
         Assert.True(s.Store.TryGetLatest(At("a/b", "k1"), out var value));
         Assert.Equal("{\"x\":1}", Text(value.Json));
         Assert.Equal(written.Version, value.Version);

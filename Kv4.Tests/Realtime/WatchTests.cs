@@ -33,19 +33,20 @@ public sealed class WatchTests(RealtimeServerFixture fixture) : IClassFixture<Re
         });
 
         var events = new List<JsonElement>();
-        long lastId = 0;
+        var ids = new List<string>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (events.Count < before + during + 1)
         {
             var block = await ReadEventAsync(reader, timeout.Token);
-            var id = long.Parse(block["id"]);
             var change = JsonDocument.Parse(block["data"]).RootElement;
-            Assert.Equal(id, change.GetProperty("seq").GetInt64());
-            Assert.True(id > lastId, $"sequence {id} after {lastId}");
-            lastId = id;
+            // The event's id is the cursor after it, also in the change as `seq`.
+            Assert.Equal(block["id"], change.GetProperty("seq").GetString());
+            ids.Add(block["id"]);
             events.Add(change);
         }
         await writer;
+        Assert.Equal(events.Count, ids.Distinct().Count());
+        Assert.Equal(events.Count, events.Select(e => e.GetProperty("_ver_").GetString()).Distinct().Count());
         var puts = events.Where(e => e.GetProperty("op").GetString() == "put").ToList();
         Assert.Equal(Enumerable.Range(0, before + during), puts.Select(e => e.GetProperty("v").GetProperty("i").GetInt32()));
         var delete = events.Last();
@@ -56,9 +57,21 @@ public sealed class WatchTests(RealtimeServerFixture fixture) : IClassFixture<Re
         Assert.Equal("data", first.GetProperty("l").GetString());
         Assert.Equal("watch/sse", first.GetProperty("path").GetString());
         Assert.Equal("elena", first.GetProperty("by").GetString());
-        Assert.Equal(first.GetProperty("seq").GetInt64().ToString(), first.GetProperty("_ver_").GetString());
         Assert.True(first.GetProperty("t").GetInt64() > 1_600_000_000_000);
         Assert.DoesNotContain(events, e => e.GetProperty("path").GetString() == "elsewhere");
+
+        // A reconnect that names the 500th event's id (as an EventSource does with Last-Event-ID) goes on with the 501st.
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/_data/watch/sse?watch=1");
+        again.Headers.Add("Last-Event-ID", ids[499]);
+        using var resumed = await elena.SendAsync(again, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        using var resumedReader = new StreamReader(await resumed.Content.ReadAsStreamAsync());
+        for (var i = 500; i < events.Count; i++)
+        {
+            var block = await ReadEventAsync(resumedReader, timeout.Token);
+            Assert.Equal(ids[i], block["id"]);
+            Assert.Equal(events[i].GetProperty("_ver_").GetString(), JsonDocument.Parse(block["data"]).RootElement.GetProperty("_ver_").GetString());
+        }
     }
 
     [Fact]
