@@ -42,7 +42,7 @@ internal sealed class GroupCommit : IAsyncDisposable
 
     /// <param name="intervalMs">0 for sync mode (commit only when a writer waits); else the interval between commits of appended data.</param>
     /// <param name="observed">Told each commit's duration, before its waiters are released.</param>
-    /// <param name="committed">Called after each commit, before its waiters are released (durable reads move their horizon).</param>
+    /// <param name="committed">Called after each commit (after <paramref name="observed"/>), before its waiters are released: durable reads move their horizon.</param>
     public GroupCommit(RecordLog log, int intervalMs, Action<TimeSpan>? observed = null, Action? committed = null)
     {
         this.log = log;
@@ -120,9 +120,9 @@ internal sealed class GroupCommit : IAsyncDisposable
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             await log.CommitAsync().ConfigureAwait(false);
-            committed?.Invoke();
             try { observed?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started)); }
             catch (Exception) { /* a failing observer must not fail a commit that succeeded */ }
+            committed?.Invoke();
             mine.TrySetResult();
         }
         catch (Exception e)
