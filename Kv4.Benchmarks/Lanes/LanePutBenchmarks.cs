@@ -7,8 +7,8 @@ using Kv4.Engine.Model;
 namespace Kv4.Benchmarks.Lanes;
 
 /// <summary>
-/// Puts of the 10k lane keys (two paths on two partitions, see <see cref="LaneData"/>) and the 108-byte value,
-/// before partition lanes: Kv4 put with interval durability; FasterLog enqueueing the very record bytes Kv4
+/// Puts of the 10k lane keys (two paths on two partitions, see <see cref="LaneData"/>) and the 108-byte value:
+/// Kv4 put with interval durability; FasterLog enqueueing the very record bytes Kv4
 /// appends (the baseline: what Kv4 costs above its own log); RocksDB put with its WAL on and no sync;
 /// FasterKV upsert; a ConcurrentDictionary. With two threads each thread writes its own partition's half.
 /// Times are per operation.

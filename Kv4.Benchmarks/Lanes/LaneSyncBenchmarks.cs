@@ -8,7 +8,9 @@ namespace Kv4.Benchmarks.Lanes;
 /// Durable writes from 64 concurrent writers, each on its own dedicated thread and its own path (64 paths on
 /// 64 different partitions, see <see cref="LaneData.WriterPaths"/>), each waiting for its acknowledgement before
 /// its next put: Kv4 with sync durability (writers share a group commit) against RocksDB with sync writes (the
-/// baseline; its write group shares one WAL fsync). Same keys, same value. Time is per acknowledged write.
+/// baseline; its write group shares one WAL fsync). Same keys, same value. Time is per acknowledged write. Kv4 runs
+/// twice: with durable reads (sync's default: reads and the feed wait for the commit) and without, which is what
+/// durable reads cost the writers.
 /// </summary>
 [MemoryDiagnoser]
 public class LaneSyncBenchmarks
@@ -25,6 +27,14 @@ public class LaneSyncBenchmarks
     public void SetupKv4()
     {
         _kv4 = new Kv4Fixture(DurabilityMode.Sync, "lane-sync");
+        LaneData.Check(_kv4.Store);
+        _writers = new WriterThreads(LaneData.SyncWriters);
+    }
+
+    [GlobalSetup(Targets = [nameof(Kv4PutSyncWithoutDurableReads)])]
+    public void SetupKv4WithoutDurableReads()
+    {
+        _kv4 = new Kv4Fixture(DurabilityMode.Sync, "lane-sync-plain", durableReads: false);
         LaneData.Check(_kv4.Store);
         _writers = new WriterThreads(LaneData.SyncWriters);
     }
@@ -58,6 +68,9 @@ public class LaneSyncBenchmarks
             for (var j = 0; j < PutsPerWriter; j++) kv4.Put(keys[(first + j) % keys.Length], BenchData.ValueMemory);
         });
     }
+
+    [Benchmark(Description = "Kv4 put (sync, durable reads off), 64 writers", OperationsPerInvoke = Batch)]
+    public void Kv4PutSyncWithoutDurableReads() => Kv4PutSync();
 
     [Benchmark(Description = "RocksDB put (sync), 64 writers", OperationsPerInvoke = Batch, Baseline = true)]
     public void RocksDbPutSync()

@@ -8,10 +8,10 @@ public sealed class Kv4Fixture : IDisposable
 {
     private readonly TempDirectory _dir;
 
-    public Kv4Fixture(DurabilityMode durability, string purpose)
+    public Kv4Fixture(DurabilityMode durability, string purpose, bool? durableReads = null)
     {
         _dir = new TempDirectory(purpose);
-        Store = Kv4Store.Open(new StoreOptions { DataDirectory = _dir.Path, Durability = durability });
+        Store = Kv4Store.Open(new StoreOptions { DataDirectory = _dir.Path, Durability = durability, DurableReads = durableReads });
     }
 
     public Kv4Store Store { get; }

@@ -6,8 +6,8 @@ using Prometheus;
 namespace Kv4.Server.Metrics;
 
 /// <summary>
-/// What the host reads off the engine when /metrics is scraped: the last sequence number (every mutation takes one,
-/// so its rate is the write rate), the bytes of the data directory (log plus checkpoints) and readiness. Gauges of
+/// What the host reads off the engine when /metrics is scraped: the records all partitions have appended (one per
+/// mutation, so its rate is the write rate), the bytes of the data directory (log plus checkpoints) and readiness. Gauges of
 /// the host's own registry (<see cref="HostMetrics"/>), refreshed by its before-collect callback; commit latency
 /// comes from the engine itself (<see cref="CommitMetrics"/>).
 /// </summary>

@@ -7,8 +7,8 @@ namespace Kv4.Services.Watch;
 /// <summary>
 /// One change as the watch streams send it (http-api.md §7 Watch):
 /// <code>
-/// {"seq":"AUAUAg","op":"put","l":"data","path":"a/b","k":"x","v":{"n":1},"_ver_":"2","t":1763900000123,"by":"elena"}
-/// {"seq":"AUAUAw","op":"delete","l":"data","path":"a/b","k":"x","v":null,"_ver_":"3","t":1763900000456,"by":"elena"}
+/// {"seq":"AUADAAURAAE","op":"put","l":"data","path":"a/b","k":"x","v":{"n":1},"_ver_":"2886218022913","t":1763900000123,"by":"elena"}
+/// {"seq":"AUADAAURAAI","op":"delete","l":"data","path":"a/b","k":"x","v":null,"_ver_":"2886218022914","t":1763900000456,"by":"elena"}
 /// </code>
 /// `seq` is the opaque cursor to resume from after this change (`since`, see <see cref="FeedCursor"/>), `t` unix
 /// milliseconds, `by` the actor.
