@@ -27,7 +27,8 @@ namespace Kv4.Engine.Feed;
 /// The subscription only carries the events that match, so while it is drained the cursor would stay behind for
 /// partitions whose writes the reader does not want, and a later resume would rescan them. Each time the mailbox
 /// runs dry the reader therefore takes every lane's position first (a lane publishes before it moves its position,
-/// so every matching event up to it is in the mailbox by then), drains, and moves the cursor up to those positions.
+/// so every matching event up to it is in the mailbox by then, unless the mailbox overflowed), drains, and moves the
+/// cursor up to those positions.
 ///
 /// In durable mode an event is handed out only once its record is committed; otherwise live events come at append,
 /// before the commit, and a crash may lose one a reader saw: that is why an open after an unclean stop starts a
@@ -133,7 +134,8 @@ internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Tas
                         cursor.Set(change.Partition, change.Version.Value);
                         yield return change;
                     }
-                    MoveUpTo(cursor, reached);
+                    // Not after an overflow: the events the mailbox had no room for are at or below those positions.
+                    if (!subscription.Overflowed) MoveUpTo(cursor, reached);
                     bool more;
                     try
                     {

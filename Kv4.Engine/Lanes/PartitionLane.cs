@@ -9,15 +9,14 @@ namespace Kv4.Engine.Lanes;
 /// addresses grow with sequences (the append happens under the lock), which is what recovery checks and what a
 /// feed reader or a replica of the partition relies on.
 /// <code>
-///   two lanes after  put p0 a/x · put p1 b/y · put p0 a/x · delete p1 b/y     (epoch 0)
+///   two lanes after  put p0 a/x · put p1 b/y · put p0 a/x · delete p1 b/y     (epoch 0; v(p, s) = VersionId.Of(0, p, s))
 ///
 ///   log:     @64 [p0 #1 a/x]  @160 [p1 #1 b/y]  @256 [p0 #2 a/x prev@64]  @352 [p1 #2 b/y del prev@160]
-///   lane 0:  Sequence 2   sparse [(1, @64)]      a/x → _ver_ 2 (chain @256 → @64)
-///   lane 1:  Sequence 2   sparse [(1, @160)]     b/y → tombstone _ver_ 2 (chain @352 → @160)
+///   lane 0:  Sequence 2  Position v(0,2)  sparse [(1, @64)]     a/x → v(0,2) (chain @256 → @64)
+///   lane 1:  Sequence 2  Position v(1,2)  sparse [(1, @160)]    b/y → tombstone v(1,2) (chain @352 → @160)
 /// </code>
-/// The epoch is 0 on a single node (1 for a store whose log began before lanes: see docs/architecture.md); a
-/// cluster raises it when the partition gets a new primary, so versions of the new term sort after every version
-/// of the old one.
+/// The epoch is 0 on a new store and rises at an open after an unclean stop (see Kv4Store.Open); a cluster will
+/// raise it when the partition gets a new primary, so versions of the new term sort after every version of the old.
 /// </summary>
 internal sealed class PartitionLane(int partition)
 {

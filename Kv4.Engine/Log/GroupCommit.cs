@@ -14,8 +14,10 @@ namespace Kv4.Engine.Log;
 /// In interval mode appends only mark the log dirty, and the loop commits at most every interval. Writers that never
 /// give their threads back (an interval put completes without awaiting) can starve the loop and the log device,
 /// both of which run on the thread pool, and then nothing is committed at all: so once a commit is
-/// <see cref="Overdue"/> (nothing committed for <see cref="OverdueIntervals"/> intervals while data waits) writers
-/// wait for it, and the window a crash can take stays bounded.
+/// <see cref="Overdue"/> (appended data has waited <see cref="OverdueAfterMs"/>, far longer than a commit of this
+/// machine's disk takes) writers wait for it, and the window a crash can take stays bounded. The bound sits well
+/// above a slow fsync so that it catches starvation only: a writer held back waits for the next round, a whole
+/// commit longer than the one running.
 /// </summary>
 internal sealed class GroupCommit : IAsyncDisposable
 {
@@ -35,7 +37,8 @@ internal sealed class GroupCommit : IAsyncDisposable
     // When the oldest data not yet committed was appended (the first MarkDirty since the last commit started).
     private long dirtySinceMs;
 
-    public const int OverdueIntervals = 4;
+    /// <summary>How long appended data may wait for a commit before writers wait for it: 4 intervals, at least 200 ms.</summary>
+    public long OverdueAfterMs => Math.Max(200, 4L * intervalMs);
 
     /// <summary>How many commits the loop has issued (each may cover many writers).</summary>
     public long Commits => Interlocked.Read(ref commits);
@@ -68,9 +71,9 @@ internal sealed class GroupCommit : IAsyncDisposable
         }
     }
 
-    /// <summary>Interval mode: appended data has waited <see cref="OverdueIntervals"/> intervals for a commit.</summary>
+    /// <summary>Interval mode: appended data has waited <see cref="OverdueAfterMs"/> for a commit.</summary>
     public bool Overdue =>
-        intervalMs > 0 && Volatile.Read(ref dirty) != 0 && Environment.TickCount64 - Volatile.Read(ref dirtySinceMs) > OverdueIntervals * intervalMs;
+        intervalMs > 0 && Volatile.Read(ref dirty) != 0 && Environment.TickCount64 - Volatile.Read(ref dirtySinceMs) > OverdueAfterMs;
 
     /// <summary>Interval mode: note that something was appended, so the loop commits within the interval.</summary>
     public void MarkDirty()
