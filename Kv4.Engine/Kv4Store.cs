@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using Kv4.Engine.Feed;
 using Kv4.Engine.Index;
 using Kv4.Engine.Lanes;
@@ -6,6 +7,7 @@ using Kv4.Engine.Log;
 using Kv4.Engine.Model;
 using Kv4.Engine.Partitioning;
 using Kv4.Engine.Recovery;
+using Kv4.Engine.Replication;
 using Kv4.Engine.Rules;
 
 namespace Kv4.Engine;
@@ -25,25 +27,22 @@ namespace Kv4.Engine;
 /// commit. Readers never take a lock; with durable reads they see a version only once its record is committed.
 /// See docs/architecture.md.
 /// </remarks>
-public sealed class Kv4Store : IAsyncDisposable, IDisposable
+public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
 {
     private readonly StoreOptions options;
     private readonly RecordLog log;
     private readonly StoreIndex index;
-    private readonly PartitionMap partitions;
+    private readonly PartitionMap partitionMap;
     private readonly LaneSet lanes;
     private readonly ChangeFeed feed;
     private readonly GroupCommit commits;
-    private readonly bool durableReads;
+    private readonly VisibilityGate visibility;
     private readonly SemaphoreSlim checkpointGate = new(1, 1);
-    // Durable reads: entries that still hold the version they replaced, let go once the commit covers them.
-    private readonly System.Collections.Concurrent.ConcurrentQueue<IndexEntry> awaitingCommit = new();
     private readonly long checkpointCheckStride;
     // Scratch space of the thread that appends (used only while it holds a lane, with no await in between).
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_recordBuffer;
     [ThreadStatic] private static LogRecord? t_scratchRecord;
     private AddressRange[] skipRanges;
-    private long durableAddress;
     private int checkpointRunning;
     private Task? backgroundCheckpoint;
     private volatile bool closed;
@@ -57,17 +56,24 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         this.options = options;
         this.log = log;
         index = recovered.Index;
-        partitions = new PartitionMap(options.PartitionCount);
+        partitionMap = new PartitionMap(options.PartitionCount);
         lanes = recovered.Lanes;
         skipRanges = [.. recovered.SkipRanges];
         lanes[0].SinceCheckpoint = recovered.ReplayedRecords;
         checkpointCheckStride = Math.Clamp(options.CheckpointEveryRecords / lanes.Count, 1, 256);
-        durableReads = options.DurableReads ?? options.Durability == DurabilityMode.Sync;
-        durableAddress = log.CommittedUntilAddress;
+        visibility = options.Replicated ? VisibilityGate.Acknowledged
+            : options.DurableReads ?? options.Durability == DurabilityMode.Sync ? VisibilityGate.Committed : VisibilityGate.Appended;
+        // What was recovered is on disk; in a replicated store a partition's role decides later what is shown.
+        foreach (var lane in lanes.All)
+        {
+            lane.Opened();
+            if (options.Replicated) lane.Role = PartitionRole.None;
+        }
         commits = new GroupCommit(log, options.Durability == DurabilityMode.Interval ? Math.Max(1, options.CommitIntervalMs) : 0,
-            options.CommitObserved, durableReads ? NoteCommitted : null);
-        feed = new ChangeFeed(lanes, () => log.TailAddress, commits.WaitDurableAsync, durableReads ? () => Volatile.Read(ref durableAddress) : null,
-            ReplayStart, ReadRecordBatch);
+            options.CommitObserved, visibility == VisibilityGate.Appended ? null : NoteCommitted);
+        feed = new ChangeFeed(lanes, () => log.TailAddress, commits.WaitDurableAsync,
+            visibility == VisibilityGate.Appended ? null : WaitVisibleAsync, ReplayStart, ReadRecordBatch);
+        Replication = options.Replicated ? new StoreReplication(this) : null;
     }
 
     /// <summary>Opens (or creates) the store in options.DataDirectory, recovering the index from the last checkpoint plus the log after it.</summary>
@@ -83,7 +89,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         try
         {
             var recovered = StoreRecovery.Run(options.DataDirectory, log, options.PartitionCount);
-            if (!recovered.CleanStop)
+            if (!recovered.CleanStop && !options.Replicated)
             {
                 // Records shown before the stop may be gone, and their sequences will be taken again: a new epoch
                 // makes every version written from now on sort after every one shown before (see ChangeFeed).
@@ -122,8 +128,8 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
 
     internal long LogCommits => commits.Commits;
 
-    /// <summary>Whether reads and the feed show only committed versions (<see cref="StoreOptions.DurableReads"/>).</summary>
-    public bool DurableReads => durableReads;
+    /// <summary>Whether reads and the feed show only committed versions (<see cref="StoreOptions.DurableReads"/>), or acknowledged ones.</summary>
+    public bool DurableReads => visibility != VisibilityGate.Appended;
 
     /// <summary>How many records every partition has appended, together (0 for an empty store).</summary>
     public long AppendedRecords => lanes.TotalRecords();
@@ -151,7 +157,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         ValidateSecondaryKeys(secondaryKeys);
         var value = JsonValueRules.ValidateAndCompact(json.Span, options.MaxValueBytes);
         cancellationToken.ThrowIfCancellationRequested();
-        var lane = lanes[partitions.PartitionOf(bucket, layer, path)];
+        var lane = lanes[partitionMap.PartitionOf(bucket, layer, path)];
 
         WriteResult result;
         EngineException? refusal;
@@ -159,6 +165,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         lock (lane.Gate)
         {
             ThrowIfClosed();
+            ThrowIfNotWritable(lane);
             current = index.Find(bucket, layer, path, key);
             refusal = ConditionRefusal(condition, current);
             if (refusal is null)
@@ -168,7 +175,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
             }
             else result = default;
         }
-        if (refusal is not null) await RefuseAsync(refusal, current).ConfigureAwait(false);
+        if (refusal is not null) await RefuseAsync(refusal, current, lane).ConfigureAwait(false);
         await AfterAppendAsync(lane).ConfigureAwait(false);
         return result;
     }
@@ -181,7 +188,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var (bucket, layer, path, key) = Validate(address);
         ArgumentNullException.ThrowIfNull(actor);
         cancellationToken.ThrowIfCancellationRequested();
-        var lane = lanes[partitions.PartitionOf(bucket, layer, path)];
+        var lane = lanes[partitionMap.PartitionOf(bucket, layer, path)];
 
         WriteResult result;
         EngineException? refusal;
@@ -189,21 +196,28 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         lock (lane.Gate)
         {
             ThrowIfClosed();
+            ThrowIfNotWritable(lane);
             current = index.Find(bucket, layer, path, key);
             refusal = ConditionRefusal(condition, current);
             if (refusal is null && current?.IsLive != true) return default;
             result = refusal is null ? AppendLocked(lane, Operation.Delete, bucket, layer, path, key, null, default, actor, current) : default;
         }
-        if (refusal is not null) await RefuseAsync(refusal, current).ConfigureAwait(false);
+        if (refusal is not null) await RefuseAsync(refusal, current, lane).ConfigureAwait(false);
         await AfterAppendAsync(lane).ConfigureAwait(false);
         return result;
     }
 
     /// <summary>
     /// Tombstones every live entry at <paramref name="pathPrefix"/> and below (by whole segments), at one instant:
-    /// it holds every lane, since the subtree's paths are spread over the partitions. Returns how many.
+    /// it holds every lane, since the subtree's paths are spread over the partitions. Returns how many. With
+    /// <paramref name="partitions"/> only the paths of those partitions (a cluster asks each primary for its own).
     /// </summary>
-    public async ValueTask<long> DeleteTreeAsync(string bucket, string layer, string pathPrefix, string actor, CancellationToken cancellationToken = default)
+    public async ValueTask<long> DeleteTreeAsync(string bucket, string layer, string pathPrefix, string actor, CancellationToken cancellationToken = default) =>
+        await DeleteTreeAsync(bucket, layer, pathPrefix, actor, null, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc cref="DeleteTreeAsync(string, string, string, string, CancellationToken)"/>
+    public async ValueTask<long> DeleteTreeAsync(string bucket, string layer, string pathPrefix, string actor, PartitionSet? partitions,
+        CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
         AddressRules.ValidateBucket(bucket);
@@ -216,6 +230,8 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         using (lanes.EnterAll())
         {
             ThrowIfClosed();
+            foreach (var lane in lanes.All)
+                if (partitions is null || partitions.Contains(lane.Partition)) ThrowIfNotWritable(lane);
             if (index.FindNode(bucket, layer, prefix) is { } start)
             {
                 // Collected first (sorted, so the tombstones' order is reproducible), appended after.
@@ -225,7 +241,8 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
                 while (pending.TryPop(out var node))
                 {
                     if (node.LiveInSubtree <= 0) continue;
-                    if (node.LiveKeys > 0 && node.Entries is { } entries)
+                    if (node.LiveKeys > 0 && node.Entries is { } entries
+                        && (partitions is null || partitions.Contains(partitionMap.PartitionOf(bucket, layer, node.Path))))
                         foreach (var (key, entry) in entries)
                             if (entry.IsLive) victims.Add((node, key, entry));
                     if (node.Children is { } children)
@@ -238,7 +255,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
                 });
                 foreach (var (node, key, entry) in victims)
                 {
-                    var lane = lanes[partitions.PartitionOf(bucket, layer, node.Path)];
+                    var lane = lanes[partitionMap.PartitionOf(bucket, layer, node.Path)];
                     AppendLocked(lane, Operation.Delete, bucket, layer, node.Path, key, null, default, actor, entry);
                     deleted++;
                 }
@@ -249,13 +266,21 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Drops a bucket: all its layers, entries and their histories leave the index. Returns how many live entries it held.</summary>
-    public async ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default)
+    public async ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default) =>
+        await DeleteBucketAsync(bucket, actor, null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// <see cref="DeleteBucketAsync(string, string, CancellationToken)"/>; in a replicated store, one drop record in each
+    /// partition of <paramref name="partitions"/> (null: every partition), each dropping the bucket's entries there.
+    /// </summary>
+    public async ValueTask<long> DeleteBucketAsync(string bucket, string actor, PartitionSet? partitions, CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
         AddressRules.ValidateBucket(bucket);
         ArgumentNullException.ThrowIfNull(actor);
         cancellationToken.ThrowIfCancellationRequested();
-        var lane = lanes[partitions.PartitionOf(bucket, "", "")];
+        if (options.Replicated) return await DropBucketPartsAsync(bucket, actor, partitions).ConfigureAwait(false);
+        var lane = lanes[partitionMap.PartitionOf(bucket, "", "")];
 
         // Every lane: the bucket's paths are in every partition, and none may be written while it leaves the index.
         long live;
@@ -286,7 +311,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
             var (bucket, layer, path, key) = Validate(address);
             if (!ReferenceEquals(path, address.Path)) entry = index.Find(bucket, layer, path, key);
         }
-        if (durableReads) entry = Visible(entry);
+        entry = Visible(entry);
         if (entry is { IsLive: true })
         {
             value = entry.ToStoredValue();
@@ -361,13 +386,19 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     }
 
     /// <summary>One page of <see cref="ListPaths(string, string, string, int?)"/>: the first <paramref name="max"/> paths after <paramref name="after"/>.</summary>
-    public IReadOnlyList<string> ListPaths(string bucket, string layer, string prefix, int? maxDepth, string? after, int max)
+    public IReadOnlyList<string> ListPaths(string bucket, string layer, string prefix, int? maxDepth, string? after, int max) =>
+        ListPaths(bucket, layer, prefix, maxDepth, after, max, null);
+
+    /// <summary>A page of paths, only of <paramref name="partitions"/> (null: all).</summary>
+    public IReadOnlyList<string> ListPaths(string bucket, string layer, string prefix, int? maxDepth, string? after, int max, PartitionSet? partitions)
     {
         ThrowIfClosed();
         var normalized = ValidateLocation(bucket, layer, prefix);
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 0);
         if (maxDepth < 0 || index.FindLayer(bucket, layer) is not { } tree) return [];
-        return SmallestAfter(tree.EnumeratePaths(normalized, maxDepth), after, max);
+        var paths = tree.EnumeratePaths(normalized, maxDepth);
+        if (partitions is not null) paths = paths.Where(path => partitions.Contains(partitionMap.PartitionOf(bucket, layer, path)));
+        return SmallestAfter(paths, after, max);
     }
 
     /// <summary>The <paramref name="max"/> ordinally smallest of <paramref name="items"/> greater than <paramref name="after"/>, sorted.</summary>
@@ -401,16 +432,31 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     }
 
     /// <summary>The layers of a bucket that hold live entries, with their counts, sorted by layer.</summary>
-    public IReadOnlyList<LayerCount> ListLayers(string bucket)
+    public IReadOnlyList<LayerCount> ListLayers(string bucket) => ListLayers(bucket, null);
+
+    /// <summary>The layers of a bucket with their live counts, counting only <paramref name="partitions"/> (null: all).</summary>
+    public IReadOnlyList<LayerCount> ListLayers(string bucket, PartitionSet? partitions)
     {
         ThrowIfClosed();
         AddressRules.ValidateBucket(bucket);
         if (index.FindBucket(bucket) is not { } b) return [];
         var layers = new List<LayerCount>();
         foreach (var tree in b.Layers.Values)
-            if (tree.LiveEntries > 0) layers.Add(new LayerCount(tree.Layer, tree.LiveEntries));
+        {
+            var live = partitions is null ? tree.LiveEntries : LiveIn(bucket, tree, partitions);
+            if (live > 0) layers.Add(new LayerCount(tree.Layer, live));
+        }
         layers.Sort(static (x, y) => string.CompareOrdinal(x.Layer, y.Layer));
         return layers;
+    }
+
+    /// <summary>The live entries of a layer in the paths of <paramref name="partitions"/>: a walk of its nodes.</summary>
+    private long LiveIn(string bucket, LayerTree tree, PartitionSet partitions)
+    {
+        long live = 0;
+        foreach (var node in tree.Nodes)
+            if (node.LiveKeys > 0 && partitions.Contains(partitionMap.PartitionOf(bucket, tree.Layer, node.Path))) live += node.LiveKeys;
+        return live;
     }
 
     /// <summary>
@@ -427,13 +473,18 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Buckets that hold live entries, sorted. With a prefix, only those starting with it (e.g. "elena#" for elena's sub-accounts).</summary>
-    public IReadOnlyList<string> ListBuckets(string prefix = "")
+    public IReadOnlyList<string> ListBuckets(string prefix = "") => ListBuckets(prefix, null);
+
+    /// <summary>Buckets with live entries in <paramref name="partitions"/> (null: any), sorted.</summary>
+    public IReadOnlyList<string> ListBuckets(string prefix, PartitionSet? partitions)
     {
         ThrowIfClosed();
         ArgumentNullException.ThrowIfNull(prefix);
         var buckets = new List<string>();
         foreach (var b in index.Buckets)
-            if (b.LiveEntries > 0 && b.Bucket.StartsWith(prefix, StringComparison.Ordinal)) buckets.Add(b.Bucket);
+            if (b.LiveEntries > 0 && b.Bucket.StartsWith(prefix, StringComparison.Ordinal)
+                && (partitions is null || b.Layers.Values.Any(tree => LiveIn(b.Bucket, tree, partitions) > 0)))
+                buckets.Add(b.Bucket);
         buckets.Sort(StringComparer.Ordinal);
         return buckets;
     }
@@ -522,7 +573,7 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
     public int PartitionCount => lanes.Count;
 
     /// <summary>The partition (0..PartitionCount-1) that owns a (bucket, layer, path).</summary>
-    public int PartitionOf(string bucket, string layer, string path) => partitions.PartitionOf(bucket, layer, path);
+    public int PartitionOf(string bucket, string layer, string path) => partitionMap.PartitionOf(bucket, layer, path);
 
     /// <summary>Writes an index checkpoint now (also done every CheckpointEveryRecords and on dispose).</summary>
     public async ValueTask CheckpointAsync(CancellationToken cancellationToken = default)
@@ -576,18 +627,13 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         var partitionSequence = lane.Sequence + 1;
         if (partitionSequence > VersionId.MaxSequence)
             throw new EngineException(EngineError.Closed, "the partition has used every sequence of its epoch");
-        var version = VersionId.Of(lane.Epoch, lane.Partition, partitionSequence);
-        var timestamp = options.Clock.GetUtcNow().ToUnixTimeMilliseconds();
-        actor = index.InternActor(actor);
-
         var record = t_scratchRecord ??= new LogRecord();
-        var buffer = t_recordBuffer ??= new ArrayBufferWriter<byte>(4096);
         record.Partition = lane.Partition;
         record.PartitionSequence = partitionSequence;
         record.Epoch = lane.Epoch;
         record.Format = LogRecord.CurrentFormat;
-        record.TimestampMs = timestamp;
-        record.Actor = actor;
+        record.TimestampMs = options.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        record.Actor = index.InternActor(actor);
         record.Op = op;
         record.Bucket = bucket;
         record.Layer = layer;
@@ -597,29 +643,50 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         record.K2 = secondaryKeys.K2;
         record.K3 = secondaryKeys.K3;
         record.K4 = secondaryKeys.K4;
+        return AppendRecordLocked(lane, record, current);
+    }
+
+    /// <summary>
+    /// The lane held: appends <paramref name="record"/> (a local write, or a primary's record on a backup) as the lane's
+    /// next, chained after <paramref name="current"/>, and publishes it to the index, the feed and the append observer.
+    /// </summary>
+    private WriteResult AppendRecordLocked(PartitionLane lane, LogRecord record, IndexEntry? current)
+    {
         record.PreviousAddress = current?.LogAddress ?? 0;
+        var buffer = t_recordBuffer ??= new ArrayBufferWriter<byte>(4096);
         record.WriteFramed(buffer);
         // If the append throws, nothing below has happened: the index and the lane are unchanged.
         var address = log.Append(buffer.WrittenSpan);
-        if (buffer.Capacity > 1 << 16) t_recordBuffer = null; // a rare large value does not pin its buffer to the thread
+        var version = record.Version;
 
-        lane.Sequence = partitionSequence;
-        if (op != Operation.DropBucket)
+        lane.Sequence = record.PartitionSequence;
+        switch (record.Op)
         {
-            var entry = IndexEntry.Create(value, version.Value, timestamp, actor, address, secondaryKeys);
-            if (durableReads && current is not null)
-            {
-                entry.KeepPrevious(current);
-                awaitingCommit.Enqueue(entry);
-            }
-            index.Set(bucket, layer, path, key, entry, maintainDerived: true);
+            case Operation.Put or Operation.Delete:
+                var entry = IndexEntry.Create(record.Op == Operation.Put ? record.Value : null, version, record.TimestampMs, record.Actor, address,
+                    record.Op == Operation.Put ? record.SecondaryKeys : default);
+                if (visibility != VisibilityGate.Appended && current is not null)
+                {
+                    entry.KeepPrevious(current);
+                    lane.AwaitingVisibility.Enqueue(entry);
+                }
+                index.Set(record.Bucket, record.Layer, record.Path, record.Key, entry, maintainDerived: true);
+                break;
+            case Operation.DropBucketPart:
+                var bucket = record.Bucket;
+                index.DropBucketPart(bucket, lane.Partition, (layer, path) => partitionMap.PartitionOf(bucket, layer, path));
+                lane.LastDropSequence = record.PartitionSequence;
+                break;
         }
-        lane.Sparse.Note(partitionSequence, address);
-        feed.Publish(record, value, address);
+        if (visibility != VisibilityGate.Appended) lane.AwaitingCommit.Enqueue((address, version));
+        lane.Sparse.Note(record.PartitionSequence, address);
+        feed.Publish(record, record.Op == Operation.Put ? record.Value : null, address);
+        appendObserver?.Appended(lane.Partition, record.PartitionSequence, version, buffer.WrittenSpan);
+        if (buffer.Capacity > 1 << 16) t_recordBuffer = null; // a rare large value does not pin its buffer to the thread
         // Last: a feed reader that sees the lane's new position knows the change is in its mailbox already.
-        lane.Position = version.Value;
+        lane.Position = version;
         lane.SinceCheckpoint++;
-        return new WriteResult(true, version, timestamp, lane.Partition, partitionSequence);
+        return new WriteResult(true, new VersionId(version), record.TimestampMs, lane.Partition, record.PartitionSequence);
     }
 
     /// <param name="lane">The lane written (null: several); it decides, now and then, whether a checkpoint is due.</param>
@@ -635,43 +702,89 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
         if (lane is null || lane.SinceCheckpoint % checkpointCheckStride == 0) MaybeStartBackgroundCheckpoint();
     }
 
+    private static void ThrowIfNotWritable(PartitionLane lane)
+    {
+        if (lane.Role is not (PartitionRole.Solo or PartitionRole.Primary))
+            throw new EngineException(EngineError.NotPrimary, $"this node does not order the writes of partition {lane.Partition}");
+    }
+
+    /// <summary>A replicated store's bucket drop: a drop record in each partition of the set where the bucket has entries.</summary>
+    private async ValueTask<long> DropBucketPartsAsync(string bucket, string actor, PartitionSet? partitions)
+    {
+        long live = 0;
+        var appended = false;
+        using (lanes.EnterAll())
+        {
+            ThrowIfClosed();
+            foreach (var lane in lanes.All)
+                if (partitions is null || partitions.Contains(lane.Partition)) ThrowIfNotWritable(lane);
+            if (index.FindBucket(bucket) is not { } b) return 0;
+            var held = new Dictionary<int, long>();
+            foreach (var tree in b.Layers.Values)
+            foreach (var node in tree.Nodes)
+            {
+                if (node.Entries is not { IsEmpty: false }) continue;
+                var p = partitionMap.PartitionOf(bucket, tree.Layer, node.Path);
+                held[p] = held.GetValueOrDefault(p) + node.LiveKeys;
+            }
+            foreach (var (p, liveKeys) in held.OrderBy(h => h.Key))
+            {
+                if (partitions is not null && !partitions.Contains(p)) continue;
+                AppendLocked(lanes[p], Operation.DropBucketPart, bucket, "", "", "", null, default, actor, null);
+                live += liveKeys;
+                appended = true;
+            }
+        }
+        if (appended) await AfterAppendAsync(null).ConfigureAwait(false);
+        return live;
+    }
+
     /// <summary>
-    /// With durable reads, what a reader may see of an entry: the entry if its record is committed, else the newest
-    /// version before it that is (null: none). The commit hook moves <see cref="durableAddress"/> before it lets go of
-    /// an entry's previous version, so a previous found missing means the entry itself has become durable, or the
-    /// key had no version before it.
+    /// What a reader may see of an entry: the entry if its lane shows its version, else the newest version before it
+    /// that is shown (null: none). A lane moves its visible version before it lets go of an entry's previous version,
+    /// so a previous found missing means the entry itself is shown by now, or the key had no version before it.
     /// </summary>
     private IndexEntry? Visible(IndexEntry? entry)
     {
-        if (!durableReads) return entry;
-        var durable = Volatile.Read(ref durableAddress);
-        while (entry is not null && entry.LogAddress >= durable)
+        if (visibility == VisibilityGate.Appended) return entry;
+        while (entry is not null)
         {
+            var lane = lanes[new VersionId(entry.Version).Partition];
+            if (entry.Version <= lane.VisibleVersion) return entry;
             if (entry.Previous is not { } previous)
-                return entry.LogAddress < Volatile.Read(ref durableAddress) ? entry : null;
+                return entry.Version <= lane.VisibleVersion ? entry : null;
             entry = previous;
         }
-        return entry;
+        return null;
     }
 
-    private KeyValuePair<string, IndexEntry>[] VisibleHeads(System.Collections.Concurrent.ConcurrentDictionary<string, IndexEntry> entries)
+    private KeyValuePair<string, IndexEntry>[] VisibleHeads(ConcurrentDictionary<string, IndexEntry> entries)
     {
-        if (!durableReads) return entries.ToArray();
+        if (visibility == VisibilityGate.Appended) return entries.ToArray();
         var heads = new List<KeyValuePair<string, IndexEntry>>(entries.Count);
         foreach (var (key, entry) in entries)
             if (Visible(entry) is { } visible) heads.Add(new(key, visible));
         return [.. heads];
     }
 
-    /// <summary>The commit loop, after each commit and before its waiters go on: what is now durable becomes visible.</summary>
+    /// <summary>The commit loop, after each commit and before its waiters go on: each lane notes what is on disk now.</summary>
     private void NoteCommitted()
     {
         var committed = log.CommittedUntilAddress;
-        Volatile.Write(ref durableAddress, committed);
-        // Entries are queued in nearly address order (lanes race between append and queue): one still above the
-        // commit waits for the next commit with those behind it.
-        while (awaitingCommit.TryPeek(out var entry) && entry.LogAddress < committed && awaitingCommit.TryDequeue(out entry))
-            entry.ForgetPrevious();
+        foreach (var lane in lanes.All)
+        {
+            var durable = lane.NoteCommitted(committed);
+            if (visibility == VisibilityGate.Committed) lane.Show(durable);
+        }
+        appendObserver?.Committed();
+    }
+
+    /// <summary>Completes once a lane shows <paramref name="version"/> (with durable reads: after the commit that covers it).</summary>
+    private Task WaitVisibleAsync(int partition, long version, CancellationToken cancellationToken)
+    {
+        var lane = lanes[partition];
+        if (version <= lane.VisibleVersion) return Task.CompletedTask;
+        return visibility == VisibilityGate.Committed ? commits.WaitDurableAsync() : lane.WaitVisibleAsync(version, cancellationToken);
     }
 
     private static EngineException? ConditionRefusal(WriteCondition condition, IndexEntry? current) => condition.Kind switch
@@ -685,13 +798,28 @@ public sealed class Kv4Store : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Throws a condition's refusal. With durable reads the caller chose its condition from what it could see; if what
-    /// refused it is a version not yet committed, the refusal waits for that commit, so a caller that reads again
-    /// (a compare-and-set retry) sees the version it lost to instead of the one it already tried.
+    /// refused it is a version not yet shown, the refusal waits until it is (a commit; in a replicated store its
+    /// acknowledgement, for a while), so a caller that reads again (a compare-and-set retry) sees the version it lost to
+    /// instead of the one it already tried.
     /// </summary>
-    private async ValueTask RefuseAsync(EngineException refusal, IndexEntry? current)
+    private async ValueTask RefuseAsync(EngineException refusal, IndexEntry? current, PartitionLane lane)
     {
-        if (durableReads && current is not null && current.LogAddress >= Volatile.Read(ref durableAddress))
-            await commits.WaitDurableAsync().ConfigureAwait(false);
+        if (visibility != VisibilityGate.Appended && current is not null && current.Version > lane.VisibleVersion)
+        {
+            if (visibility == VisibilityGate.Committed) await commits.WaitDurableAsync().ConfigureAwait(false);
+            else
+            {
+                using var patience = new CancellationTokenSource(AcknowledgementPatience);
+                try
+                {
+                    await lane.WaitVisibleAsync(current.Version, patience.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // A primary that lost its backups may never see it acknowledged: refuse anyway.
+                }
+            }
+        }
         throw refusal;
     }
 

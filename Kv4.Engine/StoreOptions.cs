@@ -16,6 +16,14 @@ public sealed class StoreOptions
     /// </summary>
     public bool? DurableReads { get; init; }
 
+    /// <summary>
+    /// A replica of a cluster: every partition starts with no role (the cluster gives each its primary or backup
+    /// role and its epoch through <see cref="Kv4Store.Replication"/>), reads and the feed show only versions the
+    /// cluster acknowledged, a bucket is dropped one partition at a time, and an unclean stop raises no epoch (the
+    /// cluster decides epochs). <see cref="DurableReads"/> does not apply.
+    /// </summary>
+    public bool Replicated { get; init; }
+
     /// <summary>With <see cref="DurabilityMode.Interval"/>: how often the log is committed.</summary>
     public int CommitIntervalMs { get; init; } = 5;
 

@@ -30,14 +30,15 @@ namespace Kv4.Engine.Feed;
 /// so every matching event up to it is in the mailbox by then, unless the mailbox overflowed), drains, and moves the
 /// cursor up to those positions.
 ///
-/// In durable mode an event is handed out only once its record is committed; otherwise live events come at append,
+/// With durable reads an event is handed out only once its lane shows it (committed; in a replicated store,
+/// acknowledged); otherwise live events come at append,
 /// before the commit, and a crash may lose one a reader saw: that is why an open after an unclean stop starts a
 /// new epoch (see <see cref="VersionId"/>), so a cursor that passed a lost version never hides the version that
 /// takes its sequence.
 /// </summary>
 /// <param name="readBatch">(from, until, max): up to max records from log address from (below until) and the address after them; null once the store is closed.</param>
-/// <param name="durableAddress">With durable reads: the address below which the log is committed; null otherwise.</param>
-internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Task> makeDurable, Func<long>? durableAddress,
+/// <param name="waitVisible">With durable reads: completes once the lane of the partition shows the version; null otherwise.</param>
+internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Task> makeDurable, Func<int, long, CancellationToken, Task>? waitVisible,
     Func<FeedCursor, long[], long> replayStart, Func<long, long, int, ReplayBatch?> readBatch)
 {
     public const int SubscriptionCapacity = 8192;
@@ -60,7 +61,7 @@ internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Tas
         ChangeEvent? change = null;
         foreach (var subscription in current)
         {
-            if (!subscription.Matches(record.Bucket, record.Layer, record.Path, record.Op)) continue;
+            if (!subscription.Matches(record.Partition, record.Bucket, record.Layer, record.Path, record.Op)) continue;
             change ??= ToEvent(record, value, address);
             if (subscription.Offer(change)) continue;
             Interlocked.Increment(ref overflows);
@@ -114,9 +115,15 @@ internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Tas
                             if (cancellationToken.IsCancellationRequested) yield break;
                             var version = record.Version;
                             if (!cursor.IsAfter(record.Partition, version) || version > cut[record.Partition]) continue;
+                            if (record.Op == Operation.Truncate || lanes[record.Partition].IsVoid(record.PartitionSequence, address)) continue;
+                            if (!subscription.Matches(record.Partition, record.Bucket, record.Layer, record.Path, record.Op))
+                            {
+                                cursor.Set(record.Partition, version);
+                                continue;
+                            }
+                            if (!await ShownAsync(record.Partition, version, cancellationToken).ConfigureAwait(false)) yield break;
                             cursor.Set(record.Partition, version);
-                            if (subscription.Matches(record.Bucket, record.Layer, record.Path, record.Op))
-                                yield return ToEvent(record, record.Value, address);
+                            yield return ToEvent(record, record.Op == Operation.Put ? record.Value : null, address);
                         }
                         from = batch.NextAddress;
                     }
@@ -129,8 +136,7 @@ internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Tas
                     while (reader.TryRead(out var change))
                     {
                         if (!cursor.IsAfter(change.Partition, change.Version.Value)) continue;
-                        if (durableAddress is not null && change.LogAddress >= durableAddress())
-                            await makeDurable().ConfigureAwait(false);
+                        if (!await ShownAsync(change.Partition, change.Version.Value, cancellationToken).ConfigureAwait(false)) yield break;
                         cursor.Set(change.Partition, change.Version.Value);
                         yield return change;
                     }
@@ -153,6 +159,21 @@ internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Tas
             {
                 lock (gate) Remove(subscription);
             }
+        }
+    }
+
+    /// <summary>Waits until the version may be handed out; false when the reader was cancelled meanwhile.</summary>
+    private async ValueTask<bool> ShownAsync(int partition, long version, CancellationToken cancellationToken)
+    {
+        if (waitVisible is null) return true;
+        try
+        {
+            await waitVisible(partition, version, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

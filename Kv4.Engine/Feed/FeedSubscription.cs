@@ -22,10 +22,11 @@ internal sealed class FeedSubscription(ChangeFilter filter, int capacity)
 
     public ChannelReader<ChangeEvent> Reader => channel.Reader;
 
-    public bool Matches(string bucket, string layer, string path, Operation op) =>
+    public bool Matches(int partition, string bucket, string layer, string path, Operation op) =>
         bucket == Filter.Bucket
-        && (op == Operation.DropBucket
-            || ((Filter.Layer is null || Filter.Layer == layer) && AddressRules.IsUnder(path, Filter.PathPrefix)));
+        && (Filter.Partitions is null || Filter.Partitions.Contains(partition))
+        && (op is Operation.DropBucket or Operation.DropBucketPart
+            || (op is not Operation.Truncate && (Filter.Layer is null || Filter.Layer == layer) && AddressRules.IsUnder(path, Filter.PathPrefix)));
 
     /// <summary>Lanes only. Returns false when the subscription overflowed just now (the caller removes it).</summary>
     public bool Offer(ChangeEvent change)

@@ -71,6 +71,42 @@ internal sealed class StoreIndex
         }
     }
 
+    /// <summary>
+    /// The key's lane only: the key leaves the index (a replica voiding the key's only versions). Its node stays, like
+    /// every node; its live count and secondary keys follow.
+    /// </summary>
+    public void Remove(string bucket, string layer, string path, string key, bool maintainDerived = true)
+    {
+        if (FindBucket(bucket) is not { } b || !b.Layers.TryGetValue(layer, out var tree) || tree.Find(path) is not { Entries: { } table } node) return;
+        if (!table.TryRemove(key, out var previous) || !maintainDerived) return;
+        if (!previous.SecondaryKeys.IsEmpty) node.RemoveSecondary(previous.SecondaryKeys, key, default);
+        if (!previous.IsLive) return;
+        node.AddLive(-1);
+        tree.AddLive(-1);
+        b.AddLive(-1);
+    }
+
+    /// <summary>
+    /// The lane of <paramref name="partition"/> only: the bucket's entries of that partition leave the index, histories
+    /// and all (a replicated store drops a bucket one partition at a time). Returns how many of them were live.
+    /// </summary>
+    public long DropBucketPart(string bucket, int partition, Func<string, string, int> partitionOf, bool maintainDerived = true)
+    {
+        if (FindBucket(bucket) is not { } b) return 0;
+        long live = 0;
+        foreach (var tree in b.Layers.Values)
+        foreach (var node in tree.Nodes)
+        {
+            if (node.Entries is not { IsEmpty: false } entries || partitionOf(tree.Layer, node.Path) != partition) continue;
+            foreach (var key in entries.Keys)
+            {
+                if (entries.TryGetValue(key, out var entry) && entry.IsLive) live++;
+                Remove(bucket, tree.Layer, node.Path, key, maintainDerived);
+            }
+        }
+        return live;
+    }
+
     /// <summary>Every lane held: the bucket leaves the index with every entry and history pointer. Returns its live count.</summary>
     public long DropBucket(string bucket) => buckets.TryRemove(bucket, out var b) ? b.LiveEntries : 0;
 

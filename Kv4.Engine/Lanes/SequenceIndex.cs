@@ -38,6 +38,18 @@ internal sealed class SequenceIndex
         }
     }
 
+    /// <summary>A truncation of the lane: the points after <paramref name="afterSequence"/> go (their records are void).</summary>
+    public void TruncateAfter(long afterSequence)
+    {
+        lock (gate)
+        {
+            var keep = sequences.FindIndex(s => s > afterSequence);
+            if (keep < 0) return;
+            sequences.RemoveRange(keep, sequences.Count - keep);
+            addresses.RemoveRange(keep, addresses.Count - keep);
+        }
+    }
+
     public (long[] Sequences, long[] Addresses) Snapshot()
     {
         lock (gate) return (sequences.ToArray(), addresses.ToArray());

@@ -7,4 +7,14 @@ public enum Operation : byte
     Delete = 2,
     /// <summary>The whole bucket was dropped (an account was deleted); layer, path and key are empty.</summary>
     DropBucket = 3,
+    /// <summary>
+    /// A replicated store's bucket drop, one per partition: the bucket's entries of this record's partition leave the
+    /// index (each partition's stream carries its own, so a replica of one partition needs no other stream).
+    /// </summary>
+    DropBucketPart = 4,
+    /// <summary>
+    /// Not a version: the partition's records after <c>PartitionSequence</c> written before this record are void (a
+    /// replica dropping what its old primary never got acknowledged). Never leaves the node that wrote it.
+    /// </summary>
+    Truncate = 5,
 }

@@ -203,6 +203,12 @@ internal sealed class CheckpointHeader
     [Key(13)] public long[] EpochFirstSequences { get; set; } = [];
     /// <summary>Written by a store that was closing: nothing was appended after it, so an open that finds the log's tail at its replay address knows the stop was clean.</summary>
     [Key(14)] public bool Closing { get; set; }
+    /// <summary>The lanes' truncations, flattened: partition TruncationPartitions[i] voided its records after TruncationAfter[i] below TruncationBefore[i].</summary>
+    [Key(15)] public int[] TruncationPartitions { get; set; } = [];
+    [Key(16)] public long[] TruncationAfter { get; set; } = [];
+    [Key(17)] public long[] TruncationBefore { get; set; } = [];
+    /// <summary>Each partition's last bucket-drop sequence (replicated stores; empty otherwise).</summary>
+    [Key(18)] public long[] LastDropSequences { get; set; } = [];
 
     /// <summary>Every lane held: the header of a checkpoint taken now.</summary>
     public static CheckpointHeader Of(LaneSet lanes, long tailAddress, IReadOnlyList<AddressRange> skipRanges, long nowMs, bool closing)
@@ -220,9 +226,19 @@ internal sealed class CheckpointHeader
         };
         List<int> sparsePartitions = [], epochPartitions = [], epochs = [];
         List<long> sparseSequences = [], sparseAddresses = [], epochFirsts = [];
+        List<int> truncationPartitions = [];
+        List<long> truncationAfter = [], truncationBefore = [];
+        header.LastDropSequences = new long[lanes.Count];
         foreach (var lane in lanes.All)
         {
             header.PartitionSequences[lane.Partition] = lane.Sequence;
+            header.LastDropSequences[lane.Partition] = lane.LastDropSequence;
+            foreach (var (after, before) in lane.Truncations)
+            {
+                truncationPartitions.Add(lane.Partition);
+                truncationAfter.Add(after);
+                truncationBefore.Add(before);
+            }
             var (sequences, addresses) = lane.Sparse.Snapshot();
             for (var i = 0; i < sequences.Length; i++) sparsePartitions.Add(lane.Partition);
             sparseSequences.AddRange(sequences);
@@ -240,6 +256,9 @@ internal sealed class CheckpointHeader
         header.EpochPartitions = [.. epochPartitions];
         header.Epochs = [.. epochs];
         header.EpochFirstSequences = [.. epochFirsts];
+        header.TruncationPartitions = [.. truncationPartitions];
+        header.TruncationAfter = [.. truncationAfter];
+        header.TruncationBefore = [.. truncationBefore];
         return header;
     }
 
@@ -252,7 +271,10 @@ internal sealed class CheckpointHeader
         {
             lanes[p].Sequence = PartitionSequences[p];
             lanes[p].Position = p < PartitionPositions.Length ? PartitionPositions[p] : 0;
+            lanes[p].LastDropSequence = p < LastDropSequences.Length ? LastDropSequences[p] : 0;
         }
+        for (var i = 0; i < TruncationPartitions.Length; i++)
+            lanes[TruncationPartitions[i]].Truncations.Add((TruncationAfter[i], TruncationBefore[i]));
         for (var i = 0; i < EpochPartitions.Length; i++)
         {
             var lane = lanes[EpochPartitions[i]];

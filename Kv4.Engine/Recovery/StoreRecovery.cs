@@ -1,6 +1,8 @@
 using Kv4.Engine.Index;
 using Kv4.Engine.Lanes;
 using Kv4.Engine.Log;
+using Kv4.Engine.Partitioning;
+using Kv4.Engine.Replication;
 using Kv4.Engine.Model;
 
 namespace Kv4.Engine.Recovery;
@@ -46,6 +48,7 @@ internal static class StoreRecovery
     private static RecoveredState Replay(LoadedCheckpoint? loaded, List<AddressRange> knownDamage, RecordLog log, long tail, int partitionCount)
     {
         var index = loaded?.Index ?? new StoreIndex();
+        var partitionMap = new PartitionMap(partitionCount);
         var header = loaded?.Header;
         var lanes = header?.ToLanes(partitionCount) ?? new LaneSet(partitionCount);
         var skipRanges = new List<AddressRange>(knownDamage);
@@ -60,8 +63,14 @@ internal static class StoreRecovery
             if (record is { Format: < LogRecord.CurrentFormat })
                 throw new NotSupportedException($"the log in this data directory is of record format {record.Format}, which this version " +
                     $"of Kv4 does not read (it writes format {LogRecord.CurrentFormat}): open it with the version that wrote it and export its data");
+            if (record is { Op: Operation.Truncate } && record.Partition >= 0 && record.Partition < partitionCount
+                && record.PartitionSequence <= lanes[record.Partition].Sequence)
+            {
+                ReplayTruncation(index, lanes[record.Partition], record.PartitionSequence, item.Address, log);
+                continue;
+            }
             if (record is null || record.Partition < 0 || record.Partition >= partitionCount
-                || record.Op is not (Operation.Put or Operation.Delete or Operation.DropBucket)
+                || record.Op is not (Operation.Put or Operation.Delete or Operation.DropBucket or Operation.DropBucketPart)
                 || record.PartitionSequence != lanes[record.Partition].Sequence + 1
                 || record.Epoch < lanes[record.Partition].Epoch)
             {
@@ -70,7 +79,8 @@ internal static class StoreRecovery
             }
             var lane = lanes[record.Partition];
             if (record.Epoch > lane.Epoch || lane.Epochs.Count == 0) lane.EnterEpoch(record.Epoch);
-            Apply(index, record, item.Address);
+            Apply(index, record, item.Address, partitionMap);
+            if (record.Op == Operation.DropBucketPart) lane.LastDropSequence = record.PartitionSequence;
             lane.Sequence = record.PartitionSequence;
             lane.Position = record.Version;
             lane.Sparse.Note(record.PartitionSequence, item.Address);
@@ -117,8 +127,21 @@ internal static class StoreRecovery
         }
     }
 
+    /// <summary>
+    /// A truncation marker: the same plan as the live truncation made, limited to entries written below the marker (a
+    /// fuzzy checkpoint may hold newer ones, which stay).
+    /// </summary>
+    private static void ReplayTruncation(StoreIndex index, PartitionLane lane, long afterSequence, long markerAddress, RecordLog log)
+    {
+        if (lane.LastDropSequence > afterSequence) afterSequence = 0;
+        var plan = Truncation.PlanAsync(index, lane.Partition, afterSequence, markerAddress,
+            address => log.ReadAsync(address, CancellationToken.None)).AsTask().GetAwaiter().GetResult();
+        Truncation.Apply(index, plan, maintainDerived: false);
+        lane.TruncateAfter(afterSequence, markerAddress);
+    }
+
     /// <summary>Applies one replayed record; idempotent, because a fuzzy checkpoint may already hold a newer version.</summary>
-    private static void Apply(StoreIndex index, LogRecord record, long address)
+    private static void Apply(StoreIndex index, LogRecord record, long address, PartitionMap partitionMap)
     {
         switch (record.Op)
         {
@@ -134,6 +157,10 @@ internal static class StoreRecovery
                 break;
             case Operation.DropBucket:
                 index.DropBucket(record.Bucket);
+                break;
+            case Operation.DropBucketPart:
+                var bucket = record.Bucket;
+                index.DropBucketPart(bucket, record.Partition, (layer, path) => partitionMap.PartitionOf(bucket, layer, path), maintainDerived: false);
                 break;
         }
     }

@@ -19,4 +19,8 @@ public enum EngineError
     /// <summary>A change-feed cursor that is not one of this store's (malformed, or for another partition count).</summary>
     BadCursor,
     Closed,
+    /// <summary>A replicated store: this node does not order the partition's writes (it is a backup, or holds no copy).</summary>
+    NotPrimary,
+    /// <summary>A replicated record that is not the next of its partition here (a gap, or another history).</summary>
+    OutOfOrder,
 }

@@ -32,7 +32,7 @@ public static class ChangeEventJson
         {
             Operation.Put => "put",
             Operation.Delete => "delete",
-            Operation.DropBucket => "drop_bucket",
+            Operation.DropBucket or Operation.DropBucketPart => "drop_bucket",
             _ => "unknown",
         });
         writer.WriteString("l", change.Layer);

@@ -1,0 +1,91 @@
+using Kv4.Engine.Lanes;
+
+namespace Kv4.Engine.Replication;
+
+/// <summary>
+/// The seam between a replicated <see cref="Kv4Store"/> and the cluster node that runs it: the node gives each
+/// partition its role and epoch, appends the primary's records on a backup, tells a primary what every in-sync
+/// replica has (what readers may then see), and voids what a backup got from a primary that lost its place.
+/// <code>
+///   primary p3 (epoch 2)                               backup p3
+///   PutAsync → lane appends #7 → observer.Appended ──▶ Apply(#7 bytes) → AfterApplyAsync (commit in sync) ─┐
+///   Acknowledge(p3, v(2,3,7)) ◀── the node, once every in-sync backup acked #7 ◀──────────────────────────┘
+///   reads and the feed show #7 from here on
+/// </code>
+/// </summary>
+public sealed class StoreReplication
+{
+    private readonly Kv4Store store;
+
+    internal StoreReplication(Kv4Store store) => this.store = store;
+
+    public int PartitionCount => store.PartitionCount;
+
+    /// <summary>Set once, before any partition gets a role: told of every append (in lane order) and every commit.</summary>
+    public void Observe(IAppendObserver observer) => store.Observe(observer);
+
+    public PartitionState State(int partition) => store.StateOf(partition);
+
+    /// <summary>
+    /// What this node does with the partition from now on. A primary takes <paramref name="epoch"/> for its records and
+    /// shows everything it holds; a backup accepts <see cref="Apply"/> only; none serves nothing.
+    /// </summary>
+    public void Configure(int partition, PartitionRole role, int epoch) => store.Configure(partition, role, epoch);
+
+    /// <summary>A primary: every in-sync replica has the records up to <paramref name="version"/>; readers may see them.</summary>
+    public void Acknowledge(int partition, long version) => store.Acknowledge(partition, version);
+
+    /// <summary>A backup: appends the primary's record (the bytes it got from <see cref="IAppendObserver.Appended"/>); returns its sequence.</summary>
+    public long Apply(ReadOnlySpan<byte> framedRecord) => store.Apply(framedRecord);
+
+    /// <summary>After a run of <see cref="Apply"/>: in sync mode, completes once they are on disk.</summary>
+    public ValueTask AfterApplyAsync() => store.AfterApplyAsync();
+
+    /// <summary>
+    /// A backup or a partition without a role: voids its records after <paramref name="afterSequence"/>. Answers the
+    /// sequence the partition went back to: <paramref name="afterSequence"/>, or 0 when a bucket drop among the voided
+    /// records forced the whole partition out (it is then copied again from the start).
+    /// </summary>
+    public ValueTask<long> TruncateAsync(int partition, long afterSequence) => store.TruncateAsync(partition, afterSequence);
+
+    /// <summary>
+    /// Up to <paramref name="maxRecords"/> of the partition's records after <paramref name="afterSequence"/>, read back
+    /// from the log (voided ones left out), and an opaque place to resume the next read from (0: none).
+    /// </summary>
+    public ValueTask<(PartitionRecords Records, long ResumeAddress)> ReadRecordsAsync(int partition, long afterSequence, long resumeAddress = 0,
+        int maxRecords = 1024, int maxBytes = 4 << 20) =>
+        store.ReadRecordsAsync(partition, afterSequence, resumeAddress, maxRecords, maxBytes);
+
+    /// <summary>
+    /// Where a backup whose records end at (<paramref name="backupEpochs"/>, <paramref name="backupSequence"/>) parts from
+    /// the primary's history (<paramref name="primaryEpochs"/>, <paramref name="primarySequence"/>): the last sequence the two
+    /// share. Each epoch's records come from one primary, so two copies agree up to the end of the last epoch both hold,
+    /// the lesser of where it ends on each. Example: backup [(1,1),(3,200)] at 210, primary [(1,1),(2,150),(4,300)] at 320:
+    /// epoch 3 is not the primary's, whose epoch 2 the backup lacks; both hold epoch 1, ending at 149 on the primary: 149.
+    /// </summary>
+    public static long CommonSequence(IReadOnlyList<(int Epoch, long FirstSequence)> backupEpochs, long backupSequence,
+        IReadOnlyList<(int Epoch, long FirstSequence)> primaryEpochs, long primarySequence)
+    {
+        if (backupEpochs.Count == 0 || backupSequence == 0) return 0;
+        var epoch = backupEpochs[^1].Epoch;
+        while (true)
+        {
+            if (EndOf(primaryEpochs, primarySequence, epoch) is not { } onPrimary) return 0;
+            if (EndOf(backupEpochs, backupSequence, onPrimary.Epoch) is not { } onBackup) return 0;
+            if (onBackup.Epoch == onPrimary.Epoch) return Math.Min(onPrimary.End, onBackup.End);
+            epoch = onBackup.Epoch;
+        }
+    }
+
+    /// <summary>The newest epoch at or below <paramref name="epoch"/> in a history, and the last sequence it covers.</summary>
+    private static (int Epoch, long End)? EndOf(IReadOnlyList<(int Epoch, long FirstSequence)> epochs, long lastSequence, int epoch)
+    {
+        for (var i = epochs.Count - 1; i >= 0; i--)
+        {
+            if (epochs[i].Epoch > epoch) continue;
+            var end = i + 1 < epochs.Count ? epochs[i + 1].FirstSequence - 1 : lastSequence;
+            return (epochs[i].Epoch, end);
+        }
+        return null;
+    }
+}
