@@ -20,6 +20,8 @@ public sealed partial class Kv4Store
 
     internal void Observe(IAppendObserver observer) => appendObserver = observer;
 
+    internal PartitionLane LaneOf(int partition) => lanes[partition];
+
     internal PartitionState StateOf(int partition)
     {
         var lane = lanes[partition];
@@ -47,10 +49,12 @@ public sealed partial class Kv4Store
         }
     }
 
-    internal void Acknowledge(int partition, long version)
+    internal void Acknowledge(int partition, long sequence)
     {
         var lane = lanes[partition];
-        lane.Show(Math.Min(version, lane.Position));
+        long version;
+        lock (lane.Gate) version = lane.VersionOf(Math.Min(sequence, lane.Sequence));
+        lane.Show(version);
     }
 
     internal long Apply(ReadOnlySpan<byte> framedRecord)

@@ -98,6 +98,27 @@ public sealed class HashRing
         return snapshot.PartitionOwners[partition];
     }
 
+    /// <summary>
+    /// The first <paramref name="count"/> distinct nodes for a partition (fewer if the ring has fewer): the owner, then
+    /// the next distinct nodes clockwise from the owner's winning point. A cluster keeps the partition's replicas on
+    /// them. Adding a node changes a partition's list only where the new node enters it; removing one only where it was.
+    /// </summary>
+    public IReadOnlyList<string> OwnersOfPartition(int partition, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(partition);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(partition, PartitionCount);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var snapshot = RequireNodes();
+        var owners = new List<string>(count);
+        var start = LookupIndex(snapshot, PartitionHash(partition));
+        for (var i = 0; i < snapshot.Owners.Length && owners.Count < Math.Min(count, snapshot.Nodes.Length); i++)
+        {
+            var node = snapshot.Owners[(start + i) % snapshot.Owners.Length];
+            if (!owners.Contains(node)) owners.Add(node);
+        }
+        return owners;
+    }
+
     /// <summary>The partitions a node owns, ascending (empty for an unknown node).</summary>
     public IReadOnlyList<int> PartitionsOf(string nodeId)
     {
@@ -189,7 +210,9 @@ public sealed class HashRing
         current = snapshot;
     }
 
-    private static string Lookup(Snapshot snapshot, ulong hash)
+    private static string Lookup(Snapshot snapshot, ulong hash) => snapshot.Owners[LookupIndex(snapshot, hash)];
+
+    private static int LookupIndex(Snapshot snapshot, ulong hash)
     {
         var bestIndex = 0;
         var bestWalk = ulong.MaxValue;
@@ -204,7 +227,7 @@ public sealed class HashRing
                 bestIndex = index;
             }
         }
-        return snapshot.Owners[bestIndex];
+        return bestIndex;
     }
 
     /// <summary>Index of the first point at or after <paramref name="position"/>, wrapping to 0.</summary>

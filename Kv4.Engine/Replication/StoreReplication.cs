@@ -1,4 +1,5 @@
 using Kv4.Engine.Lanes;
+using Kv4.Engine.Model;
 
 namespace Kv4.Engine.Replication;
 
@@ -9,7 +10,7 @@ namespace Kv4.Engine.Replication;
 /// <code>
 ///   primary p3 (epoch 2)                               backup p3
 ///   PutAsync → lane appends #7 → observer.Appended ──▶ Apply(#7 bytes) → AfterApplyAsync (commit in sync) ─┐
-///   Acknowledge(p3, v(2,3,7)) ◀── the node, once every in-sync backup acked #7 ◀──────────────────────────┘
+///   Acknowledge(p3, 7) ◀────────── the node, once every in-sync backup acked #7 ◀──────────────────────────┘
 ///   reads and the feed show #7 from here on
 /// </code>
 /// </summary>
@@ -26,14 +27,23 @@ public sealed class StoreReplication
 
     public PartitionState State(int partition) => store.StateOf(partition);
 
+    /// <summary>The partition's last sequence here (no lock: for a replication loop's hot path).</summary>
+    public long Sequence(int partition) => store.LaneOf(partition).Sequence;
+
+    /// <summary>The partition's last sequence on this node's disk.</summary>
+    public long DurableSequence(int partition) => new VersionId(store.LaneOf(partition).DurableVersion).PartitionSequence;
+
+    /// <summary>Whether this node's writes wait for the disk (sync): a backup then acknowledges what is on its disk.</summary>
+    public bool Sync => store.Options.Durability == DurabilityMode.Sync;
+
     /// <summary>
     /// What this node does with the partition from now on. A primary takes <paramref name="epoch"/> for its records and
     /// shows everything it holds; a backup accepts <see cref="Apply"/> only; none serves nothing.
     /// </summary>
     public void Configure(int partition, PartitionRole role, int epoch) => store.Configure(partition, role, epoch);
 
-    /// <summary>A primary: every in-sync replica has the records up to <paramref name="version"/>; readers may see them.</summary>
-    public void Acknowledge(int partition, long version) => store.Acknowledge(partition, version);
+    /// <summary>A primary: every in-sync replica has the records up to <paramref name="sequence"/>; readers may see them.</summary>
+    public void Acknowledge(int partition, long sequence) => store.Acknowledge(partition, sequence);
 
     /// <summary>A backup: appends the primary's record (the bytes it got from <see cref="IAppendObserver.Appended"/>); returns its sequence.</summary>
     public long Apply(ReadOnlySpan<byte> framedRecord) => store.Apply(framedRecord);

@@ -60,7 +60,7 @@ public sealed class ReplicationSeamTests : IAsyncDisposable
 
     private void AcknowledgeAll()
     {
-        for (var p = 0; p < Partitions; p++) P.Acknowledge(p, P.State(p).Position);
+        for (var p = 0; p < Partitions; p++) P.Acknowledge(p, P.State(p).Sequence);
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class ReplicationSeamTests : IAsyncDisposable
     {
         var v1 = await _primary.Store.PutAsync(At("a", "k"), Json("1"), "u");
         Assert.False(_primary.Store.TryGetLatest(At("a", "k"), out _));
-        P.Acknowledge(v1.Partition, v1.Version.Value);
+        P.Acknowledge(v1.Partition, v1.PartitionSequence);
         Assert.True(_primary.Store.TryGetLatest(At("a", "k"), out var seen));
         Assert.Equal("1", Text(seen.Json));
 
@@ -112,7 +112,7 @@ public sealed class ReplicationSeamTests : IAsyncDisposable
         await Task.Delay(50);
         Assert.False(next.IsCompleted, "the feed handed out a version before its acknowledgement");
         Assert.False(lost.IsCompleted, "the refusal did not wait for the version it lost to");
-        P.Acknowledge(v2.Partition, v2.Version.Value);
+        P.Acknowledge(v2.Partition, v2.PartitionSequence);
         Assert.True(await next);
         Assert.Equal(v2.Version, feed.Current.Version);
         var refusal = await Assert.ThrowsAsync<EngineException>(() => lost);

@@ -1,0 +1,17 @@
+namespace Kv4.Cluster.Bus;
+
+/// <summary>A bus call that did not get its answer: the other node refused it (<see cref="Fault"/>), or could not be reached.</summary>
+public sealed class BusCallException : Exception
+{
+    public BusCallException(BusFault fault) : base($"{fault.Code}: {fault.Message}") => Fault = fault;
+
+    public BusCallException(string code, string message, Exception? inner = null) : base($"{code}: {message}", inner) =>
+        Fault = new BusFault { Code = code, Message = message };
+
+    public BusFault Fault { get; }
+
+    public string Code => Fault.Code;
+
+    /// <summary>The outcome is unknown: the call may or may not have run on the other node.</summary>
+    public bool Unreached => Fault.Code == BusFault.Unavailable;
+}
