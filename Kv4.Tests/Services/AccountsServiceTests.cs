@@ -74,7 +74,10 @@ public sealed class AccountsServiceTests : IAsyncLifetime
         (await _h.GetAsync(_h.Sys, "acc", "accounts", "k=ghost")).Is("not_found");
         (await _h.GetAsync(_h.Sys, "acc", "accounts", "k2=ghost@example.com")).Is("not_found");
         (await _h.GetAsync(_h.Sys, "acc", "accounts", "k=a&k2=b")).Is("bad_param");
-        (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"ghost","v":{"name":"x"}}""")).Is("not_found");
+        // A POST of an absent name creates the account, as PUT does (the Xirsys v3 API creates with POST): without an
+        // email that is refused and nothing is written.
+        (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"ghost","v":{"name":"x"}}""")).Is("bad_email");
+        (await _h.GetAsync(_h.Sys, "acc", "accounts", "k=ghost")).Is("not_found");
         Assert.Equal(0, (await _h.DeleteAsync(_h.Sys, "acc", "accounts", "k=ghost")).Ok().GetInt32());
     }
 
@@ -193,7 +196,11 @@ public sealed class AccountsServiceTests : IAsyncLifetime
         (await _h.PutAsync(_h.Sys, "acc", "users/admins", """{"k":"root","v":{"password":"x"}}""")).Is("forbidden");
         (await _h.PutAsync(elena, "acc", "users/admins", """{"k":"boss","v":{}}""")).Is("require_account_details");
         (await _h.PutAsync(elena, "acc", "users/admins", """{"k":"boss","v":"pw"}""")).Is("require_account_details");
-        (await _h.PostAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"password":"x"}}""")).Is("method_not_allowed");
+        // POST to an existing admin sets a new password (POST of an absent one creates it, as PUT does); nothing else.
+        (await _h.PostAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"name":"x"}}""")).Is("bad_param");
+        (await _h.PostAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"password":"hunter33"}}""")).Ok();
+        Assert.Null(await _h.LoginAsync("elena", "boss#hunter22"));
+        Assert.NotNull(await _h.LoginAsync("elena", "boss#hunter33"));
         // An admin manages the account's sub-accounts.
         var sub = (await PutAccount(boss, """{"k":"lily","v":{"email":"lily@example.com"}}""")).Ok();
         Assert.NotNull(await _h.LoginAsync("elena#lily", sub.GetProperty("secret").GetString()!));

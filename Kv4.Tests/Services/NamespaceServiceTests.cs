@@ -33,12 +33,17 @@ public sealed class NamespaceServiceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Depth_counts_segments_from_the_root()
+    public async Task Depth_counts_segments_under_the_current_path()
     {
         await Create("a", "a/b", "a/b/c", "a/b/c/d", "x/y");
+        // At the root the count starts at the root.
         Assert.Equal(["a"], (await _h.GetAsync(_elena, "ns", "", "depth=1")).Strings());
         Assert.Equal(["a", "a/b", "x/y"], (await _h.GetAsync(_elena, "ns", "", "depth=2")).Strings());
-        Assert.Equal(["a/b", "a/b/c"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=3")).Strings());
+        // Under a path, "all nodes to the given depth under the current path": the node and N segments below it.
+        Assert.Equal(["a", "a/b"], (await _h.GetAsync(_elena, "ns", "a", "depth=1")).Strings());
+        Assert.Equal(["a/b", "a/b/c"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=1")).Strings());
+        Assert.Equal(["a/b"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=0")).Strings());
+        Assert.Equal(["a/b", "a/b/c", "a/b/c/d"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=3")).Strings());
         Assert.Empty((await _h.GetAsync(_elena, "ns", "", "depth=0")).Strings());
         Assert.Equal(5, (await _h.GetAsync(_elena, "ns", "", "depth=99999")).Strings().Length);
         (await _h.GetAsync(_elena, "ns", "", "depth=-1")).Is("bad_param");
