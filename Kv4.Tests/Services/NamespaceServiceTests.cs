@@ -51,6 +51,19 @@ public sealed class NamespaceServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_node_has_a_history_of_its_creations_and_deletions()
+    {
+        await Create("a", "a/b");
+        Assert.Equal(2, (await _h.DeleteAsync(_elena, "ns", "a")).Ok().GetInt32());
+        await Create("a");
+        var history = (await _h.GetAsync(_elena, "ns", "a", "time_series=1")).Ok();
+        Assert.Equal(["true", "null", "true"], history.EnumerateArray().Select(e => e[2].GetRawText()));
+        var full = (await _h.GetAsync(_elena, "ns", "a/b", "time_series=1&format=full")).Ok();
+        Assert.Equal(["delete", "put"], full.EnumerateArray().Select(e => e.GetProperty("op").GetString()));
+        Assert.Empty((await _h.GetAsync(_elena, "ns", "never", "time_series=1")).Ok().EnumerateArray());
+    }
+
+    [Fact]
     public async Task Creating_twice_changes_nothing()
     {
         await Create("a");
