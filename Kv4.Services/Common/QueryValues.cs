@@ -14,8 +14,8 @@ public static class QueryValues
     public const int DefaultListingPageSize = 1000;
 
     /// <summary>
-    /// `depth=N` of a listing at <paramref name="path"/>: N segments **below that path** ("all nodes to the given depth
-    /// under the current path"), answered as the depth from the root the engine's path listings take. Absent is null
+    /// `depth=N` of a listing at <paramref name="path"/>: N segments **below that path** (as the Xirsys v3 namespace
+    /// counts it), answered as the depth from the root the engine's path listings take. Absent is null
     /// (no limit); otherwise a non-negative integer, capped at <see cref="AddressRules.MaxSegments"/> from the root.
     /// Example: at path "a/b", depth=1 is 3 from the root (a/b and a/b/x, not a/b/x/y); at the root depth=1 stays 1.
     /// </summary>

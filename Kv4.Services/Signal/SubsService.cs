@@ -23,9 +23,9 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
 
     public async ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {
-        var bucket = request.Caller.Bucket;
         var store = request.Store;
-        var channel = request.Path;
+        // A topic node ("room/topic") for listings and single entries; any path for a kick.
+        var path = request.Path;
         var user = request.Query.Get("k");
         switch (request.Method)
         {
@@ -33,15 +33,15 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
                 if (user is not null && !AddressRules.IsValidKey(user)) return ApiReply.Fail(ErrorCode.BadKey);
                 return await TimeSeriesQuery.ReadAsync(request, PresenceRecorder.Layer, user).ConfigureAwait(false);
             case ApiMethod.Get when user is not null:
-                return store.TryGetLatest(PresenceRecorder.Layer, channel, user, out var one)
+                return store.TryGetLatest(PresenceRecorder.Layer, path, user, out var one)
                     ? ApiReply.OkStored(one.Json, one.Version)
                     : ApiReply.Fail(ErrorCode.NotFound);
             case ApiMethod.Get when request.Query.Get("as") == "values":
             {
                 // Paged by user like the plain listing: a page of keys, then their entries.
-                if (!PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, "keys", [PresenceRecorder.Layer, channel], out var page))
+                if (!PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, "keys", [PresenceRecorder.Layer, path], out var page))
                     return ApiReply.Fail(ErrorCode.BadParam);
-                var keys = store.ListKeys(PresenceRecorder.Layer, channel, page.AfterItem, page.Limit + 1);
+                var keys = store.ListKeys(PresenceRecorder.Layer, path, page.AfterItem, page.Limit + 1);
                 var entries = new List<(string User, StoredValue Value)>(keys.Count);
                 for (var i = 0; i < keys.Count; i++)
                 {
@@ -51,15 +51,15 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
                     {
                         if (entries.Count == page.Limit) entries.Add((keys[i], default));
                     }
-                    else if (store.TryGetLatest(PresenceRecorder.Layer, channel, keys[i], out var value)) entries.Add((keys[i], value));
+                    else if (store.TryGetLatest(PresenceRecorder.Layer, path, keys[i], out var value)) entries.Add((keys[i], value));
                 }
                 return PagedArray.Reply(entries, page, static (writer, entry) => writer.WriteRawValue(entry.Value.Json.Span, skipInputValidation: true),
                     static entry => entry.User);
             }
             case ApiMethod.Get:
-                return PagedArray.Keys(request.Query, store, PresenceRecorder.Layer, channel);
+                return PagedArray.Keys(request.Query, store, PresenceRecorder.Layer, path);
             case ApiMethod.Delete:
-                return ApiReply.OkNumber(await KickAsync(store, channel, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
+                return ApiReply.OkNumber(await KickAsync(store, path, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
             default:
                 return ApiReply.Fail(ErrorCode.MethodNotAllowed);
         }

@@ -39,7 +39,7 @@ public sealed class NamespaceServiceTests : IAsyncLifetime
         // At the root the count starts at the root.
         Assert.Equal(["a"], (await _h.GetAsync(_elena, "ns", "", "depth=1")).Strings());
         Assert.Equal(["a", "a/b", "x/y"], (await _h.GetAsync(_elena, "ns", "", "depth=2")).Strings());
-        // Under a path, "all nodes to the given depth under the current path": the node and N segments below it.
+        // Under a path the depth counts from that path: the node and N segments below it.
         Assert.Equal(["a", "a/b"], (await _h.GetAsync(_elena, "ns", "a", "depth=1")).Strings());
         Assert.Equal(["a/b", "a/b/c"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=1")).Strings());
         Assert.Equal(["a/b"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=0")).Strings());
