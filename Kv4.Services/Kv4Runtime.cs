@@ -69,7 +69,7 @@ public sealed class Kv4Runtime : IAsyncDisposable
         try
         {
             var realtime = await RealtimeSet.CreateAsync(storage, settings.Realtime, settings.Signing, settings.Validation,
-                core.Authenticator.AuthenticatePasswordAsync, core.Namespaces, platform.HostDirectories, changes, cancellationToken).ConfigureAwait(false);
+                core.Authenticator.AuthenticatePasswordAsync, core.Namespaces, platform.HostDirectories, changes, platform.Stats, cancellationToken).ConfigureAwait(false);
             var services = settings.Services ?? core.Services.Concat(realtime.Services).Concat(platform.Services);
             var catalog = new ServiceCatalog(services.Concat(settings.ExtraServices), platform.Fallback);
             var admission = new Admission(settings.Authenticator ?? core.Authenticator, realtime.Tokens, realtime.Sessions,

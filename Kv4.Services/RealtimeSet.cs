@@ -39,12 +39,14 @@ public sealed class RealtimeSet
     /// <param name="passwordLogin">The accounts' password login (for `_sess`).</param>
     /// <param name="channels">Whether a (bucket, path) node exists in `_ns` (for `_token`).</param>
     /// <param name="hostDirectories">Host sources beyond this node's own signal endpoint (TURN pool, external registry, cluster).</param>
+    /// <param name="stats">Where the hub records `router:sub` and `router:pkt`.</param>
     public static async Task<RealtimeSet> CreateAsync(IStore store, RealtimeSettings settings,
         SigningCredentials signing, TokenValidationParameters validation,
         Func<string, string, System.Net.IPAddress?, CancellationToken, ValueTask<Kv4.Services.Accounts.LoginResult>> passwordLogin, IChannelDirectory channels,
-        IEnumerable<IHostDirectory> hostDirectories, Kv4.Services.Access.StandingChanges changes, CancellationToken cancellationToken = default)
+        IEnumerable<IHostDirectory> hostDirectories, Kv4.Services.Access.StandingChanges changes, Kv4.Services.Stats.IStatsSink? stats = null,
+        CancellationToken cancellationToken = default)
     {
-        var hub = new SignalHub(settings.Signal);
+        var hub = new SignalHub(settings.Signal, stats);
         var presence = new PresenceRecorder(store, hub, settings.NodeId);
         await presence.RemoveStaleAsync(cancellationToken).ConfigureAwait(false);
         var sessions = new SessionStore(store, changes, settings.Clock);

@@ -42,7 +42,10 @@ public sealed class Kv4Options
     /// <summary>Failed-login throttling (`Kv4:Login:FailuresAllowed`, `AddressFailuresAllowed`, `WindowSeconds`, `DelaySeconds`, `MaxDelaySeconds`, `MaxTracked`).</summary>
     public Kv4.Services.Accounts.LoginOptions Login { get; set; } = new();
 
-    /// <summary>`Kv4:Turn:Hosts:0=HOST:PORT`, `Kv4:Turn:Secret`, `Kv4:Turn:TtlSeconds`: the built-in `_turn` issuer.</summary>
+    /// <summary>
+    /// `Kv4:Turn:Hosts:0=HOST:PORT`, `Kv4:Turn:Ice:0=turn:80?transport=udp`, `Kv4:Turn:Servers:0:Host` (with its own
+    /// `Ice`), `Kv4:Turn:Secret`, `Kv4:Turn:TtlSeconds`: the built-in `_turn` issuer.
+    /// </summary>
     public Kv4.Services.Turn.TurnOptions Turn { get; set; } = new();
 
     /// <summary>`Kv4:External:TimeoutSeconds`, `MaxAttempts`, `MaxResponseBytes`: forwarding to external service hosts.</summary>

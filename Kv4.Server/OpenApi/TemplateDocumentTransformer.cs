@@ -20,7 +20,7 @@ public sealed class TemplateDocumentTransformer(EngineLifetime engine) : IOpenAp
         ("gs", "group start: UTC calendar prefix Y:M:D:h:m:s"),
         ("ge", "group end: UTC calendar prefix Y:M:D:h:m:s"),
         ("format", "full: history entries as objects {t, by, op, v, _ver_}"),
-        ("depth", "_ns and _ds: how many segments deep to list"),
+        ("depth", "_ns and _ds: how many segments below the path to list"),
         ("l", "_ds: the layer"),
         ("limit", "listings and time series: the page size, 1..10000"),
         ("cursor", "listings and time series: the next page, as the previous reply's \"next\" gave it"),

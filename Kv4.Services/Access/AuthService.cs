@@ -1,6 +1,7 @@
 using Kv4.Engine.Model;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Generic;
 using Kv4.Services.Paging;
 
 namespace Kv4.Services.Access;
@@ -13,8 +14,18 @@ namespace Kv4.Services.Access;
 /// </summary>
 public sealed class AuthService(AccessPolicy policy) : ApiService(BuiltInServices.Auth)
 {
-    protected override ValueTask<ApiReply> GetAsync(ApiRequest request) =>
-        new(PagedArray.Keys(request.Query, request.Store, AccessPolicy.Layer, request.Path));
+    /// <summary>The rules at exactly the path; with `time_series=1` their history (of one rule with `k`, in its canonical form).</summary>
+    protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
+    {
+        if (!TimeSeriesQuery.IsAsked(request)) return new(PagedArray.Keys(request.Query, request.Store, AccessPolicy.Layer, request.Path));
+        string? key = null;
+        if (request.Query.TryGet("k", out var text))
+        {
+            if (!DenyRule.TryParse(text, out var rule)) return new(ErrorCode.BadParam);
+            key = rule.Text;
+        }
+        return TimeSeriesQuery.ReadAsync(request, AccessPolicy.Layer, key);
+    }
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
     {

@@ -42,6 +42,26 @@ public sealed class AccountRecord
     public static AccountRecord? Parse(ReadOnlySpan<byte> json, VersionId version) =>
         JsonNode.Parse(json) is JsonObject fields ? new AccountRecord(fields, version) : null;
 
+    /// <summary>
+    /// The profile members every account carries, as the Xirsys v3 accounts did, with the value a new account gets when
+    /// its creator does not give one: `{"plan":"free","term":"monthly","customer_id":null,"first_name":null,
+    /// "last_name":null,"company":null}`. Each holds a string or null.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Name, string? Default)> ProfileFields =
+    [
+        ("plan", "free"), ("term", "monthly"), ("customer_id", null), ("first_name", null), ("last_name", null), ("company", null),
+    ];
+
+    public static bool IsProfileField(string name)
+    {
+        foreach (var (field, _) in ProfileFields)
+            if (field == name) return true;
+        return false;
+    }
+
+    /// <summary>A profile member's value: a string or null.</summary>
+    public static bool IsProfileValue(JsonNode? value) => value is null || (value is JsonValue v && v.GetValueKind() == JsonValueKind.String);
+
     /// <summary>Members only the service writes and nobody reads back: the hashes and the incarnation.</summary>
     public static bool IsInternalField(string name) => name is SecretHashField or PasswordHashField or IncarnationField;
 
@@ -66,6 +86,22 @@ public sealed class AccountRecord
             writer.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// A stored version as clients may see it, for histories: the record without its hashes and incarnation
+    /// (<see cref="PublicJson"/>); anything that is not a record shows as null, so nothing stored leaks unfiltered.
+    /// </summary>
+    public static ReadOnlyMemory<byte> Shown(ReadOnlyMemory<byte> stored)
+    {
+        try
+        {
+            return Parse(stored.Span, VersionId.None) is { } record ? record.PublicJson() : "null"u8.ToArray();
+        }
+        catch (JsonException)
+        {
+            return "null"u8.ToArray();
+        }
     }
 
     public byte[] StoredJson() => JsonSerializer.SerializeToUtf8Bytes(Fields);

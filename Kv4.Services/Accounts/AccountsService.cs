@@ -5,6 +5,7 @@ using Kv4.Engine.Rules;
 using Kv4.Services.Access;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Generic;
 using Kv4.Services.Paging;
 using Kv4.Services.Storage;
 
@@ -42,6 +43,14 @@ public sealed class AccountsService : ApiService
         if (!TryResolve(request, write: false, out var target, out var error)) return new(error);
         var query = request.Query;
         if (query.Has("k") && query.Has("k2")) return new(ErrorCode.BadParam);
+        if (TimeSeriesQuery.IsAsked(request))
+        {
+            // The audit trail of the records, each version shown as a reply shows the record: never a hash.
+            if (query.Has("k2")) return new(ErrorCode.BadParam);
+            if (query.TryGet("k", out var one) && !AccountNames.IsValid(one)) return new(ErrorCode.BadKey);
+            return TimeSeriesQuery.ReadAsync(request with { Store = Store.Bucket(target.Bucket), Path = target.Path }, AccountDirectory.Layer,
+                query.Get("k"), AccountRecord.Shown);
+        }
         if (query.TryGet("k", out var key))
         {
             if (!AddressRules.IsValidKey(key)) return new(ErrorCode.BadKey);
@@ -70,30 +79,45 @@ public sealed class AccountsService : ApiService
         if (body.Value is null || JsonNode.Parse(body.StorableValue.Span) is not JsonObject details) return ErrorCode.RequireAccountDetails;
 
         return target.IsAdmins
-            ? await PutAdminAsync(request, target, body.Key, details).ConfigureAwait(false)
+            ? await PutAdminAsync(request, target, body.Key, details, WriteCondition.None).ConfigureAwait(false)
             : await CreateAccountAsync(request, target, body.Key, details).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// POST creates an account or admin that does not exist, as PUT does (<see cref="PostCreates"/>), and merges the
+    /// given fields into one that does (for an admin: a new password).
+    /// </summary>
     protected override async ValueTask<ApiReply> PostAsync(ApiRequest request)
     {
         if (!TryResolve(request, write: true, out var target, out var error)) return error;
-        if (target.IsAdmins) return ErrorCode.MethodNotAllowed;
         if (!RequestBody.TryParse(request.Body, out var body, out error)) return error;
         if (body.Key is null || !AccountNames.IsValid(body.Key)) return ErrorCode.BadKey;
         if (body.Value is null || JsonNode.Parse(body.StorableValue.Span) is not JsonObject changes) return ErrorCode.RequireAccountDetails;
 
-        var address = AccountDirectory.AccountAddress(target.Bucket, body.Key);
+        var name = body.Key;
+        var address = target.IsAdmins ? AccountDirectory.AdminAddress(target.Bucket, name) : AccountDirectory.AccountAddress(target.Bucket, name);
+        return await PostCreates.CreateOrUpdateAsync(Store.TryGetLatest(address, out _),
+            () => target.IsAdmins
+                ? PutAdminAsync(request, target, name, changes, WriteCondition.IfAbsent)
+                : CreateAccountAsync(request, target, name, changes),
+            () => MergeAsync(request, address, name, changes, target.IsAdmins)).ConfigureAwait(false);
+    }
+
+    private async ValueTask<ApiReply> MergeAsync(ApiRequest request, EntryAddress address, string name, JsonObject changes, bool isAdmin)
+    {
         // The merge is a compare-and-set on the version read, so concurrent merges never lose each other's fields.
         for (var attempt = 0; ; attempt++)
         {
             if (!_directory.TryRead(address, out var current)) return ErrorCode.NotFound;
             var merged = (JsonObject)current.Fields.DeepClone();
-            if (!TryMerge(body.Key, current, changes, merged, out var secret, out error)) return error;
+            ErrorCode error;
+            string? secret = null;
+            if (isAdmin ? !TryMergeAdmin(changes, merged, out error) : !TryMerge(name, current, changes, merged, out secret, out error)) return error;
             var email = current.Email;
             try
             {
                 var result = await Store.PutAsync(address, JsonSerializer.SerializeToUtf8Bytes(merged), request.Caller.Actor,
-                    WriteCondition.IfVersion(current.Version), EmailKey(email), request.CancellationToken).ConfigureAwait(false);
+                    WriteCondition.IfVersion(current.Version), isAdmin ? SecondaryKeys.None : EmailKey(email), request.CancellationToken).ConfigureAwait(false);
                 _directory.NoteChange();
                 return Public(new AccountRecord(merged, result.Version), secret);
             }
@@ -156,10 +180,13 @@ public sealed class AccountsService : ApiService
                     return ErrorCode.BadParam;
                 default:
                     if (AccountRecord.IsInternalField(field)) return ErrorCode.BadParam;
+                    if (AccountRecord.IsProfileField(field) && !AccountRecord.IsProfileValue(value)) return ErrorCode.BadParam;
                     record[field] = value?.DeepClone();
                     break;
             }
         }
+        foreach (var (field, fallback) in AccountRecord.ProfileFields)
+            if (!record.ContainsKey(field)) record[field] = fallback;
         record["created"] = _clock.GetUtcNow().ToUnixTimeSeconds();
         record["active"] = true;
         record[AccountRecord.IncarnationField] = AccountRecord.NewIncarnation();
@@ -173,7 +200,7 @@ public sealed class AccountsService : ApiService
         return Public(new AccountRecord(record, result.Version), secret);
     }
 
-    private async ValueTask<ApiReply> PutAdminAsync(ApiRequest request, Target target, string adminKey, JsonObject details)
+    private async ValueTask<ApiReply> PutAdminAsync(ApiRequest request, Target target, string adminKey, JsonObject details, WriteCondition condition)
     {
         if (!TryTakePassword(details, out var passwordHash) || passwordHash is null) return ErrorCode.RequireAccountDetails;
         var record = new JsonObject
@@ -184,7 +211,7 @@ public sealed class AccountsService : ApiService
             [AccountRecord.IncarnationField] = AccountRecord.NewIncarnation(),
         };
         var result = await Store.PutAsync(AccountDirectory.AdminAddress(target.Bucket, adminKey), JsonSerializer.SerializeToUtf8Bytes(record),
-            request.Caller.Actor, WriteCondition.None, SecondaryKeys.None, request.CancellationToken).ConfigureAwait(false);
+            request.Caller.Actor, condition, SecondaryKeys.None, request.CancellationToken).ConfigureAwait(false);
         _directory.NoteChange();
         return Public(new AccountRecord(record, result.Version));
     }
@@ -226,12 +253,41 @@ public sealed class AccountsService : ApiService
                     break;
                 default:
                     if (AccountRecord.IsInternalField(field)) return Refuse(ErrorCode.BadParam, out error);
-                    if (value is null) merged.Remove(field);
+                    if (AccountRecord.IsProfileField(field))
+                    {
+                        // A profile member stays in the record; null is its "not set".
+                        if (!AccountRecord.IsProfileValue(value)) return Refuse(ErrorCode.BadParam, out error);
+                        merged[field] = value?.DeepClone();
+                    }
+                    else if (value is null) merged.Remove(field);
                     else merged[field] = value.DeepClone();
                     break;
             }
         }
         return true;
+    }
+
+    /// <summary>An admin holds only its password: a POST to an existing admin sets a new one (required).</summary>
+    private bool TryMergeAdmin(JsonObject changes, JsonObject merged, out ErrorCode error)
+    {
+        error = default;
+        foreach (var (field, value) in changes)
+        {
+            switch (field)
+            {
+                case "password":
+                    if (!TryHashPassword(value, out var hash)) return Refuse(ErrorCode.RequireAccountDetails, out error);
+                    merged[AccountRecord.PasswordHashField] = hash;
+                    break;
+                case "username":
+                    if (value is not JsonValue u || u.GetValueKind() != JsonValueKind.String || u.GetValue<string>() != merged["username"]?.GetValue<string>())
+                        return Refuse(ErrorCode.UsernameIsImmutable, out error);
+                    break;
+                default:
+                    return Refuse(ErrorCode.BadParam, out error);
+            }
+        }
+        return changes.ContainsKey("password") || Refuse(ErrorCode.RequireAccountDetails, out error);
     }
 
     /// <summary>An optional `password` member: absent is fine (hash null), a non-empty bounded string is hashed, anything else is refused.</summary>

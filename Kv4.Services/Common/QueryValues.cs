@@ -13,13 +13,19 @@ public static class QueryValues
     /// <summary>The page size of a key, path or node listing that gives no `limit`.</summary>
     public const int DefaultListingPageSize = 1000;
 
-    /// <summary>`depth=N`: absent is null (no limit); otherwise 0..<see cref="AddressRules.MaxSegments"/>, larger values are capped.</summary>
-    public static bool TryGetDepth(ApiQuery query, out int? depth)
+    /// <summary>
+    /// `depth=N` of a listing at <paramref name="path"/>: N segments **below that path** (as the Xirsys v3 namespace
+    /// counts it), answered as the depth from the root the engine's path listings take. Absent is null
+    /// (no limit); otherwise a non-negative integer, capped at <see cref="AddressRules.MaxSegments"/> from the root.
+    /// Example: at path "a/b", depth=1 is 3 from the root (a/b and a/b/x, not a/b/x/y); at the root depth=1 stays 1.
+    /// </summary>
+    public static bool TryGetDepth(ApiQuery query, string path, out int? depth)
     {
         depth = null;
         if (!query.TryGet("depth", out var text)) return true;
         if (!TryParseCount(text, out var value)) return false;
-        depth = (int)Math.Min(value, AddressRules.MaxSegments);
+        var below = path.Length == 0 ? 0 : path.Count(c => c == '/') + 1;
+        depth = (int)Math.Min(value + below, AddressRules.MaxSegments);
         return true;
     }
 

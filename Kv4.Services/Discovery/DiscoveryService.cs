@@ -7,7 +7,8 @@ namespace Kv4.Services.Discovery;
 
 /// <summary>
 /// `_ds`: what the caller's bucket holds. `GET /_ds/&lt;path&gt;?l=&lt;layer&gt;[&amp;depth=N]` lists the paths at or under
-/// the path that hold live entries in that layer (sorted, "a/b" form, depth counted from the root), straight from
+/// the path that hold live entries in that layer (sorted, "a/b" form, at most `depth` segments below the path, as
+/// `_ns` counts it), straight from
 /// the engine's path index. `GET /_ds` (root, no `l`) answers the layers with their live entry counts as an object,
 /// e.g. `{"data":3,"ns":2}` (a handful of layers: not paged). Path listings are paged like every listing (`limit`, `cursor`). Read-only.
 /// </summary>
@@ -16,7 +17,7 @@ public sealed class DiscoveryService() : ApiService(BuiltInServices.Discovery)
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
         var store = request.Store;
-        if (!QueryValues.TryGetDepth(request.Query, out var depth)) return new(ErrorCode.BadParam);
+        if (!QueryValues.TryGetDepth(request.Query, request.Path, out var depth)) return new(ErrorCode.BadParam);
         if (!request.Query.TryGet("l", out var layer))
         {
             if (request.Path.Length > 0 || depth is not null) return new(ErrorCode.BadParam);

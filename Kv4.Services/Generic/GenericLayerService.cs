@@ -8,7 +8,7 @@ namespace Kv4.Services.Generic;
 /// <summary>
 /// The generic layer semantics of http-api.md §2 Request template, for any layer: latest value by key or secondary key,
 /// key listing, time series (`time_series=1`, `gs`/`ge`, `format=full`), both paged (`limit`, `cursor`: see
-/// <see cref="PagedArray"/>), PUT (create or replace), POST (compare-and-set on `_ver_`), DELETE of one key or of
+/// <see cref="PagedArray"/>), PUT (create or replace), POST (create a new key, else compare-and-set on `_ver_`), DELETE of one key or of
 /// a whole path. `_data` is this over layer `data`;
 /// `_cfg` reuses it over layer `cfg`. Every address is (caller's bucket, this layer, request path, key).
 /// </summary>
@@ -27,7 +27,7 @@ public class GenericLayerService : ApiService
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
         var query = request.Query;
-        if (query.Flag("time_series")) return TimeSeriesAsync(request);
+        if (TimeSeriesQuery.IsAsked(request)) return TimeSeriesAsync(request);
         var store = request.Store;
 
         if (!TryGetSingleLookup(query, out var slot, out var lookup, out var error)) return new(error);
@@ -51,8 +51,10 @@ public class GenericLayerService : ApiService
     }
 
     /// <summary>
-    /// Compare-and-set: the write applies only if the entry is still at the `_ver_` the client read. Secondary keys
-    /// the body does not mention are kept (an update changes the value, not how it is found).
+    /// A POST without `_ver_` creates a key that does not exist (<see cref="PostCreates"/>) and answers `_ver_missing`
+    /// for one that does. With `_ver_` it is a compare-and-set: the write applies only if the entry is still at the
+    /// version the client read (`not_found` when there is no entry). Secondary keys the body does not mention are
+    /// kept (an update changes the value, not how it is found).
     /// </summary>
     protected override async ValueTask<ApiReply> PostAsync(ApiRequest request)
     {
@@ -60,9 +62,18 @@ public class GenericLayerService : ApiService
         if (body.Key is null) return ErrorCode.BadKey;
         if (body.Value is null) return ErrorCode.BadParam;
         if (!body.TryGetExpectedVersion(out var versionText, out error)) return error;
-        if (versionText is null) return ErrorCode.VerMissing;
 
         var store = request.Store;
+        if (versionText is null)
+            return await PostCreates.CreateOrUpdateAsync(store.TryGetLatest(Layer, request.Path, body.Key, out _),
+                async () =>
+                {
+                    var created = await store.PutAsync(Layer, request.Path, body.Key, body.StorableValue, request.Caller.Actor,
+                        WriteCondition.IfAbsent, body.SecondaryKeys, request.CancellationToken).ConfigureAwait(false);
+                    return ApiReply.OkStored(EmptyObject, created.Version);
+                },
+                static () => new(ErrorCode.VerMissing)).ConfigureAwait(false);
+
         if (!VersionId.TryParse(versionText, out var expected))
             // Not a version this store ever issued: stale by definition, unless there is nothing to compare with.
             return store.TryGetLatest(Layer, request.Path, body.Key, out _) ? ErrorCode.VersionConflict : ErrorCode.NotFound;
@@ -86,27 +97,8 @@ public class GenericLayerService : ApiService
         return ApiReply.OkNumber(result.Applied ? 1 : 0);
     }
 
-    private async ValueTask<ApiReply> TimeSeriesAsync(ApiRequest request)
-    {
-        var query = request.Query;
-        if (!QueryValues.TryGetKey(query, "k", out var key)) return ErrorCode.BadKey;
-        var format = query.Get("format");
-        if (format is not null and not "full") return ErrorCode.BadParam;
-        if (!TimeGroup.TryParseRange(query.Get("gs"), query.Get("ge"), out var fromMs, out var toMs)) return ErrorCode.BadParam;
-        var store = request.Store;
-        if (!PageRequest.TryRead(query, HistoryQuery.DefaultLimit, store, key is null ? "path-history" : "key-history",
-                [Layer, request.Path, key ?? ""], out var page)
-            || !page.TryGetAfterPosition(out var after))
-            return ErrorCode.BadParam;
-
-        // The page size is applied while the reply is written; the engine reads on until the reply stops.
-        var bounds = new HistoryQuery(fromMs, toMs, int.MaxValue);
-        var history = key is null
-            ? store.ReadPathHistoryAsync(Layer, request.Path, bounds, after, request.CancellationToken)
-            : store.ReadHistoryAsync(Layer, request.Path, key, bounds, after, request.CancellationToken);
-        return await TimeSeriesWriter.PageAsync(history, page, full: format is not null, includeKey: key is null, request.CancellationToken)
-            .ConfigureAwait(false);
-    }
+    private ValueTask<ApiReply> TimeSeriesAsync(ApiRequest request) =>
+        QueryValues.TryGetKey(request.Query, "k", out var key) ? TimeSeriesQuery.ReadAsync(request, Layer, key) : new(ErrorCode.BadKey);
 
     /// <summary>At most one of `k`, `k2`, `k3`, `k4` selects an entry; none means "list the keys".</summary>
     private static bool TryGetSingleLookup(ApiQuery query, out SecondaryKeySlot? slot, out string? lookup, out ErrorCode error)

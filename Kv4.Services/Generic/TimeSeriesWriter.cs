@@ -19,8 +19,9 @@ public static class TimeSeriesWriter
     /// Reads the first version now, so an engine refusal is still an ordinary reply, and streams the rest as the
     /// reply is written. The enumerator (and the engine's hold on the log) ends with the reply.
     /// </summary>
+    /// <param name="shown">When set, what of each stored value the client may see (a delete's null is not passed to it).</param>
     public static async ValueTask<ApiReply> PageAsync(IAsyncEnumerable<HistoryEntry> history, PageRequest page, bool full, bool includeKey,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>? shown = null)
     {
         var versions = history.GetAsyncEnumerator(cancellationToken);
         bool hasFirst;
@@ -34,6 +35,11 @@ public static class TimeSeriesWriter
             throw;
         }
         Action<Utf8JsonWriter, HistoryEntry> write = !full ? WriteTriple : includeKey ? WriteFullWithKey : WriteFull;
+        if (shown is not null)
+        {
+            var inner = write;
+            write = (writer, entry) => inner(writer, entry.Value is { } value ? entry with { Value = shown(value) } : entry);
+        }
         return PagedArray.Reply(versions, hasFirst, page.Limit, write, entry => page.CursorAfter(entry.Position));
     }
 

@@ -17,7 +17,7 @@ public sealed class TurnHostDirectory(TurnHostPool pool, External.ExternalServic
         candidates = [];
         if (type != TurnType || pool.IsEmpty || registry?.IsRegistered(TurnService.ServiceName) == true) return false;
         // The pool ranks by its own counters; its best host is offered alone so both agree on the choice.
-        if (pool.Best() is { } best) candidates = [new HostCandidate(best, best, 0)];
+        if (pool.Best() is { } best) candidates = [new HostCandidate(best.Address, best.Address, 0)];
         return true;
     }
 }

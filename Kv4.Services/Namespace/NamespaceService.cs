@@ -2,6 +2,7 @@ using Kv4.Engine.Model;
 using Kv4.Engine.Rules;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Generic;
 using Kv4.Services.Paging;
 using Kv4.Services.Storage;
 using Kv4.Services.Tokens;
@@ -13,7 +14,8 @@ namespace Kv4.Services.Namespace;
 /// Storage: a created node is one marker entry in layer `ns` at the node's own path, key <see cref="MarkerKey"/>,
 /// value `true`. Example: after `PUT /_ns/a/b/c` and `PUT /_ns/a` the bucket holds
 /// (ns, "a", "node") and (ns, "a/b/c", "node"); `GET /_ns` lists ["a","a/b/c"] (only created nodes: "a/b" was never
-/// created), `GET /_ns?depth=1` lists ["a"], and `DELETE /_ns/a` tombstones both markers and answers 2.
+/// created), `GET /_ns?depth=1` lists ["a"], `GET /_ns/a?depth=2` (depth counted under the path) lists ["a","a/b/c"],
+/// and `DELETE /_ns/a` tombstones both markers and answers 2.
 /// So a listing is the engine's path index of the layer, and the node history is the markers' time series.
 /// </summary>
 public sealed class NamespaceService() : ApiService(BuiltInServices.Namespace), IChannelDirectory
@@ -48,9 +50,14 @@ public sealed class NamespaceService() : ApiService(BuiltInServices.Namespace), 
         return ApiReply.OkString(request.Path);
     }
 
+    /// <summary>
+    /// The nodes at or under the path, at most `depth` segments below it; with `time_series=1` the history of the
+    /// node itself (`true` when created, null when deleted).
+    /// </summary>
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
-        if (!QueryValues.TryGetDepth(request.Query, out var depth)
+        if (TimeSeriesQuery.IsAsked(request)) return TimeSeriesQuery.ReadAsync(request, Layer, MarkerKey);
+        if (!QueryValues.TryGetDepth(request.Query, request.Path, out var depth)
             || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, request.Store, "ns", [request.Path], out var page))
             return new(ErrorCode.BadParam);
         return new(PagedArray.Reply(request.Store.ListPaths(Layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));

@@ -6,12 +6,15 @@ using Kv4.Services.Storage;
 namespace Kv4.Services.Signal;
 
 /// <summary>
-/// Mirrors the hub's membership into layer `subs` (http-api.md §5.6 `_subs`), so `_subs` lists who is connected:
-/// while alice is joined to "room/1" of bucket "elena" on node "n1", the store holds
+/// Mirrors the hub's membership into layer `subs` (http-api.md §5.6 `_subs`), so `_subs` lists who is connected.
+/// As in the Xirsys v3 API, a subscription lives under its channel's **topic** node (the `_subs` service's own level
+/// below the namespace path); the signal socket speaks the V2 protocol, whose topic is always <see cref="Topic"/>.
+/// While alice is joined to "room/1" of bucket "elena" on node "n1", the store holds
 /// <code>
-/// (elena, subs, room/1, alice) = {"key":"alice","ident":"elena","path":"room/1","topic":"/room/1","origin":"n1",
-///                                 "service":"signal","meta":{"conn":7,"since":1763900000000}}
+/// (elena, subs, room/1/topic, alice) = {"key":"alice","ident":"elena","path":"/room/1","topic":"topic","origin":"n1",
+///                                       "service":"signal","meta":{"conn":7,"since":1763900000000}}
 /// </code>
+/// This record format is documented in docs/realtime.md ("Presence: `_subs`"); another node's entries follow it too.
 /// <see cref="JoinAsync"/> writes a joiner's entry before the hub announces it and <see cref="RemoveAsync"/> deletes a
 /// leaver's own entry before the hub announces the leave, both under a per-user lock and by connection id, so a
 /// replaced connection's late leave can never delete its successor's entry.
@@ -20,6 +23,12 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
 {
     public const string Layer = "subs";
     public const string Service = "signal";
+
+    /// <summary>The topic of every signal subscription: the V2 protocol's default topic.</summary>
+    public const string Topic = "topic";
+
+    /// <summary>Where the subscriptions of a channel are stored: its topic node ("room/1" → "room/1/topic"; the root channel → "topic").</summary>
+    public static string PathOf(string channel) => channel.Length == 0 ? Topic : channel + "/" + Topic;
 
     private readonly SemaphoreSlim[] _stripes = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
 
@@ -45,7 +54,7 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
             var connection = hub.CreateConnection(bucket, channel, user, actor);
             try
             {
-                await store.PutAsync(new EntryAddress(bucket, Layer, channel, user), Entry(connection), actor, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await store.PutAsync(new EntryAddress(bucket, Layer, PathOf(channel), user), Entry(connection), actor, cancellationToken: cancellationToken).ConfigureAwait(false);
                 lock (_written) _written[key] = connection.Id;
             }
             catch (Exception e) when (onEntryFailed is not null)
@@ -91,7 +100,7 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
 
     private async Task DeleteWrittenAsync((string Bucket, string Channel, string User) key, CancellationToken cancellationToken)
     {
-        await store.DeleteAsync(new EntryAddress(key.Bucket, Layer, key.Channel, key.User), nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await store.DeleteAsync(new EntryAddress(key.Bucket, Layer, PathOf(key.Channel), key.User), nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
         lock (_written) _written.Remove(key);
     }
 
@@ -151,8 +160,8 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
             writer.WriteStartObject();
             writer.WriteString("key", connection.User);
             writer.WriteString("ident", Ident(connection.Bucket));
-            writer.WriteString("path", connection.Channel);
-            writer.WriteString("topic", "/" + connection.Channel);
+            writer.WriteString("path", "/" + connection.Channel);
+            writer.WriteString("topic", Topic);
             writer.WriteString("origin", nodeId);
             writer.WriteString("service", Service);
             writer.WriteStartObject("meta");

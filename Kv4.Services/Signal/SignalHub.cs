@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Kv4.Engine.Rules;
+using Kv4.Services.Stats;
 
 namespace Kv4.Services.Signal;
 
@@ -15,9 +16,15 @@ namespace Kv4.Services.Signal;
 /// a lock and only ever do non-blocking enqueues, so neither a large channel nor a slow member holds anyone up.
 /// The host calls <see cref="Join"/> after the upgrade, <see cref="Receive"/> per text frame and <see cref="Leave"/>
 /// when the socket ends (for any reason, possibly after the hub already removed it: Leave is idempotent).
+/// Every join counts 1 in `router:sub` and every relayed message its size in bytes in `router:pkt` (http-api.md §5.9
+/// `_stats`), at the channel as entity and with the member as key, in the channel's bucket, when a
+/// <see cref="IStatsSink"/> is given.
 /// </summary>
-public sealed class SignalHub(SignalOptions options)
+public sealed class SignalHub(SignalOptions options, IStatsSink? stats = null)
 {
+    public const string SubscriptionsMeasurement = "router:sub";
+    public const string PacketsMeasurement = "router:pkt";
+
     private readonly ConcurrentDictionary<(string Bucket, string Channel), Room> _rooms = new();
     private long _nextId;
     private int _connections;
@@ -65,6 +72,7 @@ public sealed class SignalHub(SignalOptions options)
                 room.Members = joined;
                 Interlocked.Increment(ref _connections);
                 Broadcast(members, SignalFrames.PeerConnected(connection.Address), except: null);
+                Measure(connection, SubscriptionsMeasurement, 1);
                 return;
             }
         }
@@ -118,12 +126,28 @@ public sealed class SignalHub(SignalOptions options)
                 sender.TryEnqueue(SignalFrames.Error(sender.Channel, "peer_not_found", peer));
                 return SignalReceiveResult.Refused;
             }
-            recipient.TryEnqueue(SignalFrames.Message(sender.Address, op, peer, payload));
+            var direct = SignalFrames.Message(sender.Address, op, peer, payload);
+            recipient.TryEnqueue(direct);
+            Measure(sender, PacketsMeasurement, direct.Length);
             return SignalReceiveResult.Relayed;
         }
-        Broadcast(members, SignalFrames.Message(sender.Address, op, null, payload), except: sender);
+        var message = SignalFrames.Message(sender.Address, op, null, payload);
+        Broadcast(members, message, except: sender);
+        Measure(sender, PacketsMeasurement, message.Length);
         return SignalReceiveResult.Relayed;
     }
+
+    /// <summary>One value of a router measurement: a message counts once, however many members it reaches.</summary>
+    private void Measure(SignalConnection connection, string measurement, double value)
+    {
+        // A user is a valid key (its token said so); a short one always fits in a stats key, so the full check, which
+        // builds the stored key, runs only for long names, not on every message.
+        if (stats is not null && (connection.User.Length <= ShortUser || StatsSeries.IsValidKey(measurement, connection.User)))
+            stats.Record(connection.Bucket, connection.Channel, measurement, connection.User, value);
+    }
+
+    // 128 UTF-16 units are at most 384 UTF-8 bytes: with the measurement and the hour, far below a key's 512 bytes.
+    private const int ShortUser = 128;
 
     /// <summary>Answers a frame the host could not hand over (a binary frame, say) with an error frame.</summary>
     public void RefuseFrame(SignalConnection sender, string code) => sender.TryEnqueue(SignalFrames.Error(sender.Channel, code));
@@ -144,9 +168,16 @@ public sealed class SignalHub(SignalOptions options)
     public IReadOnlyList<SignalConnection> Connections(string bucket, string channel, string? user)
     {
         if (user is not null) return Find(bucket, channel, user) is { } one ? [one] : [];
+        return Connections(bucket, roomChannel => AddressRules.IsUnder(roomChannel, channel), null);
+    }
+
+    /// <summary>The connections of the bucket on every channel <paramref name="onChannel"/> accepts, only <paramref name="user"/>'s when given.</summary>
+    public IReadOnlyList<SignalConnection> Connections(string bucket, Func<string, bool> onChannel, string? user)
+    {
         var found = new List<SignalConnection>();
         foreach (var ((roomBucket, roomChannel), room) in _rooms)
-            if (roomBucket == bucket && AddressRules.IsUnder(roomChannel, channel)) found.AddRange(room.Members);
+            if (roomBucket == bucket && onChannel(roomChannel))
+                found.AddRange(user is null ? room.Members : room.Members.Where(m => m.User == user));
         return found;
     }
 

@@ -1,17 +1,21 @@
 using Kv4.Engine.Model;
+using Kv4.Engine.Rules;
 using Kv4.Services.Api;
 using Kv4.Services.Common;
+using Kv4.Services.Generic;
 using Kv4.Services.Paging;
 using Kv4.Services.Storage;
 
 namespace Kv4.Services.Signal;
 
 /// <summary>
-/// `_subs` (http-api.md §5.6): who is connected to a channel, from layer `subs`.
-/// GET: the users' keys (sorted); `?as=values`: their entries; `?k=user`: one entry (not_found if not connected).
-/// DELETE `?k=user`: kicks that user (socket closed, the others get `peer_removed`), v = 1 (0 if absent).
-/// DELETE without k: kicks everyone on the channel and the channels below it, v = how many.
-/// Nothing else writes this layer: PUT and POST answer method_not_allowed.
+/// `_subs` (http-api.md §5.6): who is connected to a channel, from layer `subs`, where each subscription lives under its
+/// channel's topic node (<see cref="PresenceRecorder.PathOf"/>: channel "room" → path "room/topic").
+/// GET `/_subs/room/topic`: the users' keys (sorted); `?as=values`: their entries; `?k=user`: one entry (not_found if
+/// not connected); `?time_series=1[&amp;k=user]`: who came and went, newest first.
+/// DELETE `/_subs/room/topic?k=user`: kicks that user (socket closed, the others get `peer_removed`), v = 1 (0 if absent).
+/// DELETE without k: kicks every subscription at or under the path (`/_subs/room`: the room and the channels below
+/// it), v = how many. Nothing else writes this layer: PUT and POST answer method_not_allowed.
 /// </summary>
 public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApiService
 {
@@ -19,22 +23,25 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
 
     public async ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {
-        var bucket = request.Caller.Bucket;
         var store = request.Store;
-        var channel = request.Path;
+        // A topic node ("room/topic") for listings and single entries; any path for a kick.
+        var path = request.Path;
         var user = request.Query.Get("k");
         switch (request.Method)
         {
+            case ApiMethod.Get when TimeSeriesQuery.IsAsked(request):
+                if (user is not null && !AddressRules.IsValidKey(user)) return ApiReply.Fail(ErrorCode.BadKey);
+                return await TimeSeriesQuery.ReadAsync(request, PresenceRecorder.Layer, user).ConfigureAwait(false);
             case ApiMethod.Get when user is not null:
-                return store.TryGetLatest(PresenceRecorder.Layer, channel, user, out var one)
+                return store.TryGetLatest(PresenceRecorder.Layer, path, user, out var one)
                     ? ApiReply.OkStored(one.Json, one.Version)
                     : ApiReply.Fail(ErrorCode.NotFound);
             case ApiMethod.Get when request.Query.Get("as") == "values":
             {
                 // Paged by user like the plain listing: a page of keys, then their entries.
-                if (!PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, "keys", [PresenceRecorder.Layer, channel], out var page))
+                if (!PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, "keys", [PresenceRecorder.Layer, path], out var page))
                     return ApiReply.Fail(ErrorCode.BadParam);
-                var keys = store.ListKeys(PresenceRecorder.Layer, channel, page.AfterItem, page.Limit + 1);
+                var keys = store.ListKeys(PresenceRecorder.Layer, path, page.AfterItem, page.Limit + 1);
                 var entries = new List<(string User, StoredValue Value)>(keys.Count);
                 for (var i = 0; i < keys.Count; i++)
                 {
@@ -44,41 +51,50 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
                     {
                         if (entries.Count == page.Limit) entries.Add((keys[i], default));
                     }
-                    else if (store.TryGetLatest(PresenceRecorder.Layer, channel, keys[i], out var value)) entries.Add((keys[i], value));
+                    else if (store.TryGetLatest(PresenceRecorder.Layer, path, keys[i], out var value)) entries.Add((keys[i], value));
                 }
                 return PagedArray.Reply(entries, page, static (writer, entry) => writer.WriteRawValue(entry.Value.Json.Span, skipInputValidation: true),
                     static entry => entry.User);
             }
             case ApiMethod.Get:
-                return PagedArray.Keys(request.Query, store, PresenceRecorder.Layer, channel);
+                return PagedArray.Keys(request.Query, store, PresenceRecorder.Layer, path);
             case ApiMethod.Delete:
-                return ApiReply.OkNumber(await KickAsync(store, channel, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
+                return ApiReply.OkNumber(await KickAsync(store, path, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
             default:
                 return ApiReply.Fail(ErrorCode.MethodNotAllowed);
         }
     }
 
-    private async Task<long> KickAsync(IBucketView store, string channel, string? user, string actor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Kicks the subscriptions at <paramref name="path"/> (with a user: that user's at exactly that topic node; without:
+    /// every one at or under the path).
+    /// </summary>
+    private async Task<long> KickAsync(IBucketView store, string path, string? user, string actor, CancellationToken cancellationToken)
     {
         var bucket = store.Bucket;
-        var gone = new HashSet<(string Channel, string User)>();
-        foreach (var connection in hub.Connections(bucket, channel, user))
+        var gone = new HashSet<(string Path, string User)>();
+        Func<string, bool> onChannel = user is null
+            ? channel => AddressRules.IsUnder(PresenceRecorder.PathOf(channel), path)
+            : channel => PresenceRecorder.PathOf(channel) == path;
+        var live = new HashSet<(string Path, string User)>();
+        foreach (var connection in hub.Connections(bucket, onChannel, user))
         {
             // The entry goes before the others hear `peer_removed`, as when a member leaves by itself.
             await presence.RemoveAsync(connection, cancellationToken).ConfigureAwait(false);
-            if (hub.Leave(connection, SignalCloseReason.Kicked)) gone.Add((connection.Channel, connection.User));
+            if (hub.Leave(connection, SignalCloseReason.Kicked)) gone.Add((PresenceRecorder.PathOf(connection.Channel), connection.User));
         }
+        foreach (var connection in hub.Connections(bucket, onChannel, user)) live.Add((PresenceRecorder.PathOf(connection.Channel), connection.User));
         // Entries without a live connection here (left by another node or a crash) are removed too, so the list
         // shows only who is really there.
-        var paths = user is null ? store.ListPaths(PresenceRecorder.Layer, channel) : [channel];
-        foreach (var path in paths)
+        var paths = user is null ? store.ListPaths(PresenceRecorder.Layer, path) : [path];
+        foreach (var entryPath in paths)
         {
-            var keys = user is null ? store.ListKeys(PresenceRecorder.Layer, path) : [user];
+            var keys = user is null ? store.ListKeys(PresenceRecorder.Layer, entryPath) : [user];
             foreach (var key in keys)
             {
-                if (gone.Contains((path, key)) || hub.Find(bucket, path, key) is not null) continue;
-                var result = await store.DeleteAsync(PresenceRecorder.Layer, path, key, actor, cancellationToken: cancellationToken).ConfigureAwait(false);
-                if (result.Applied) gone.Add((path, key));
+                if (gone.Contains((entryPath, key)) || live.Contains((entryPath, key))) continue;
+                var result = await store.DeleteAsync(PresenceRecorder.Layer, entryPath, key, actor, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (result.Applied) gone.Add((entryPath, key));
             }
         }
         return gone.Count;

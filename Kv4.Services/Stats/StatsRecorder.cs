@@ -9,7 +9,7 @@ namespace Kv4.Services.Stats;
 /// from the host's stop): a crash loses at most the values of one interval, nothing else.
 /// Also the host's <see cref="IApiCallRecorder"/>: every call counts 1 in `api:3`.
 /// </summary>
-public sealed class StatsRecorder(StatsAccumulator accumulator, StatsRollupStore rollups, StatsOptions options, TimeProvider clock) : IApiCallRecorder
+public sealed class StatsRecorder(StatsAccumulator accumulator, StatsRollupStore rollups, StatsOptions options, TimeProvider clock) : IApiCallRecorder, IStatsSink
 {
     public const string ApiCallsMeasurement = "api:3";
 

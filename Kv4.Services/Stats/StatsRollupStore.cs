@@ -54,19 +54,29 @@ public sealed class StatsRollupStore(IStore store)
     }
 
     /// <summary>
-    /// The rollups of a measurement at an entity in [fromMs, toMs] (the range widened to whole minutes), of one stats
-    /// key or of all, grouped at <paramref name="groupDepth"/> (1 year .. 5 minute; 0 = one total). Returns the groups
-    /// in time order, keyed like "2016:3:16:5".
+    /// The rollups of a measurement at an entity **and every entity under it** in [fromMs, toMs] (the range widened to
+    /// whole minutes), of one stats key or of all, grouped at <paramref name="groupDepth"/> (1 year .. 5 minute; 0 = one
+    /// total). Returns the groups in time order, keyed like "2016:3:16:5". The subtree is the reference's rule for the
+    /// root (`GET /_stats?l=api:3` sums every service and method of the account) applied at any entity: "data" sums
+    /// data/GET, data/PUT, ...; an entity with nothing under it is just itself.
     /// </summary>
     public IReadOnlyList<(string Group, Rollup Rollup)> Query(string bucket, string entity, string measurement, string? statsKey,
         long fromMs, long toMs, int groupDepth)
     {
         var from = fromMs == long.MinValue ? long.MinValue : StatsSeries.MinuteStart(fromMs);
+        var groups = new Dictionary<string, (long FirstMs, Rollup Rollup)>(StringComparer.Ordinal);
+        foreach (var path in store.Bucket(bucket).ListPaths(StatsSeries.Layer, entity))
+            QueryEntity(bucket, path, measurement, statsKey, from, toMs, groupDepth, groups);
+        return groups.OrderBy(g => g.Value.FirstMs).Select(g => (g.Key, g.Value.Rollup)).ToList();
+    }
+
+    private void QueryEntity(string bucket, string entity, string measurement, string? statsKey, long from, long toMs, int groupDepth,
+        Dictionary<string, (long FirstMs, Rollup Rollup)> groups)
+    {
         var keys = store.Bucket(bucket).ListKeys(StatsSeries.Layer, entity);
         var start = from == long.MinValue
             ? measurement + StatsSeries.Separator
             : StatsSeries.HourPrefix(measurement, Math.Max(0, StatsSeries.HourStart(from)));
-        var groups = new Dictionary<string, (long FirstMs, Rollup Rollup)>(StringComparer.Ordinal);
         for (var i = LowerBound(keys, start); i < keys.Count; i++)
         {
             if (!StatsSeries.TryParse(keys[i], measurement, out var hourMs, out var key)) break; // past this measurement
@@ -83,7 +93,6 @@ public sealed class StatsRollupStore(IStore store)
                     : (minuteMs, rollup);
             }
         }
-        return groups.OrderBy(g => g.Value.FirstMs).Select(g => (g.Key, g.Value.Rollup)).ToList();
     }
 
     private static int LowerBound(IReadOnlyList<string> keys, string value)

@@ -22,7 +22,7 @@ public sealed class TurnHostPool
 {
     public const int DefaultPort = 3478;
 
-    private readonly string[] _hosts;
+    private readonly TurnHost[] _hosts;
     private readonly long[] _current;
     private readonly long[] _previous;
     private readonly TimeProvider _clock;
@@ -30,19 +30,24 @@ public sealed class TurnHostPool
     private long _minute;
 
     public TurnHostPool(IEnumerable<string> hosts, TimeProvider clock)
+        : this(hosts.Select(h => TurnHost.Parse(h, null)), clock)
     {
-        _hosts = hosts.Select(Normalize).ToArray();
+    }
+
+    public TurnHostPool(IEnumerable<TurnHost> hosts, TimeProvider clock)
+    {
+        _hosts = hosts.ToArray();
         _current = new long[_hosts.Length];
         _previous = new long[_hosts.Length];
         _clock = clock;
     }
 
-    public IReadOnlyList<string> Hosts => _hosts;
+    public IReadOnlyList<TurnHost> Hosts => _hosts;
 
     public bool IsEmpty => _hosts.Length == 0;
 
     /// <summary>The least loaded host without counting an issue (for `_host?type=turn`).</summary>
-    public string? Best()
+    public TurnHost? Best()
     {
         lock (_lock)
         {
@@ -52,7 +57,7 @@ public sealed class TurnHostPool
     }
 
     /// <summary>Picks the least loaded host and counts one credential issued for it.</summary>
-    public string Take()
+    public TurnHost Take()
     {
         lock (_lock)
         {

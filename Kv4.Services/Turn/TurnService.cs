@@ -9,8 +9,9 @@ namespace Kv4.Services.Turn;
 /// <summary>
 /// `_turn` (http-api.md §5.7). `PUT /_turn/&lt;path&gt;[?k=&lt;user&gt;]` answers
 /// <c>{"iceServers":[{"urls":"stun:h:3478","url":"stun:h:3478"},
-///   {"urls":"turn:h:3478?transport=udp","url":..,"username":..,"credential":..},
-///   {"urls":"turn:h:3478?transport=tcp",..}]}</c>
+///   {"urls":"turn:h:80?transport=udp","url":..,"username":..,"credential":..},
+///   {"urls":"turn:h:3478?transport=udp",..}, ..., {"urls":"turns:h:5349?transport=tcp",..}]}</c>
+/// (the host's ICE entries, <see cref="IceEntry"/>; by default the Xirsys v3 set of seven)
 /// for the least loaded configured TURN host, with TURN REST API credentials valid for
 /// <see cref="TurnOptions.TtlSeconds"/>; the username's ident is `k` when given, else the caller's bucket.
 /// When an external service named `turn` is registered (http-api.md §5.8 External services), every `_turn` call is forwarded to it instead.
@@ -33,7 +34,7 @@ public sealed class TurnService : IApiService
         _clock = clock;
         _registry = registry;
         _forwarder = forwarder;
-        _pool = new TurnHostPool(options.IsConfigured ? options.Hosts : [], clock);
+        _pool = new TurnHostPool(options.IsConfigured ? options.ResolveHosts() : [], clock);
         _secret = Encoding.UTF8.GetBytes(options.Secret ?? "");
         if (options.IsConfigured && options.TtlSeconds < 1) throw new ArgumentOutOfRangeException(nameof(options), "Kv4:Turn:TtlSeconds must be positive");
     }
@@ -62,13 +63,12 @@ public sealed class TurnService : IApiService
         return ValueTask.FromResult(ApiReply.OkWriter(w => WriteIceServers(w, host, username, credential)));
     }
 
-    private static void WriteIceServers(Utf8JsonWriter w, string host, string username, string credential)
+    private static void WriteIceServers(Utf8JsonWriter w, TurnHost host, string username, string credential)
     {
         w.WriteStartObject();
         w.WriteStartArray("iceServers");
-        WriteServer(w, "stun:" + host, null, null);
-        WriteServer(w, "turn:" + host + "?transport=udp", username, credential);
-        WriteServer(w, "turn:" + host + "?transport=tcp", username, credential);
+        foreach (var entry in host.Ice)
+            WriteServer(w, entry.Url(host.Name, host.Port), entry.HasCredentials ? username : null, credential);
         w.WriteEndArray();
         w.WriteEndObject();
     }

@@ -66,10 +66,15 @@ public class PlatformHttpTests
     public async Task Turn_credentials_fetched_over_http_allocate_on_a_real_coturn()
     {
         using var coturn = await CoturnProcess.StartAsync(TurnSecret);
-        await using var server = await StartAsync($"--Kv4:Turn:Hosts:0=127.0.0.1:{coturn.Port}", $"--Kv4:Turn:Secret={TurnSecret}", "--Kv4:Turn:TtlSeconds=600");
+        // The test coturn listens on one port without TLS: the host's ICE list is configured to match (port-less
+        // entries take the host's port).
+        await using var server = await StartAsync($"--Kv4:Turn:Hosts:0=127.0.0.1:{coturn.Port}", $"--Kv4:Turn:Secret={TurnSecret}", "--Kv4:Turn:TtlSeconds=600",
+            "--Kv4:Turn:Ice:0=stun", "--Kv4:Turn:Ice:1=turn?transport=udp", "--Kv4:Turn:Ice:2=turn?transport=tcp");
         using var elena = Elena(server);
 
         var v = (await Reply.SendAsync(elena, HttpMethod.Put, "/_turn/my/room")).IsOk().V;
+        Assert.Equal([$"stun:127.0.0.1:{coturn.Port}", $"turn:127.0.0.1:{coturn.Port}?transport=udp", $"turn:127.0.0.1:{coturn.Port}?transport=tcp"],
+            v.GetProperty("iceServers").EnumerateArray().Select(e => e.GetProperty("url").GetString()));
         var turn = v.GetProperty("iceServers")[1];
         Assert.Equal($"turn:127.0.0.1:{coturn.Port}?transport=udp", turn.GetProperty("urls").GetString());
         var username = turn.GetProperty("username").GetString()!;
@@ -78,6 +83,8 @@ public class PlatformHttpTests
 
         var allocation = await coturn.AllocateAsync(username, turn.GetProperty("credential").GetString()!);
         Assert.True(allocation.ExitCode == 0, allocation.Output + "\n" + coturn.Log);
+        var overTcp = await coturn.AllocateAsync(username, v.GetProperty("iceServers")[2].GetProperty("credential").GetString()!, tcp: true);
+        Assert.True(overTcp.ExitCode == 0, overTcp.Output + "\n" + coturn.Log);
         Assert.Equal($"127.0.0.1:{coturn.Port}", (await Reply.SendAsync(elena, HttpMethod.Get, "/_host?type=turn")).IsOk().V.GetString());
         (await Reply.SendAsync(elena, HttpMethod.Get, "/_turn")).IsError("method_not_allowed", HttpStatusCode.MethodNotAllowed);
     }

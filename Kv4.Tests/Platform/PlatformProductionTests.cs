@@ -30,7 +30,11 @@ public class PlatformProductionTests
 
         // _turn and _host?type=turn from the configured pool.
         var ice = (await Reply.SendAsync(elena, HttpMethod.Put, "/_turn/room")).IsOk().V.GetProperty("iceServers");
-        Assert.Equal("turn:turn1.example.com:3478?transport=tcp", ice[2].GetProperty("url").GetString());
+        // No ICE list configured: the Xirsys v3 set, STUN and TURN over UDP and TCP on 80 and 3478, TLS on 443 and 5349.
+        Assert.Equal(["stun:turn1.example.com:3478", "turn:turn1.example.com:80?transport=udp", "turn:turn1.example.com:3478?transport=udp",
+                "turn:turn1.example.com:80?transport=tcp", "turn:turn1.example.com:3478?transport=tcp",
+                "turns:turn1.example.com:443?transport=tcp", "turns:turn1.example.com:5349?transport=tcp"],
+            ice.EnumerateArray().Select(e => e.GetProperty("url").GetString()));
         Assert.EndsWith(":elena", ice[1].GetProperty("username").GetString());
         Assert.Equal("turn1.example.com:3478", (await Reply.SendAsync(elena, HttpMethod.Get, "/_host?type=turn")).IsOk().V.GetString());
 

@@ -49,6 +49,27 @@ public class StatsServiceTests
     }
 
     [Fact]
+    public async Task A_query_sums_the_entity_and_every_entity_under_it_and_the_root_the_whole_account()
+    {
+        await using var stats = new StatsFixture(Start);
+        await stats.Call(ApiMethod.Post, "rooms", "{\"v\":1}", query: ("l", "m"));
+        await stats.Call(ApiMethod.Post, "rooms/lobby", "{\"v\":2}", query: ("l", "m"));
+        await stats.Call(ApiMethod.Post, "rooms/lobby/side", "{\"v\":4}", query: ("l", "m"));
+        await stats.Call(ApiMethod.Post, "roomsx", "{\"v\":8}", query: ("l", "m"));
+        await stats.Call(ApiMethod.Post, "rooms/lobby", "{\"v\":100}", query: ("l", "other"));
+        var bob = new Caller("bob", "bob", CallerKind.Account, []);
+        await stats.Call(ApiMethod.Post, "rooms", "{\"v\":1000}", bob, ("l", "m"));
+        await stats.Recorder.FlushAsync();
+
+        Assert.Equal("{\"s\":\"ok\",\"v\":{\"sum\":7,\"min\":1,\"max\":4,\"count\":3}}", Text(await stats.Call(ApiMethod.Get, "rooms", query: ("l", "m"))));
+        Assert.Equal("{\"s\":\"ok\",\"v\":{\"sum\":4,\"min\":4,\"max\":4,\"count\":1}}", Text(await stats.Call(ApiMethod.Get, "rooms/lobby/side", query: ("l", "m"))));
+        // The root: every entity of the caller's bucket, of that measurement only, and never another bucket's.
+        Assert.Equal("{\"s\":\"ok\",\"v\":{\"sum\":15,\"min\":1,\"max\":8,\"count\":4}}", Text(await stats.Call(ApiMethod.Get, "", query: ("l", "m"))));
+        Assert.Equal("{\"s\":\"ok\",\"v\":{\"2016:3:16:5\":{\"sum\":15,\"min\":1,\"max\":8,\"count\":4}}}",
+            Text(await stats.Call(ApiMethod.Get, "", query: [("l", "m"), ("gs", "2016:3:16:5"), ("break", "1")])));
+    }
+
+    [Fact]
     public async Task The_key_defaults_to_the_caller_and_filters_queries()
     {
         await using var stats = new StatsFixture(Start);

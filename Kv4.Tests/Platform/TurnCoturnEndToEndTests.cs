@@ -13,8 +13,14 @@ public class TurnCoturnEndToEndTests
 {
     private const string Secret = "kv4-e2e-shared-secret";
 
+    // The test coturn listens on one port without TLS, so the host is offered as STUN and TURN over UDP and TCP on that
+    // port (port-less ICE entries take the host's port) rather than the default set's 80/443/5349.
     private static TurnService Service(int port, TimeProvider clock, int ttlSeconds = TurnOptions.DefaultTtlSeconds) =>
-        new(new TurnOptions { Hosts = [$"127.0.0.1:{port}"], Secret = Secret, TtlSeconds = ttlSeconds }, clock);
+        new(new TurnOptions
+        {
+            Servers = [new TurnServerOptions { Host = $"127.0.0.1:{port}", Ice = ["stun", "turn?transport=udp", "turn?transport=tcp"] }],
+            Secret = Secret, TtlSeconds = ttlSeconds,
+        }, clock);
 
     private static async Task<(string Username, string Credential, string[] Urls)> IssueAsync(TurnService service, string? user = null)
     {

@@ -20,21 +20,56 @@ public class TurnServiceTests
     }
 
     [Fact]
-    public async Task Reply_has_stun_and_turn_udp_tcp_entries_with_urls_and_url_and_a_ttl_of_a_day_by_default()
+    public async Task By_default_the_reply_is_the_xirsys_set_stun_turn_on_80_and_3478_over_udp_and_tcp_and_turns_on_443_and_5349()
     {
         var service = new TurnService(new TurnOptions { Hosts = ["turn.example.com"], Secret = "s" }, new ManualClock(Noon));
         var v = ApiCalls.Value(await service.HandleAsync(ApiCalls.Request(ApiMethod.Put, "turn", "")));
         var servers = v.GetProperty("iceServers").EnumerateArray().ToArray();
-        Assert.Equal(3, servers.Length);
-        Assert.Equal("stun:turn.example.com:3478", servers[0].GetProperty("urls").GetString());
-        Assert.Equal("stun:turn.example.com:3478", servers[0].GetProperty("url").GetString());
+        Assert.Equal(
+            ["stun:turn.example.com:3478", "turn:turn.example.com:80?transport=udp", "turn:turn.example.com:3478?transport=udp",
+                "turn:turn.example.com:80?transport=tcp", "turn:turn.example.com:3478?transport=tcp",
+                "turns:turn.example.com:443?transport=tcp", "turns:turn.example.com:5349?transport=tcp"],
+            servers.Select(s => s.GetProperty("url").GetString()));
+        Assert.All(servers, s => Assert.Equal(s.GetProperty("url").GetString(), s.GetProperty("urls").GetString()));
         Assert.False(servers[0].TryGetProperty("credential", out _));
-        Assert.Equal("turn:turn.example.com:3478?transport=udp", servers[1].GetProperty("url").GetString());
-        Assert.Equal("turn:turn.example.com:3478?transport=tcp", servers[2].GetProperty("urls").GetString());
+        Assert.False(servers[0].TryGetProperty("username", out _));
         var username = servers[1].GetProperty("username").GetString()!;
         Assert.Equal($"{Noon.AddDays(1).ToUnixTimeSeconds()}:elena", username);
-        Assert.Equal(TurnRestCredentials.Credential("s"u8.ToArray(), username), servers[2].GetProperty("credential").GetString());
+        // One credential for every TURN entry of the reply.
+        Assert.All(servers[1..], s =>
+        {
+            Assert.Equal(username, s.GetProperty("username").GetString());
+            Assert.Equal(TurnRestCredentials.Credential("s"u8.ToArray(), username), s.GetProperty("credential").GetString());
+        });
     }
+
+    [Fact]
+    public async Task The_ice_list_is_configured_for_all_hosts_and_per_host()
+    {
+        var service = new TurnService(new TurnOptions
+        {
+            Hosts = ["a.example.com:3479"],
+            Ice = ["stun", "turn?transport=udp", "turns:443?transport=tcp"],
+            Servers = [new TurnServerOptions { Host = "b.example.com", Ice = ["turn:80?transport=tcp"] }, new TurnServerOptions { Host = "[::1]:5000" }],
+            Secret = "s",
+        }, new ManualClock(Noon));
+        async Task<string[]> Next() => ApiCalls.Value(await service.HandleAsync(ApiCalls.Request(ApiMethod.Put, "turn", "")))
+            .GetProperty("iceServers").EnumerateArray().Select(s => s.GetProperty("url").GetString()!).ToArray();
+        Assert.Equal(["stun:a.example.com:3479", "turn:a.example.com:3479?transport=udp", "turns:a.example.com:443?transport=tcp"], await Next());
+        Assert.Equal(["turn:b.example.com:80?transport=tcp"], await Next());
+        // A host without its own list takes the common one.
+        Assert.Equal(["stun:[::1]:5000", "turn:[::1]:5000?transport=udp", "turns:[::1]:443?transport=tcp"], await Next());
+    }
+
+    [Theory]
+    [InlineData("turn:0?transport=udp")]
+    [InlineData("turn:80?transport=sctp")]
+    [InlineData("stun?transport=udp")]
+    [InlineData("http:80")]
+    [InlineData("turn:80?foo=bar")]
+    [InlineData("")]
+    public void Malformed_ice_entries_are_refused_at_start(string entry) =>
+        Assert.Throws<FormatException>(() => new TurnService(new TurnOptions { Hosts = ["h"], Ice = [entry], Secret = "s" }, TimeProvider.System));
 
     [Fact]
     public async Task Hosts_take_turns_by_recent_issues()

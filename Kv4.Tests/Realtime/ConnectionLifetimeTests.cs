@@ -43,7 +43,7 @@ public sealed class ConnectionLifetimeTests
         var peers = await newcomer.NextJsonAsync();
         Assert.Equal("peers", peers.GetProperty("m").GetProperty("o").GetString());
         Assert.Equal(["newuser"], peers.GetProperty("p").GetProperty("users").EnumerateArray().Select(u => u.GetString()));
-        Assert.Equal(["newuser"], (await reborn.Basic.GetReplyAsync("/_subs/room")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["newuser"], (await reborn.Basic.GetReplyAsync("/_subs/room/topic")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
 
         // The old carol's `expire=0` token opens nothing of the new carol's: REST, signal join, watch.
         using var oldBearer = server.Client();

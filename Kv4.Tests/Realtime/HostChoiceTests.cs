@@ -52,6 +52,21 @@ public sealed class HostChoiceTests
     }
 
     [Fact]
+    public async Task The_xirsys_best_path_names_the_type()
+    {
+        var turnPool = new Kv4.Services.Turn.TurnHostPool(["turn.example.com"], TimeProvider.System);
+        var service = new HostService([new LocalHostDirectory("n1", "http://n1"), new TurnHostDirectory(turnPool)]);
+        ApiRequest AtPath(string path) => Get("") with { Path = path };
+        Assert.Equal("{\"s\":\"ok\",\"v\":\"ws://n1/ws\"}", Envelope(await service.HandleAsync(AtPath("best/signal"))));
+        Assert.Equal("{\"s\":\"ok\",\"v\":\"turn.example.com:3478\"}", Envelope(await service.HandleAsync(AtPath("best/turn"))));
+        Assert.Equal(ErrorCode.UnrecognizedTypeParam, (await service.HandleAsync(AtPath("best/bogus"))).Error);
+        // Only exactly best/<type>; any other path still needs the parameter, and the parameter wins.
+        Assert.Equal(ErrorCode.RequireTypeParam, (await service.HandleAsync(AtPath("best/signal/x"))).Error);
+        Assert.Equal(ErrorCode.RequireTypeParam, (await service.HandleAsync(AtPath("my/room"))).Error);
+        Assert.Equal("{\"s\":\"ok\",\"v\":\"turn.example.com:3478\"}", Envelope(await service.HandleAsync(Get("turn") with { Path = "best/signal" })));
+    }
+
+    [Fact]
     public async Task A_known_type_without_live_hosts_is_no_service_host()
     {
         var service = new HostService([new EmptyDirectory()]);

@@ -124,7 +124,7 @@ public sealed class SessionTests(RealtimeServerFixture fixture) : IClassFixture<
         using var bearer = Bearer(await fixture.TokenAsync("scope", "bob"));
         // What a browser holding the token needs: where to connect and who is on its channel (and below).
         Assert.StartsWith("ws://", (await bearer.GetReplyAsync("/_host?type=signal")).IsOk().V.GetString());
-        Assert.Equal(["alice"], (await bearer.GetReplyAsync("/_subs/scope")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["alice"], (await bearer.GetReplyAsync("/_subs/scope/topic")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
         (await bearer.GetReplyAsync("/_subs/scope/sub")).IsOk();
         // Nothing of the issuer's powers: no data, no namespace, no accounts, no new tokens, no kicks, no other channel.
         (await bearer.GetReplyAsync("/_data/secret?k=plan")).IsError("forbidden", HttpStatusCode.Forbidden);
@@ -133,11 +133,11 @@ public sealed class SessionTests(RealtimeServerFixture fixture) : IClassFixture<
         (await bearer.GetReplyAsync("/_ns")).IsError("forbidden", HttpStatusCode.Forbidden);
         (await bearer.GetReplyAsync("/_acc/accounts")).IsError("forbidden", HttpStatusCode.Forbidden);
         (await bearer.PutReplyAsync("/_token/scope?k=mallory&expire=0")).IsError("forbidden", HttpStatusCode.Forbidden);
-        (await bearer.DeleteReplyAsync("/_subs/scope?k=alice")).IsError("forbidden", HttpStatusCode.Forbidden);
+        (await bearer.DeleteReplyAsync("/_subs/scope/topic?k=alice")).IsError("forbidden", HttpStatusCode.Forbidden);
         (await bearer.GetReplyAsync("/_subs/other")).IsError("forbidden", HttpStatusCode.Forbidden);
         (await bearer.GetReplyAsync("/_subs")).IsError("forbidden", HttpStatusCode.Forbidden);
         Assert.Equal("do not leak", (await elena.GetReplyAsync("/_data/secret?k=plan")).IsOk().V.GetString());
-        Assert.Equal(["alice"], (await elena.GetReplyAsync("/_subs/scope")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["alice"], (await elena.GetReplyAsync("/_subs/scope/topic")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
 
         // The watch socket applies the same scope.
         var token = await fixture.TokenAsync("scope", "bob");

@@ -137,6 +137,49 @@ public sealed class SignalHubTests
         Assert.Equal(2, _hub.ConnectionCount);
     }
 
+    [Fact]
+    public void Joins_count_in_router_sub_and_relayed_messages_their_size_in_router_pkt()
+    {
+        var sink = new RecordingSink();
+        var hub = new SignalHub(new SignalOptions { SendQueueFrames = 8 }, sink);
+        SignalConnection Enter(string user)
+        {
+            var connection = hub.CreateConnection("elena", "room/1", user, "elena");
+            hub.Join(connection);
+            return connection;
+        }
+        var alice = Enter("alice");
+        var bob = Enter("bob");
+        var carol = Enter("carol");
+        Drain(bob);
+        hub.Receive(alice, """{"t":"u","m":{"o":"message"},"p":{"hello":1}}"""u8);
+        var broadcast = Drain(bob).Single();
+        hub.Receive(alice, """{"t":"u","m":{"o":"message","t":"bob"},"p":"x"}"""u8);
+        var direct = Drain(bob).Single();
+        // Not relayed: no packet counted.
+        hub.Receive(alice, "ping"u8);
+        hub.Receive(alice, "not json"u8);
+        hub.Receive(alice, """{"t":"u","m":{"o":"message","t":"nobody"},"p":1}"""u8);
+        Assert.NotNull(carol);
+
+        Assert.Equal(
+            [("elena", "room/1", "router:sub", "alice", 1.0), ("elena", "room/1", "router:sub", "bob", 1.0), ("elena", "room/1", "router:sub", "carol", 1.0),
+                ("elena", "room/1", "router:pkt", "alice", Encoding.UTF8.GetByteCount(broadcast)),
+                ("elena", "room/1", "router:pkt", "alice", Encoding.UTF8.GetByteCount(direct))],
+            sink.Values);
+    }
+
+    private sealed class RecordingSink : Kv4.Services.Stats.IStatsSink
+    {
+        public List<(string, string, string, string, double)> Values { get; } = [];
+
+        public bool Record(string bucket, string entity, string measurement, string key, double value)
+        {
+            Values.Add((bucket, entity, measurement, key, value));
+            return true;
+        }
+    }
+
     /// <summary>What `_subs` does for a kick (with the presence entry removed in between): select, then leave as kicked.</summary>
     private IReadOnlyList<SignalConnection> Kick(string bucket, string channel, string? user) =>
         _hub.Connections(bucket, channel, user).Where(c => _hub.Leave(c, SignalCloseReason.Kicked)).ToArray();

@@ -51,10 +51,10 @@ public sealed class SignalLifetimeTests
         var host = (await elena.GetReplyAsync("/_host?type=signal")).IsOk().V.GetString()!;
         await mute.ConnectAsync(new Uri(host + "/v2/" + token), CancellationToken.None);
         Assert.Equal("""{"m":{"o":"peer_connected","f":"/room/mute"}}""", await pinger.NextAsync());
-        Assert.Equal(["mute", "pinger"], (await elena.GetReplyAsync("/_subs/room")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["mute", "pinger"], (await elena.GetReplyAsync("/_subs/room/topic")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
 
         Assert.Equal("""{"m":{"o":"peer_removed","f":"/room/mute"}}""", await pinger.NextAsync());
-        Assert.Equal(["pinger"], (await elena.GetReplyAsync("/_subs/room")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["pinger"], (await elena.GetReplyAsync("/_subs/room/topic")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
         await stop.CancelAsync();
         await pinging;
     }

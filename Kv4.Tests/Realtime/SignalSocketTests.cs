@@ -135,7 +135,7 @@ public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFix
         await alice.SendAsync("""{"m":{"t":"bob"},"p":1}""");
         Assert.Equal("""{"t":"u","m":{"f":"/replace/alice","o":"message","t":"bob"},"p":1}""", await bob2.NextAsync());
         using var elena = fixture.Elena();
-        Assert.Equal(["alice", "bob"], (await elena.GetReplyAsync("/_subs/replace")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["alice", "bob"], (await elena.GetReplyAsync("/_subs/replace/topic")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]
@@ -200,7 +200,7 @@ public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFix
         await markBob.SendAsync("""{"m":{},"p":"mark's"}""");
         await elenaAlice.SendAsync("""{"m":{"t":"bob"},"p":1}""");
         Assert.Equal("peer_not_found", (await elenaAlice.NextJsonAsync()).GetProperty("p").GetProperty("error").GetString());
-        Assert.Equal(["bob"], (await mark.GetReplyAsync("/_subs/bucket-room")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["bob"], (await mark.GetReplyAsync("/_subs/bucket-room/topic")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]
@@ -248,7 +248,7 @@ public sealed class SignalSocketTests(RealtimeServerFixture fixture) : IClassFix
         {
         }
         using var elena = fixture.Elena();
-        Assert.DoesNotContain("slow", (await elena.GetReplyAsync("/_subs/slow")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
+        Assert.DoesNotContain("slow", (await elena.GetReplyAsync("/_subs/slow/topic")).IsOk().V.EnumerateArray().Select(e => e.GetString()));
     }
 
     private sealed class PastClock : TimeProvider

@@ -25,7 +25,8 @@ public sealed class BadInputTests(RealServerFixture fixture) : IClassFixture<Rea
         { "PUT", "/_data/p", "{\"v\":1}", "bad_key", HttpStatusCode.BadRequest },
         { "PUT", "/_data/p", "{\"k\":\"a\"}", "bad_param", HttpStatusCode.BadRequest },
         { "GET", "/_data/p?k=a&k2=b", "", "bad_param", HttpStatusCode.BadRequest },
-        { "POST", "/_data/p", "{\"k\":\"a\",\"v\":1}", "_ver_missing", HttpStatusCode.BadRequest },
+        // A POST without `_ver_` creates an absent key (POST creates); one naming a version needs the key to exist.
+        { "POST", "/_data/p", "{\"k\":\"a\",\"v\":1,\"_ver_\":\"1\"}", "not_found", HttpStatusCode.NotFound },
         { "PUT", "/_data/a//b", "{\"k\":\"a\",\"v\":1}", "bad_path", HttpStatusCode.BadRequest },
         { "PUT", "/_nosuch/p", "{\"k\":\"a\",\"v\":1}", "unknown_service", HttpStatusCode.NotFound },
         { "PATCH", "/_data/p", "{\"k\":\"a\",\"v\":1}", "method_not_allowed", HttpStatusCode.MethodNotAllowed },

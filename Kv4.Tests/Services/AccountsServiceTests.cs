@@ -44,6 +44,97 @@ public sealed class AccountsServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Accounts_carry_the_xirsys_profile_fields_with_their_defaults()
+    {
+        var created = (await PutAccount(_h.Sys, """{"k":"lily","v":{"email":"lily@example.com","first_name":"Lily","company":"Async"}}""")).Ok();
+        Assert.Equal("free", created.GetProperty("plan").GetString());
+        Assert.Equal("monthly", created.GetProperty("term").GetString());
+        Assert.Equal(JsonValueKind.Null, created.GetProperty("customer_id").ValueKind);
+        Assert.Equal("Lily", created.GetProperty("first_name").GetString());
+        Assert.Equal(JsonValueKind.Null, created.GetProperty("last_name").ValueKind);
+        Assert.Equal("Async", created.GetProperty("company").GetString());
+        var read = (await _h.GetAsync(_h.Sys, "acc", "accounts", "k=lily")).Ok();
+        Assert.Equal("free", read.GetProperty("plan").GetString());
+        Assert.Equal(JsonValueKind.Null, read.GetProperty("last_name").ValueKind);
+
+        // A merge sets them; null is "not set" and the member stays (a custom field set to null goes).
+        var merged = (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"lily","v":{"plan":"pro","customer_id":"cus_42","company":null}}""")).Ok();
+        Assert.Equal("pro", merged.GetProperty("plan").GetString());
+        Assert.Equal("cus_42", merged.GetProperty("customer_id").GetString());
+        Assert.Equal(JsonValueKind.Null, merged.GetProperty("company").ValueKind);
+
+        // Each holds a string or null; anything else is refused and nothing is written.
+        (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"lily","v":{"plan":5}}""")).Is("bad_param");
+        (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"lily","v":{"first_name":{"x":1}}}""")).Is("bad_param");
+        (await PutAccount(_h.Sys, """{"k":"rose","v":{"email":"rose@example.com","term":["yearly"]}}""")).Is("bad_param");
+        (await _h.GetAsync(_h.Sys, "acc", "accounts", "k=rose")).Is("not_found");
+        Assert.Equal("pro", (await _h.GetAsync(_h.Sys, "acc", "accounts", "k=lily")).Ok().GetProperty("plan").GetString());
+    }
+
+    [Fact]
+    public async Task Post_creates_an_absent_account_or_admin_and_merges_into_an_existing_one()
+    {
+        // The Xirsys v3 examples create accounts and admins with POST (`curl -d`).
+        var created = (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"lily","v":{"email":"lily@example.com","password":"pw-1"}}""")).Ok();
+        var secret = created.GetProperty("secret").GetString()!;
+        var lily = await _h.LoginAsync("lily", secret);
+        Assert.NotNull(lily);
+        // The same POST again is a merge of an existing account: no new secret, the record kept.
+        var merged = (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"lily","v":{"email":"lily@example.com","name":"Lily"}}""")).Ok();
+        Assert.False(merged.TryGetProperty("secret", out _));
+        Assert.Equal("Lily", merged.GetProperty("name").GetString());
+        Assert.NotNull(await _h.LoginAsync("lily", secret));
+
+        (await _h.PostAsync(lily!, "acc", "users/admins", """{"k":"boss","v":{"password":"hunter22"}}""")).Ok();
+        Assert.NotNull(await _h.LoginAsync("lily", "boss#hunter22"));
+        (await _h.PostAsync(lily!, "acc", "users/admins", """{"k":"boss2","v":{}}""")).Is("require_account_details");
+        (await _h.GetAsync(lily!, "acc", "users/admins", "k=boss2")).Is("not_found");
+    }
+
+    [Fact]
+    public async Task The_history_of_an_account_and_an_admin_never_shows_a_secret_or_a_hash()
+    {
+        var (elena, firstSecret) = await _h.CreateAccountAsync("elena", password: "first password");
+        // A new secret, a new password, a deactivation and back; an admin with two passwords.
+        var secondSecret = (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"elena","v":{"secret":true}}""")).Ok().GetProperty("secret").GetString()!;
+        (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"elena","v":{"password":"second password"}}""")).Ok();
+        (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"elena","v":{"active":false}}""")).Ok();
+        (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"elena","v":{"active":true}}""")).Ok();
+        elena = (await _h.LoginAsync("elena", secondSecret))!;
+        (await _h.PutAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"password":"admin password 1"}}""")).Ok();
+        (await _h.PostAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"password":"admin password 2"}}""")).Ok();
+
+        var stored = await _h.Store.GetHistoryAsync(new("$sys", "acc", "accounts", "elena"), Kv4.Engine.Model.HistoryQuery.All);
+        Assert.Equal(5, stored.Count);
+        // What is stored (and so what a history read without care would show): the hashes and the incarnation.
+        var forbidden = new[] { "secret_hash", "password_hash", "incarnation", "hmac-sha256", "pbkdf2", firstSecret, secondSecret,
+            "first password", "second password", "admin password 1", "admin password 2" };
+        Assert.Contains("hmac-sha256", System.Text.Encoding.UTF8.GetString(stored[0].Value!.Value.Span));
+
+        var histories = new List<Reply>();
+        foreach (var query in new[] { "k=elena&time_series=1", "k=elena&time_series=1&format=full", "time_series=1", "time_series=1&format=full&limit=2" })
+            histories.Add(await _h.GetAsync(_h.Sys, "acc", "accounts", query));
+        foreach (var query in new[] { "k=boss&time_series=1", "time_series=1&format=full" })
+            histories.Add(await _h.GetAsync(elena, "acc", "users/admins", query));
+        foreach (var history in histories)
+        {
+            history.Ok();
+            foreach (var text in forbidden) Assert.DoesNotContain(text, history.Text);
+        }
+        // Yet it is the audit trail: every version, newest first, as a read shows it.
+        var trail = histories[0].Ok();
+        Assert.Equal(5, trail.GetArrayLength());
+        Assert.Equal([true, false, true, true, true], trail.EnumerateArray().Select(e => e[2].GetProperty("active").GetBoolean()));
+        Assert.All(trail.EnumerateArray(), e => Assert.Equal("$sys", e[1].GetString()));
+        Assert.Equal(2, histories[4].Ok().GetArrayLength());
+        Assert.Equal("boss", histories[4].Ok()[0][2].GetProperty("username").GetString());
+        // A sub-account may not read its parent's records' history any more than the records.
+        var (lily, _) = await _h.CreateAccountAsync("lily", elena);
+        (await _h.GetAsync(lily, "acc", "accounts", "time_series=1")).Is("forbidden");
+        (await _h.GetAsync(elena, "acc", "accounts", "k=../x&time_series=1")).Is("bad_key");
+    }
+
+    [Fact]
     public async Task Creation_refusals()
     {
         await _h.CreateAccountAsync("lily");
@@ -74,7 +165,10 @@ public sealed class AccountsServiceTests : IAsyncLifetime
         (await _h.GetAsync(_h.Sys, "acc", "accounts", "k=ghost")).Is("not_found");
         (await _h.GetAsync(_h.Sys, "acc", "accounts", "k2=ghost@example.com")).Is("not_found");
         (await _h.GetAsync(_h.Sys, "acc", "accounts", "k=a&k2=b")).Is("bad_param");
-        (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"ghost","v":{"name":"x"}}""")).Is("not_found");
+        // A POST of an absent name creates the account, as PUT does (the Xirsys v3 API creates with POST): without an
+        // email that is refused and nothing is written.
+        (await _h.PostAsync(_h.Sys, "acc", "accounts", """{"k":"ghost","v":{"name":"x"}}""")).Is("bad_email");
+        (await _h.GetAsync(_h.Sys, "acc", "accounts", "k=ghost")).Is("not_found");
         Assert.Equal(0, (await _h.DeleteAsync(_h.Sys, "acc", "accounts", "k=ghost")).Ok().GetInt32());
     }
 
@@ -193,7 +287,11 @@ public sealed class AccountsServiceTests : IAsyncLifetime
         (await _h.PutAsync(_h.Sys, "acc", "users/admins", """{"k":"root","v":{"password":"x"}}""")).Is("forbidden");
         (await _h.PutAsync(elena, "acc", "users/admins", """{"k":"boss","v":{}}""")).Is("require_account_details");
         (await _h.PutAsync(elena, "acc", "users/admins", """{"k":"boss","v":"pw"}""")).Is("require_account_details");
-        (await _h.PostAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"password":"x"}}""")).Is("method_not_allowed");
+        // POST to an existing admin sets a new password (POST of an absent one creates it, as PUT does); nothing else.
+        (await _h.PostAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"name":"x"}}""")).Is("bad_param");
+        (await _h.PostAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"password":"hunter33"}}""")).Ok();
+        Assert.Null(await _h.LoginAsync("elena", "boss#hunter22"));
+        Assert.NotNull(await _h.LoginAsync("elena", "boss#hunter33"));
         // An admin manages the account's sub-accounts.
         var sub = (await PutAccount(boss, """{"k":"lily","v":{"email":"lily@example.com"}}""")).Ok();
         Assert.NotNull(await _h.LoginAsync("elena#lily", sub.GetProperty("secret").GetString()!));

@@ -37,6 +37,21 @@ public sealed class AuthServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rules_have_a_history_read_by_their_canonical_form()
+    {
+        (await _h.PutAsync(_elena, "auth", "rooms", """{"k":"2001:DB8::7"}""")).Ok();
+        (await _h.PutAsync(_elena, "auth", "rooms", """{"k":"203.0.113.0/24"}""")).Ok();
+        Assert.Equal(1, (await _h.DeleteAsync(_elena, "auth", "rooms", "k=2001:db8::7")).Ok().GetInt32());
+        var one = (await _h.GetAsync(_elena, "auth", "rooms", "k=2001:0db8:0::7&time_series=1")).Ok();
+        Assert.Equal(2, one.GetArrayLength());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, one[0][2].ValueKind);
+        Assert.Equal("2001:db8::7", one[1][2].GetString());
+        Assert.Equal("elena", one[1][1].GetString());
+        Assert.Equal(3, (await _h.GetAsync(_elena, "auth", "rooms", "time_series=1")).Ok().GetArrayLength());
+        (await _h.GetAsync(_elena, "auth", "rooms", "k=not-an-address&time_series=1")).Is("bad_param");
+    }
+
+    [Fact]
     public async Task Networks_v4_and_v6_are_denied_and_lifted()
     {
         (await _h.PutAsync(_elena, "auth", "", """{"k":"10.0.0.0/8"}""")).Ok();

@@ -101,6 +101,36 @@ public sealed class DataServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Post_creates_an_absent_key_and_needs_a_version_for_an_existing_one_on_every_generic_layer()
+    {
+        foreach (var layer in new[] { "data", "cfg" })
+        {
+            // The Xirsys v3 "Create" is a POST: a key that does not exist is created, as PUT would.
+            var created = (await _h.PostAsync(_elena, layer, "my/path", """{"k":"mykey","v":"myvalue","k2":"second"}""")).Ok();
+            Assert.False(string.IsNullOrEmpty(created.GetProperty("_ver_").GetString()));
+            Assert.Equal("myvalue", (await _h.GetAsync(_elena, layer, "my/path", "k2=second")).Ok().GetString());
+            // Once it exists, a POST is an update and needs the version it read.
+            (await _h.PostAsync(_elena, layer, "my/path", """{"k":"mykey","v":"other"}""")).Is("_ver_missing");
+            Assert.Equal("myvalue", (await _h.GetAsync(_elena, layer, "my/path", "k=mykey")).Ok().GetString());
+            Assert.Equal(1, (await _h.GetAsync(_elena, layer, "my/path", "time_series=1&k=mykey")).Ok().GetArrayLength());
+            // Deleted, it is absent again: POST creates it anew.
+            await _h.DeleteAsync(_elena, layer, "my/path", "k=mykey");
+            (await _h.PostAsync(_elena, layer, "my/path", """{"k":"mykey","v":"again"}""")).Ok();
+            Assert.Equal("again", (await _h.GetAsync(_elena, layer, "my/path", "k=mykey")).Ok().GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Of_concurrent_posts_creating_one_key_exactly_one_creates()
+    {
+        var replies = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
+            Task.Run(async () => await _h.PostAsync(_elena, "data", "race", $$"""{"k":"new","v":{{i}}}"""))));
+        Assert.Single(replies, r => r.Text.StartsWith("""{"s":"ok""", StringComparison.Ordinal));
+        Assert.All(replies.Where(r => !r.Text.StartsWith("""{"s":"ok""", StringComparison.Ordinal)), r => r.Is("_ver_missing"));
+        Assert.Equal(1, (await Get("race", "time_series=1&k=new")).Ok().GetArrayLength());
+    }
+
+    [Fact]
     public async Task Compare_and_set_refusals_write_nothing()
     {
         var v1 = await PutVersion("cas", """{"k":"a","v":{"n":1}}""");

@@ -33,16 +33,34 @@ public sealed class NamespaceServiceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Depth_counts_segments_from_the_root()
+    public async Task Depth_counts_segments_under_the_current_path()
     {
         await Create("a", "a/b", "a/b/c", "a/b/c/d", "x/y");
+        // At the root the count starts at the root.
         Assert.Equal(["a"], (await _h.GetAsync(_elena, "ns", "", "depth=1")).Strings());
         Assert.Equal(["a", "a/b", "x/y"], (await _h.GetAsync(_elena, "ns", "", "depth=2")).Strings());
-        Assert.Equal(["a/b", "a/b/c"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=3")).Strings());
+        // Under a path the depth counts from that path: the node and N segments below it.
+        Assert.Equal(["a", "a/b"], (await _h.GetAsync(_elena, "ns", "a", "depth=1")).Strings());
+        Assert.Equal(["a/b", "a/b/c"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=1")).Strings());
+        Assert.Equal(["a/b"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=0")).Strings());
+        Assert.Equal(["a/b", "a/b/c", "a/b/c/d"], (await _h.GetAsync(_elena, "ns", "a/b", "depth=3")).Strings());
         Assert.Empty((await _h.GetAsync(_elena, "ns", "", "depth=0")).Strings());
         Assert.Equal(5, (await _h.GetAsync(_elena, "ns", "", "depth=99999")).Strings().Length);
         (await _h.GetAsync(_elena, "ns", "", "depth=-1")).Is("bad_param");
         (await _h.GetAsync(_elena, "ns", "", "depth=two")).Is("bad_param");
+    }
+
+    [Fact]
+    public async Task A_node_has_a_history_of_its_creations_and_deletions()
+    {
+        await Create("a", "a/b");
+        Assert.Equal(2, (await _h.DeleteAsync(_elena, "ns", "a")).Ok().GetInt32());
+        await Create("a");
+        var history = (await _h.GetAsync(_elena, "ns", "a", "time_series=1")).Ok();
+        Assert.Equal(["true", "null", "true"], history.EnumerateArray().Select(e => e[2].GetRawText()));
+        var full = (await _h.GetAsync(_elena, "ns", "a/b", "time_series=1&format=full")).Ok();
+        Assert.Equal(["delete", "put"], full.EnumerateArray().Select(e => e.GetProperty("op").GetString()));
+        Assert.Empty((await _h.GetAsync(_elena, "ns", "never", "time_series=1")).Ok().EnumerateArray());
     }
 
     [Fact]

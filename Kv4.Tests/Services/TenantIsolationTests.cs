@@ -82,7 +82,10 @@ public sealed class TenantIsolationTests : IAsyncLifetime
         (await _h.GetAsync(_callers["elena"], "acc", "accounts", "k2=rose@example.com")).Is("not_found");
         Assert.Equal(0, (await _h.DeleteAsync(_callers["elena"], "acc", "accounts", "k=rose")).Ok().GetInt32());
         Assert.NotNull(await _h.LoginAsync("bob#rose", "!" + (await BobSecretAsync())));
-        (await _h.PostAsync(_callers["elena"], "acc", "accounts", """{"k":"rose","v":{"active":false}}""")).Is("not_found");
+        // A POST naming bob's sub-account from elena is a create in elena's own bucket (POST creates an absent name):
+        // without an email it is refused, and bob's rose is untouched either way.
+        (await _h.PostAsync(_callers["elena"], "acc", "accounts", """{"k":"rose","v":{"active":false}}""")).Is("bad_email");
+        Assert.NotNull(await _h.LoginAsync("bob#rose", "!" + (await BobSecretAsync())));
         Assert.Empty((await _h.GetAsync(_callers["elena"], "acc", "users/admins")).Strings());
         (await _h.GetAsync(_callers["elena"], "acc", "users/admins", "k=boss")).Is("not_found");
     }
