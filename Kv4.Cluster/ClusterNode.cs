@@ -135,8 +135,30 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
         return null;
     }
 
+    private TaskCompletionSource _stateMoved = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes at the next change of the control-plane state, or after <paramref name="atMost"/>.</summary>
+    public async Task StateChangeAsync(TimeSpan atMost, CancellationToken cancellationToken)
+    {
+        var moved = Volatile.Read(ref _stateMoved).Task;
+        await Task.WhenAny(moved, Task.Delay(atMost, cancellationToken)).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Completes once a partition's primary differs from <paramref name="primaries"/> (or on cancellation).</summary>
+    public async Task WhenPrimariesDifferAsync(string?[] primaries, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var now = _plane.State;
+            if (now.Partitions.Length != primaries.Length || now.Partitions.Where((p, i) => p.Primary != primaries[i]).Any()) return;
+            await StateChangeAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private void OnStateChanged(ClusterState state)
     {
+        Interlocked.Exchange(ref _stateMoved, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         if (state.Member(Name) is not null) _wasMember = true;
         else if (_wasMember)
         {

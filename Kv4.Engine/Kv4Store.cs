@@ -525,11 +525,11 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
         {
             if (position.Version > entry!.Version || position.PreviousAddress < 0 || position.PreviousAddress >= position.Address
                 || position.Address > entry.LogAddress)
-                throw new ArgumentOutOfRangeException(nameof(after), "not a position of this key's history");
+                throw new EngineException(EngineError.BadCursor, "not a position of this key's history");
             start = position.PreviousAddress;
             newer = position.Version;
         }
-        return ReadChainAsync(new ChainOwner(bucket, layer, path, key), start, newer, query, cancellationToken);
+        return ReadChainAsync(new ChainOwner(bucket, layer, path, key), start, newer, query, after, cancellationToken);
     }
 
     /// <summary>
@@ -544,9 +544,9 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
         ThrowIfClosed();
         var normalized = ValidateLocation(bucket, layer, path);
         if (after is { Address: <= 0 })
-            throw new ArgumentOutOfRangeException(nameof(after), "not a position of this path's history");
+            throw new EngineException(EngineError.BadCursor, "not a position of this path's history");
         var heads = query.Limit > 0 && index.FindNode(bucket, layer, normalized)?.Entries is { } entries ? VisibleHeads(entries) : [];
-        return MergeChainsAsync(bucket, layer, normalized, heads, query, after?.Address ?? long.MaxValue, cancellationToken);
+        return MergeChainsAsync(bucket, layer, normalized, heads, query, after, cancellationToken);
     }
 
     /// <summary>
@@ -835,14 +835,16 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
 
     // ---- reading the log ----
 
-    private readonly record struct ChainOwner(string Bucket, string Layer, string Path, string Key);
+    /// <summary>Whose versions a chain holds (no key: any key of the path).</summary>
+    private readonly record struct ChainOwner(string Bucket, string Layer, string Path, string? Key);
 
     private async IAsyncEnumerable<HistoryEntry> ReadChainAsync(ChainOwner owner, long start, long newerVersion, HistoryQuery query,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        HistoryPosition? after, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         EnterLog();
         try
         {
+            if (after is { } position && start != 0) await CheckPositionAsync(owner, position, cancellationToken).ConfigureAwait(false);
             var taken = 0;
             var address = start;
             while (address != 0 && taken < query.Limit)
@@ -869,12 +871,14 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
     /// then 100. Only the addresses wait in the heap; each version is read when it is its turn.
     /// </summary>
     private async IAsyncEnumerable<HistoryEntry> MergeChainsAsync(string bucket, string layer, string path,
-        KeyValuePair<string, IndexEntry>[] heads, HistoryQuery query, long belowAddress,
+        KeyValuePair<string, IndexEntry>[] heads, HistoryQuery query, HistoryPosition? after,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         EnterLog();
         try
         {
+            var belowAddress = after?.Address ?? long.MaxValue;
+            if (after is { } position && heads.Length > 0) await CheckPositionAsync(new ChainOwner(bucket, layer, path, null), position, cancellationToken).ConfigureAwait(false);
             var pending = new PriorityQueue<(ChainOwner Owner, long Address, long Newer), long>(heads.Length,
                 Comparer<long>.Create(static (a, b) => b.CompareTo(a)));
             foreach (var (key, head) in heads)
@@ -906,6 +910,24 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
         {
             ExitLog();
         }
+    }
+
+    /// <summary>
+    /// A position a caller hands back (a paging cursor) must be one of this log's versions of the key (or path): one
+    /// that came from another node's log, or from a bucket since dropped, is refused instead of read as a chain.
+    /// </summary>
+    private async ValueTask CheckPositionAsync(ChainOwner owner, HistoryPosition position, CancellationToken cancellationToken)
+    {
+        LogRecord? record = null;
+        if (position.Address >= log.BeginAddress && position.Address < log.TailAddress)
+        {
+            if (position.Address >= log.CommittedUntilAddress) await commits.WaitDurableAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            try { record = await log.ReadAsync(position.Address, cancellationToken).ConfigureAwait(false); }
+            catch (InvalidDataException) { }
+        }
+        if (record is null || record.Version != position.Version || record.PreviousAddress != position.PreviousAddress
+            || record.Bucket != owner.Bucket || record.Layer != owner.Layer || record.Path != owner.Path || (owner.Key is { } key && record.Key != key))
+            throw new EngineException(EngineError.BadCursor, "not a position of this history");
     }
 
     /// <summary>One record of a version chain; anything but an older version of the same entry means the chain is broken.</summary>

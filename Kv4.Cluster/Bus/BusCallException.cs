@@ -5,8 +5,14 @@ public sealed class BusCallException : Exception
 {
     public BusCallException(BusFault fault) : base($"{fault.Code}: {fault.Message}") => Fault = fault;
 
-    public BusCallException(string code, string message, Exception? inner = null) : base($"{code}: {message}", inner) =>
+    public BusCallException(string code, string message, Exception? inner = null, bool sent = true) : base($"{code}: {message}", inner)
+    {
         Fault = new BusFault { Code = code, Message = message };
+        Sent = sent;
+    }
+
+    /// <summary>False when the call never left this node (the other could not be reached): it surely did not run.</summary>
+    public bool Sent { get; } = true;
 
     public BusFault Fault { get; }
 

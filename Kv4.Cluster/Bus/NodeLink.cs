@@ -76,8 +76,8 @@ internal sealed class NodeLink(string peer, Func<EndPoint?> endpoint, ClusterKey
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_connection is { IsOpen: true } already) return already;
             if (Interlocked.Read(ref _lastFailureTicks) is var failedAt and > 0 && Environment.TickCount64 - failedAt < RedialAfter.TotalMilliseconds)
-                throw new BusCallException(BusFault.Unavailable, $"{Peer} could not be reached a moment ago");
-            if (endpoint() is not { } target) throw new BusCallException(BusFault.Unavailable, $"no cluster endpoint is known for {Peer}");
+                throw new BusCallException(BusFault.Unavailable, $"{Peer} could not be reached a moment ago", sent: false);
+            if (endpoint() is not { } target) throw new BusCallException(BusFault.Unavailable, $"no cluster endpoint is known for {Peer}", sent: false);
             try
             {
                 var socket = await SocketConnection.ConnectAsync(target, key, ChannelKind.Bus, self, connectTimeout, cancellationToken).ConfigureAwait(false);
@@ -89,7 +89,7 @@ internal sealed class NodeLink(string peer, Func<EndPoint?> endpoint, ClusterKey
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 Interlocked.Exchange(ref _lastFailureTicks, Environment.TickCount64);
-                throw new BusCallException(BusFault.Unavailable, $"{Peer} could not be reached: {e.Message}", e);
+                throw new BusCallException(BusFault.Unavailable, $"{Peer} could not be reached: {e.Message}", e, sent: false);
             }
         }
         finally

@@ -53,6 +53,24 @@ public sealed class FeedCursor
 
     internal void Set(int partition, long version) => positions[partition] = version;
 
+    /// <summary>
+    /// Moves the partition's position up to <paramref name="version"/> (a reader that merges several stores' feeds passes
+    /// each event it hands out); false when the event is not after the cursor, i.e. already passed.
+    /// </summary>
+    public bool TryAdvance(int partition, long version)
+    {
+        if (positions.Length == 0 || version <= positions[partition]) return false;
+        positions[partition] = version;
+        return true;
+    }
+
+    /// <summary>A cursor for <paramref name="partitionCount"/> partitions: this one, or its beginning sized for them; null when it names another count.</summary>
+    public FeedCursor? For(int partitionCount)
+    {
+        if (positions.Length == 0) return Beginning(partitionCount);
+        return positions.Length == partitionCount ? this : null;
+    }
+
     /// <summary>Whether an event of <paramref name="partition"/> with <paramref name="version"/> lies after the cursor.</summary>
     internal bool IsAfter(int partition, long version) => version > positions[partition];
 

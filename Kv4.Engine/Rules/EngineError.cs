@@ -23,4 +23,6 @@ public enum EngineError
     NotPrimary,
     /// <summary>A replicated record that is not the next of its partition here (a gap, or another history).</summary>
     OutOfOrder,
+    /// <summary>A cluster could not serve the call now (no primary for the partition, no quorum, or a write whose outcome is unknown).</summary>
+    Unavailable,
 }

@@ -21,7 +21,7 @@ public static class ErrorCodes
         EngineError.NotFound => ErrorCode.NotFound,
         EngineError.Exists or EngineError.SecondaryKeyTaken => ErrorCode.Exists,
         EngineError.BadLayer or EngineError.BadBucket or EngineError.FeedTruncated or EngineError.BadCursor => ErrorCode.BadParam,
-        EngineError.Closed => ErrorCode.Unavailable,
+        EngineError.Closed or EngineError.Unavailable or EngineError.NotPrimary or EngineError.OutOfOrder => ErrorCode.Unavailable,
         _ => ErrorCode.Unavailable,
     };
 

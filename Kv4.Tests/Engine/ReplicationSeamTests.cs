@@ -260,6 +260,35 @@ public sealed class ReplicationSeamTests : IAsyncDisposable
         Assert.Empty(await _backup.Store.GetHistoryAsync(At("a", "k"), HistoryQuery.All));
     }
 
+    [Fact]
+    public async Task A_history_position_that_is_not_this_keys_is_refused_as_a_bad_cursor()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await _primary.Store.PutAsync(At("h", "a"), Json($"{i}"), "u");
+            await _primary.Store.PutAsync(At("h", "b"), Json($"{i}"), "u");
+        }
+        AcknowledgeAll();
+        var ofA = (await _primary.Store.GetHistoryAsync(At("h", "a"), HistoryQuery.All))[0].Position;
+        var ofB = (await _primary.Store.GetHistoryAsync(At("h", "b"), HistoryQuery.All))[0].Position;
+        Assert.Equal(2, (await Read(At("h", "a"), ofA)).Count);
+        // A position of b (or one from another node's log: an address that holds something else) for a's history.
+        var refused = await Assert.ThrowsAsync<EngineException>(() => Read(At("h", "a"), ofA with { Address = ofB.Address, PreviousAddress = ofB.PreviousAddress }));
+        Assert.Equal(EngineError.BadCursor, refused.Error);
+        refused = await Assert.ThrowsAsync<EngineException>(async () =>
+        {
+            await foreach (var _ in _primary.Store.ReadPathHistoryAsync("b1", "data", "h", HistoryQuery.All, ofA with { Version = ofA.Version + 1 })) { }
+        });
+        Assert.Equal(EngineError.BadCursor, refused.Error);
+
+        async Task<List<HistoryEntry>> Read(EntryAddress address, HistoryPosition after)
+        {
+            var list = new List<HistoryEntry>();
+            await foreach (var entry in _primary.Store.ReadHistoryAsync(address, HistoryQuery.All, after)) list.Add(entry);
+            return list;
+        }
+    }
+
     [Theory]
     [InlineData(new[] { 1, 1 }, 10L, new[] { 1, 1 }, 20L, 10L)]              // behind in the same epoch
     [InlineData(new[] { 1, 1 }, 110L, new[] { 1, 1, 2, 106 }, 120L, 105L)]    // the old primary's unacknowledged tail
