@@ -18,6 +18,9 @@ public sealed class DashboardEndpoint(DashboardFiles files, ReplyWriter replies)
 {
     public const string Prefix = "/_dashboard";
 
+    /// <summary>Whether a (routed) path is the dashboard's: `/_dashboard` or below it.</summary>
+    public static bool Owns(PathString path) => path.StartsWithSegments(Prefix, StringComparison.Ordinal);
+
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;

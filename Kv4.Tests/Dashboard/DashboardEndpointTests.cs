@@ -184,6 +184,21 @@ public sealed partial class DashboardEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_rate_limiter_leaves_the_files_alone_and_still_limits_the_api()
+    {
+        // One permit per second, no burst: a page load's dozen files within a second all arrive; API calls from the
+        // same address without credentials share one bucket and a quick burst of them is refused.
+        await using var limited = await Kv4TestServer.StartAsync(["--Kv4:RateLimit:PermitsPerSecond=1"]);
+        using var client = limited.Client();
+        foreach (var name in new DashboardFiles().Names)
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/_dashboard/" + name)).StatusCode);
+        var refused = 0;
+        for (var i = 0; i < 20; i++)
+            if ((await client.GetAsync("/_ds")).StatusCode == HttpStatusCode.TooManyRequests) refused++;
+        Assert.True(refused > 0);
+    }
+
+    [Fact]
     public async Task The_built_server_process_serves_it()
     {
         // `dotnet Kv4.Server.dll` from the build output, as `dotnet run` and a published build run it.
