@@ -93,6 +93,38 @@ public sealed class DashboardBrowserTests
     }
 
     [ToolFact("chromium")]
+    public async Task Paths_and_keys_with_any_characters_open_like_any_other_and_cfg_is_browsed_too()
+    {
+        var chromium = ExternalTool.Require("chromium");
+        await using var server = await Kv4TestServer.StartAsync();
+        var secret = await RealtimeServerFixture.CreateAccountAsync(server, "elena", Password);
+        using var elena = server.Client("elena", secret);
+        const string path = "menu/café au lait";
+        const string key = "price \"€\" & tax/cup #1?";
+        (await elena.PutReplyAsync("/_data/menu/caf%C3%A9%20au%20lait", Body(key, new { eur = 3.5 }))).IsOk();
+        (await elena.PutReplyAsync("/_data/menu/caf%C3%A9%20au%20lait", Body("plain", 1))).IsOk();
+        (await elena.PutReplyAsync("/_cfg/app", Body("theme", new { dark = true }))).IsOk();
+        await using var browser = await HeadlessChromium.StartAsync(chromium, new Uri(server.BaseAddress, "/_dashboard/"));
+        await LogInAsync(browser, "elena", Password);
+
+        await browser.ClickAsync($"#tree a[data-path='{path}']");
+        var keyLink = $"[...document.querySelectorAll('#keys a')].find(a => a.dataset.key === {JsonSerializer.Serialize(key)})";
+        await browser.ClickElementAsync(keyLink);
+        await browser.WaitForAsync($"document.getElementById('key-title')?.textContent === {JsonSerializer.Serialize(key)} && {ChartHas("eur", 1)}");
+        Assert.Equal(3.5, (await browser.EvaluateAsync("JSON.parse(document.getElementById('key-value').textContent).eur")).GetDouble());
+        Assert.Equal($"data / {path}", (await browser.EvaluateAsync("document.getElementById('path-title').textContent")).GetString());
+
+        // The configuration layer is a generic layer too: its keys, values and histories read the same way.
+        await browser.ClickAsync("#layers a[data-layer=cfg]");
+        await browser.ClickAsync("#tree a[data-path=app]");
+        await browser.ClickAsync("#keys a[data-key=theme]");
+        await browser.WaitForAsync("document.getElementById('key-value')?.dataset.state === 'present' && document.querySelectorAll('#key-history tbody tr').length === 1");
+        Assert.True((await browser.EvaluateAsync("JSON.parse(document.getElementById('key-value').textContent).dark")).GetBoolean());
+        Assert.Equal("cfg / app", (await browser.EvaluateAsync("document.getElementById('path-title').textContent")).GetString());
+        Assert.Empty(browser.ConsoleErrors);
+    }
+
+    [ToolFact("chromium")]
     public async Task A_wrong_password_is_refused_and_a_secret_stays_in_memory_only()
     {
         var chromium = ExternalTool.Require("chromium");

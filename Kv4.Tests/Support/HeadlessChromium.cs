@@ -220,11 +220,14 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         || e.Message.Contains("Cannot find context", StringComparison.Ordinal);
 
     /// <summary>Waits for the element and clicks it as a user would (a real mouse click at its centre).</summary>
-    public async Task ClickAsync(string selector)
+    public Task ClickAsync(string selector) => ClickElementAsync($"document.querySelector({JsonSerializer.Serialize(selector)})");
+
+    /// <summary>Waits until <paramref name="element"/> (a JavaScript expression) is an element on screen, and clicks it.</summary>
+    public async Task ClickElementAsync(string element)
     {
         var box = await WaitForAsync($$"""
             (() => {
-              const el = document.querySelector({{JsonSerializer.Serialize(selector)}});
+              const el = {{element}};
               if (!el) return null;
               el.scrollIntoView({ block: 'center', inline: 'center' });
               const r = el.getBoundingClientRect();
