@@ -55,7 +55,8 @@ function render(cluster, partitions) {
   const behind = partitions.filter(isBehind);
 
   const membersTable = h('table', { class: 'members', id: 'cluster-members' },
-    h('thead', {}, h('tr', {}, ['node', 'state', 'endpoint', 'dashboard', 'sockets', 'requests/s', 'primaries', 'replicas'].map(c => h('th', { text: c })))),
+    h('thead', {}, h('tr', {}, ['node', 'state', 'endpoint', 'dashboard', 'sockets', 'requests/s', 'primaries', 'replicas']
+      .map((c, i) => h('th', { text: c, class: i >= 4 ? 'num' : null })))),
     h('tbody', {}, members.map(m => {
       const swatch = h('span', { class: 'swatch' });
       swatch.style.backgroundColor = colorOf.get(m.name);
@@ -98,7 +99,8 @@ function render(cluster, partitions) {
     h('div', { class: 'panel' },
       h('h3', { text: behind.length === 0 ? 'Every replica is in sync' : `Partitions with a replica behind (${behind.length})` }),
       behind.length === 0 ? null : h('table', { class: 'behind', id: 'cluster-behind' },
-        h('thead', {}, h('tr', {}, ['partition', 'epoch', 'primary', 'replicas', 'in sync', 'lag (records)'].map(c => h('th', { text: c })))),
+        h('thead', {}, h('tr', {}, ['partition', 'epoch', 'primary', 'replicas', 'in sync', 'lag (records)']
+          .map((c, i) => h('th', { text: c, class: i < 2 ? 'num' : null })))),
         h('tbody', {}, behind.map(p => h('tr', { dataset: { partition: p.partition } },
           h('td', { class: 'num', text: p.partition }),
           h('td', { class: 'num', text: p.epoch }),

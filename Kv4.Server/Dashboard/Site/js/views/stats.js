@@ -4,7 +4,7 @@
 import { ApiError, call, listAll } from '../api.js';
 import { lineChart } from '../chart.js';
 import { fill, h } from '../dom.js';
-import { number } from '../format.js';
+import { number, timeOfDay } from '../format.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -36,7 +36,7 @@ export function mount(container, params) {
     try {
       const view = await read(measurement.value.trim() || 'api:3', RANGES[range.value]);
       if (mine === token) fill(output, view);
-      if (mine === token) status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      if (mine === token) status.textContent = `Updated ${timeOfDay(Date.now())}`;
     } catch (e) {
       if (mine === token) fill(output, h('p', { class: 'error', text: e instanceof ApiError ? `Refused: ${e.code}` : 'The server cannot be reached.' }));
       status.textContent = '';
@@ -108,7 +108,7 @@ async function read(measurement, spec) {
     { title: `${measurement}: sum per ${unit}, by entity${rows.length > MAX_LINES ? ` (the ${MAX_LINES} largest)` : ''}`, zero: true });
   entityChart.id = 'stats-entities';
   const table = h('table', { class: 'stats-table', id: 'stats-table' },
-    h('thead', {}, h('tr', {}, ['entity', 'sum', 'count', 'min', 'max'].map(c => h('th', { text: c })))),
+    h('thead', {}, h('tr', {}, ['entity', 'sum', 'count', 'min', 'max'].map(c => h('th', { text: c, class: c === 'entity' ? null : 'num' })))),
     h('tbody', {}, rows.map(r => h('tr', { dataset: { entity: r.entity } },
       h('td', { text: r.entity }),
       h('td', { class: 'num', text: number(r.sum) }),
