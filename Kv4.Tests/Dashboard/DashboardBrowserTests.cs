@@ -70,14 +70,17 @@ public sealed class DashboardBrowserTests
         Assert.Equal(2, live.GetArrayLength());
         await browser.WaitForAsync(ChartHas("c", 4) + " && document.querySelectorAll('#key-history tbody tr').length === 4 && document.querySelector('#keys a[data-key=door]')");
         Assert.Equal(new[] { 20.5, 21.0, 22.5, 23.5 }, await PointsAsync(browser, "c"));
+        // A change at a new path below joins the tree.
+        (await elena.PutReplyAsync("/_data/sensors/room1/window", Body("open", false))).IsOk();
+        await browser.WaitForAsync("document.querySelector('#tree a[data-path=\"sensors/room1/window\"]') && document.querySelector('#live li[data-path=\"sensors/room1/window\"]')");
         await DashboardScreenshots.TakeAsync(browser, "dashboard-browse.png");
 
         // The account's stats: the host's count of its API calls (api:3), once flushed, per entity over the last hour.
-        await WaitForStatsAsync(elena, "data/PUT", 8);
+        await WaitForStatsAsync(elena, "data/PUT", 9);
         await browser.ClickAsync("nav a[data-view=stats]");
         await browser.WaitForAsync("document.querySelector('#stats-entities .series[data-series=\"data/PUT\"]') && document.querySelector('#stats-table tr[data-entity=\"data/PUT\"]')");
         var putSum = await browser.EvaluateAsync("Number(document.querySelector('#stats-table tr[data-entity=\"data/PUT\"]').cells[1].textContent)");
-        Assert.Equal(8, putSum.GetDouble()); // the eight PUTs above
+        Assert.Equal(9, putSum.GetDouble()); // the nine PUTs above
         var perMinute = await browser.EvaluateJsonAsync("JSON.stringify([...document.querySelectorAll('#stats-entities .series[data-series=\"data/PUT\"] circle')].map(c => Number(c.dataset.v)))");
         Assert.Equal(60, perMinute.GetArrayLength());
         Assert.Equal(putSum.GetDouble(), perMinute.EnumerateArray().Sum(v => v.GetDouble()));

@@ -247,7 +247,14 @@ export function mount(container, initial) {
         liveList.prepend(row);
         while (liveList.children.length > MAX_LIVE_ROWS) liveList.lastElementChild.remove();
         const { l: sl, p: sp, k: sk } = selected;
-        if (!treeTruncated && !treeEl.querySelector(`a[data-path="${CSS.escape(change.path)}"]`)) later('tree', () => loadTree(sl, selected.p));
+        const known = treeEl.querySelector(`a[data-path="${CSS.escape(change.path)}"]`);
+        if (!known && !treeTruncated) {
+          // A path new to the tree (and maybe a layer's count): both are read again.
+          later('tree', () => {
+            loadLayers(sl);
+            loadTree(sl, selected.p);
+          });
+        }
         if (change.path === sp) {
           later('keys', () => loadKeys(sl, sp, selected.k));
           if (change.k === sk) later('key', () => loadKey(sl, sp, sk));
