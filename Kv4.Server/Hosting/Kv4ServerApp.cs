@@ -1,5 +1,6 @@
 using Kv4.Server.Authentication;
 using Kv4.Server.Configuration;
+using Kv4.Server.Dashboard;
 using Kv4.Server.Endpoints;
 using Kv4.Server.Metrics;
 using Kv4.Server.OpenApi;
@@ -48,6 +49,8 @@ public static class Kv4ServerApp
         services.AddSingleton<ApiMetrics>();
         services.AddSingleton<ReplyWriter>();
         services.AddSingleton<ApiEndpoint>();
+        services.AddSingleton<DashboardFiles>();
+        services.AddSingleton<DashboardEndpoint>();
         services.AddKv4Authentication();
         Kv4.Server.Realtime.RealtimeEndpoints.AddKv4Realtime(services);
         services.AddBucketRateLimiting(kv4.RateLimit);
@@ -99,6 +102,10 @@ public static class Kv4ServerApp
         app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
         app.MapOpenApi("/openapi/{documentName}.json");
         Kv4.Server.Realtime.RealtimeEndpoints.MapKv4Realtime(app);
+        // The host's own prefix: its literal routes win over the template's `_{service}`, so `_dashboard` never reaches a service.
+        var dashboard = app.Services.GetRequiredService<DashboardEndpoint>();
+        app.Map(DashboardEndpoint.Prefix, dashboard.HandleAsync).ExcludeFromDescription();
+        app.Map(DashboardEndpoint.Prefix + "/{**file}", dashboard.HandleAsync).ExcludeFromDescription();
         var endpoint = app.Services.GetRequiredService<ApiEndpoint>();
         var template = new[]
         {

@@ -39,5 +39,8 @@ public static class BucketRateLimiting
         return services;
     }
 
-    private static bool IsApiRequest(HttpRequest request) => request.Path.Value is { Length: > 2 } path && path[1] == '_';
+    // The dashboard's files are not API calls: a page load fetches a dozen of them, which would otherwise spend the
+    // anonymous per-address bucket before the page's first call. Its calls to the API are limited like any other.
+    private static bool IsApiRequest(HttpRequest request) =>
+        request.Path.Value is { Length: > 2 } path && path[1] == '_' && !Kv4.Server.Dashboard.DashboardEndpoint.Owns(request.Path);
 }
