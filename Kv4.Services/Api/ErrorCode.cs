@@ -27,4 +27,6 @@ public enum ErrorCode
     RateLimited,
     NoServiceHost,
     Unavailable,
+    /// <summary>A cluster operation on a server that is not part of a cluster (a Kv4 addition, see docs/cluster.md).</summary>
+    NotClustered,
 }

@@ -64,6 +64,7 @@ public static class ErrorCodes
         Row(ErrorCode.RateLimited, "rate_limited", 429);
         Row(ErrorCode.NoServiceHost, "no_service_host", 503);
         Row(ErrorCode.Unavailable, "unavailable", 503);
+        Row(ErrorCode.NotClustered, "not_clustered", 409);
         foreach (var (wire, _) in table)
             if (wire is null) throw new InvalidOperationException("an ErrorCode has no row in the table");
         return table;
