@@ -21,7 +21,7 @@ public static class CommandAction
             catch (CliFailure failure)
             {
                 if (failure.RawReply is not null && context.Json) context.Out.WriteLine(failure.RawReply);
-                Report(context.Error, failure);
+                Report(context.Error, failure, CommandLine(parse));
                 return failure.ExitCode;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -31,9 +31,25 @@ public static class CommandAction
             }
         });
 
-    public static void Report(TextWriter error, CliFailure failure)
+    /// <summary>The message and its hint; a failure without a hint of its own gets the general one for its kind.</summary>
+    public static void Report(TextWriter error, CliFailure failure, string command)
     {
         error.WriteLine("kv4: " + failure.Message);
-        if (failure.Hint is not null) error.WriteLine("hint: " + failure.Hint);
+        error.WriteLine("hint: " + (failure.Hint ?? failure.Kind switch
+        {
+            FailureKind.Usage => command + " --help shows what it takes",
+            FailureKind.Connection => "is the server up and reachable? (--url, KV4_URL or the profile)",
+            _ => "see docs/api.md, \"Replies and errors\"",
+        }));
+    }
+
+    /// <summary>`kv4 acc admin put` for the command that ran.</summary>
+    private static string CommandLine(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Add(result.Command.Name);
+        names.Reverse();
+        return string.Join(' ', names);
     }
 }

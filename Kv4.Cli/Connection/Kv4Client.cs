@@ -49,7 +49,7 @@ public sealed class Kv4Client : IDisposable
         var what = method + " " + target;
         try
         {
-            using var request = new HttpRequestMessage(method, _base + target);
+            using var request = new HttpRequestMessage(method, Address(target));
             if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, deadline.Token);
             var text = await response.Content.ReadAsStringAsync(deadline.Token);
@@ -77,7 +77,7 @@ public sealed class Kv4Client : IDisposable
         HttpResponseMessage response;
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, _base + target);
+            using var request = new HttpRequestMessage(HttpMethod.Get, Address(target));
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
             response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
         }
@@ -107,6 +107,13 @@ public sealed class Kv4Client : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>
+    /// The URL as built, not canonicalized: System.Uri would resolve a `..` segment (even escaped as `%2E%2E`) and
+    /// send a request for another path than the user named; the server must see it, and refuse it.
+    /// </summary>
+    private Uri Address(ApiTarget target) =>
+        new(_base + target, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
 
     private CliFailure Unreachable(HttpRequestException e) =>
         CliFailure.Connection($"cannot reach {Url}: {e.Message}", "is the server running there? (--url, KV4_URL or the profile)", e);

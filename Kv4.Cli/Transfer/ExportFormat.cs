@@ -44,11 +44,18 @@ public static class ExportFormat
         writer.WriteNumber("versions", group.Versions);
     });
 
-    /// <summary>One version as the server's `format=full` path history gives it, with the path in front.</summary>
+    /// <summary>
+    /// One version as the server's `format=full` path history gives it, with the path in front. Members are copied
+    /// as the server wrote them, so a value keeps its exact text (spacing, escapes, number forms) for the import.
+    /// </summary>
     public static byte[] RecordLine(string path, JsonElement version) => Line(writer =>
     {
         writer.WriteString("path", path);
-        foreach (var member in version.EnumerateObject()) member.WriteTo(writer);
+        foreach (var member in version.EnumerateObject())
+        {
+            writer.WritePropertyName(member.Name);
+            writer.WriteRawValue(member.Value.GetRawText(), skipInputValidation: true);
+        }
     });
 
     public static Header ReadHeader(byte[]? line, string file)

@@ -104,7 +104,6 @@ public static class ImportCommand
         public async Task ApplyAsync(JsonLinesReader reader, long size, CancellationToken cancellationToken)
         {
             using var progress = new ProgressBar("importing", enabled: statePath is not null);
-            var paths = 0L;
             while (await reader.ReadLineAsync(cancellationToken) is { } line)
             {
                 progress.Report(reader.Offset, size, $"{State.Applied} versions");
@@ -115,7 +114,7 @@ public static class ImportCommand
                         State.GroupLeft = group.Versions;
                         State.Anchor = null;
                         State.Offset = reader.Offset;
-                        paths++;
+                        State.Paths++;
                         Save();
                         break;
                     case ExportFormat.Record record when State.Group == record.Path && State.GroupLeft > 0:
@@ -147,7 +146,7 @@ public static class ImportCommand
             if (statePath is not null) File.Delete(statePath);
             if (_missedDeletes > 0)
                 context.Error.WriteLine($"kv4: warning: {_missedDeletes} deletes found no live key to delete: the account was not empty, or the file was edited");
-            context.Error.WriteLine($"kv4: imported {State.Applied} versions{(paths > 0 ? $" of {paths} paths" : "")} into {layer} as {client.User} (their times and actor are this import's; see docs/cli.md)");
+            context.Error.WriteLine($"kv4: imported {State.Applied} versions of {State.Paths} paths into {layer} as {client.User} (their times and actor are this import's; see docs/cli.md)");
         }
 
         /// <summary>Writes one version; answers its `_ver_` for a put (a delete's reply has none).</summary>

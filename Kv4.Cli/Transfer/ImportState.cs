@@ -50,6 +50,10 @@ public sealed class ImportState
     [JsonPropertyName("applied")]
     public long Applied { get; set; }
 
+    /// <summary>How many groups (paths) were begun.</summary>
+    [JsonPropertyName("paths")]
+    public long Paths { get; set; }
+
     public static string PathFor(string file) => file + ".kv4-import";
 
     public static ImportState? Load(string path)
