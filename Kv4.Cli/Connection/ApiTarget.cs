@@ -5,9 +5,9 @@ namespace Kv4.Cli.Connection;
 
 /// <summary>
 /// Builds the request target `/_&lt;service&gt;/&lt;path&gt;?query` of the REST template. Path segments are
-/// percent-escaped one by one (a key or segment may hold any character), and `.`/`..` segments are escaped too,
-/// so they reach the server as written (which refuses them) instead of being resolved away by the HTTP stack.
-/// Whether a path is valid is the server's rule; kv4 does not repeat it.
+/// percent-escaped one by one (a key or segment may hold any character); `.`/`..` segments are sent escaped and
+/// uncanonicalized (<see cref="Kv4Client"/>), so the server sees them and refuses them instead of the HTTP stack
+/// resolving `a/../b` into a request for `b`. Whether a path is valid is the server's rule; kv4 does not repeat it.
 /// </summary>
 public sealed class ApiTarget
 {

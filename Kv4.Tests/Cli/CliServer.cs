@@ -7,8 +7,8 @@ using Kv4.Tests.Support;
 namespace Kv4.Tests.Cli;
 
 /// <summary>
-/// A real Kv4 server process for the kv4 command line to talk to (fresh data directory, a known `$sys` secret, sync
-/// durability, stats flushed every second), with accounts made over plain HTTP. It can be stopped hard and started
+/// A real Kv4 server process for the kv4 command line to talk to (fresh data directory, a known `$sys` secret, stats
+/// flushed every second), with accounts made over plain HTTP. It can be stopped hard and started
 /// again on the same data directory and port, as an operator restarting a node would.
 /// </summary>
 internal sealed class CliServer : IAsyncDisposable
@@ -18,7 +18,7 @@ internal sealed class CliServer : IAsyncDisposable
     private readonly string _urls;
     private ServerProcess? _process;
 
-    private CliServer(string urls)
+    private CliServer(string urls, bool durable)
     {
         _urls = urls;
         SysSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
@@ -26,9 +26,10 @@ internal sealed class CliServer : IAsyncDisposable
         {
             ["KV4_SYS_SECRET"] = SysSecret,
             ["Kv4__DataDir"] = Path.Combine(_work.Path, "data"),
-            ["Kv4__Durability"] = "sync",
             ["Kv4__Stats__FlushSeconds"] = "1",
         };
+        // A server that is killed and started again keeps every write it acknowledged only with sync durability.
+        if (durable) _environment["Kv4__Durability"] = "sync";
     }
 
     public Uri Url { get; private set; } = null!;
@@ -38,10 +39,13 @@ internal sealed class CliServer : IAsyncDisposable
     /// <summary>A scratch directory for the test's files, deleted with the server.</summary>
     public string WorkPath => _work.Path;
 
-    /// <summary>On a port of the system's choosing; with <paramref name="fixedPort"/> on a free port picked now and kept across restarts.</summary>
-    public static async Task<CliServer> StartAsync(bool fixedPort = false)
+    /// <summary>
+    /// On a port of the system's choosing; with <paramref name="restartable"/> on a free port picked now and kept across
+    /// restarts, and with sync durability, so a kill loses nothing it acknowledged.
+    /// </summary>
+    public static async Task<CliServer> StartAsync(bool restartable = false)
     {
-        var server = new CliServer(fixedPort ? $"http://127.0.0.1:{FreePort()}" : "http://127.0.0.1:0");
+        var server = new CliServer(restartable ? $"http://127.0.0.1:{FreePort()}" : "http://127.0.0.1:0", durable: restartable);
         await server.StartProcessAsync();
         return server;
     }
