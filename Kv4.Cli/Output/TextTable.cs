@@ -18,10 +18,11 @@ public sealed class TextTable(params string[] headers)
         return this;
     }
 
+    /// <summary>Adds a row; control characters in a cell are shown escaped, so a stored text cannot drive the terminal.</summary>
     public void Add(params string[] cells)
     {
         if (cells.Length != headers.Length) throw new ArgumentException($"a row of {headers.Length} cells was expected", nameof(cells));
-        _rows.Add(cells);
+        _rows.Add(cells.Select(Values.Printable).ToArray());
     }
 
     public void WriteTo(TextWriter output)

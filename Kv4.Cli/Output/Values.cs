@@ -19,6 +19,19 @@ public static class Values
     public static string Time(long unixMs) =>
         DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>The text with control characters (C0, DEL, C1) written as `\uXXXX`.</summary>
+    public static string Printable(string text)
+    {
+        if (!text.Any(IsControl)) return text;
+        var printable = new System.Text.StringBuilder(text.Length + 16);
+        foreach (var c in text)
+            if (IsControl(c)) printable.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+            else printable.Append(c);
+        return printable.ToString();
+    }
+
+    private static bool IsControl(char c) => c < 0x20 || c is >= '\u007f' and <= '\u009f';
+
     /// <summary>A number as the server sent it, or its plain text.</summary>
     public static string Cell(JsonElement value) => value.ValueKind switch
     {

@@ -73,7 +73,14 @@ public sealed class ImportState
     public void Save(string path)
     {
         var temporary = path + ".tmp";
-        System.IO.File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(this, Options));
-        System.IO.File.Move(temporary, path, overwrite: true);
+        try
+        {
+            System.IO.File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(this, Options));
+            System.IO.File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CliFailure.Usage($"cannot keep the import's progress in {path}: {e.Message}", "--state FILE puts it somewhere writable");
+        }
     }
 }

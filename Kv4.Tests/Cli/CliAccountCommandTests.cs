@@ -25,6 +25,8 @@ public sealed class CliAccountCommandTests(CliServerFixture fixture) : IClassFix
         Assert.Equal(name, Fields((await Kv4Cli.RunAsync(sys, "acc", "get", "--email", $"{name}@example.com")).Ok())["username"]);
         Assert.Equal("pro", Fields((await Kv4Cli.RunAsync(sys, "acc", "update", name, """{"plan":"pro"}""")).Ok())["plan"]);
         (await Kv4Cli.RunAsync(sys, "acc", "update", name, """{"email":"new@example.com"}""")).Failed(ExitCodes.Server, "server error: email_is_immutable");
+        // A stored text reaches the terminal with its control characters escaped, never as terminal commands.
+        Assert.Equal("""Ann\u001b[2J""", Fields((await Kv4Cli.RunAsync(sys, "acc", "update", name, """{"name":"Ann\u001b[2J"}""")).Ok())["name"]);
         (await Kv4Cli.RunAsync(sys, "acc", "create", name, "--email", "other@example.com")).Failed(ExitCodes.Server, "server error: exists");
 
         // The account manages its sub-accounts; a sub-account logs in as ACCOUNT#SUB.
