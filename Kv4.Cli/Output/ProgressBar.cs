@@ -32,8 +32,10 @@ public sealed class ProgressBar : IDisposable
         _lastLength = line.Length;
     }
 
+    /// <summary>Clears the bar (once), so the summary line that follows starts clean.</summary>
     public void Dispose()
     {
         if (_visible && _lastLength > 0) Console.Error.Write("\r" + new string(' ', _lastLength) + "\r");
+        _lastLength = 0;
     }
 }
