@@ -3,8 +3,9 @@ using System.Diagnostics;
 namespace Kv4.Tests.Support;
 
 /// <summary>
-/// `dotnet Kv4.Server.dll --urls http://127.0.0.1:0` in its own process, in <c>workingDirectory</c>, with the given
-/// environment (KV4_SYS_SECRET removed unless given), and everything it writes kept line by line. Killed on dispose.
+/// `dotnet Kv4.Server.dll --urls http://127.0.0.1:0` (or the <c>urls</c> given, to come back on the same port after a
+/// restart) in its own process, in <c>workingDirectory</c>, with the given environment (KV4_SYS_SECRET removed unless
+/// given), and everything it writes kept line by line. Killed on dispose.
 /// </summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
@@ -16,7 +17,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     private ServerProcess(Process process) => _process = process;
 
-    public static ServerProcess Start(string workingDirectory, IReadOnlyDictionary<string, string> environment)
+    public static ServerProcess Start(string workingDirectory, IReadOnlyDictionary<string, string> environment, string urls = "http://127.0.0.1:0")
     {
         var start = new ProcessStartInfo(DotnetHost.Path)
         {
@@ -25,7 +26,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Kv4.Server.dll"), "--urls", "http://127.0.0.1:0" })
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Kv4.Server.dll"), "--urls", urls })
             start.ArgumentList.Add(arg);
         start.Environment.Remove(Kv4.Server.Configuration.ServerSecrets.SysSecretEnvironmentVariable);
         foreach (var (name, value) in environment) start.Environment[name] = value;

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Kv4.Cli.Connection;
+using Kv4.Cli.Output;
+
+namespace Kv4.Cli.Commands;
+
+/// <summary>`kv4 tree [PATH]`: the namespace (`_ns`) nodes at or under PATH, drawn as a tree.</summary>
+public static class TreeCommand
+{
+    public static Command Create(GlobalOptions options)
+    {
+        var path = new Argument<string>("path") { Description = "the node to start from (default: the whole namespace)", DefaultValueFactory = _ => "" };
+        var depth = new Option<int?>("--depth") { Description = "at most this many segments, counted from the root" };
+        var command = new Command("tree", "draw the namespace tree (_ns)") { path, depth };
+        CommandAction.Set(command, options, async (context, cancellationToken) =>
+        {
+            var start = ApiTarget.Normalize(context.Value(path));
+            var nodes = new List<string>();
+            await foreach (var page in Pages.ReadAsync(context.Client,
+                               cursor => ApiTarget.For("ns", start).With("depth", context.Value(depth)).With("cursor", cursor), cancellationToken))
+                if (!context.WroteRaw(page))
+                    nodes.AddRange(page.V.EnumerateArray().Select(n => n.GetString()!));
+            if (!context.Json) TreeView.Write(context.Out, nodes, start);
+            return 0;
+        });
+        return command;
+    }
+}
