@@ -129,7 +129,7 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
 
     private EndPoint? EndpointOf(string name)
     {
-        if (_plane.State.Member(name) is { } member && Endpoints.TryParse(member.Endpoint, out var endpoint)) return endpoint;
+        if (_plane.State.Member(name) is { } member && NodeEndpoints.TryParse(member.Endpoint, out var endpoint)) return endpoint;
         foreach (var (initial, at) in _options.Initial)
             if (initial == name) return at;
         return null;
@@ -183,7 +183,7 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
                 var heartbeat = new Heartbeat
                 {
                     Node = Name, Url = _options.PublicUrl, Sockets = sockets, RequestsPerSecond = rps, Sequences = sequences,
-                    Endpoint = Endpoints.Format(_options.Listen),
+                    Endpoint = NodeEndpoints.Format(_options.Listen),
                 };
                 _heard[Name] = heartbeat;
                 var sentAt = Environment.TickCount64;
@@ -237,7 +237,7 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
             {
                 var answer = await _bus.CallEndpointAsync<Proposed>(member, new JoinRequest
                 {
-                    Name = Name, Endpoint = Endpoints.Format(_options.Listen), Url = _options.PublicUrl,
+                    Name = Name, Endpoint = NodeEndpoints.Format(_options.Listen), Url = _options.PublicUrl,
                 }, TimeSpan.FromSeconds(30), token).ConfigureAwait(false);
                 if (answer.Applied)
                 {

@@ -36,7 +36,7 @@ internal sealed class NodeBus(ClusterKey key, string self, Func<string, EndPoint
     public async Task<TReply> CallEndpointAsync<TReply>(EndPoint endpoint, BusMessage request, TimeSpan timeout, CancellationToken cancellationToken = default)
         where TReply : BusMessage
     {
-        await using var link = new NodeLink(Endpoints.Format(endpoint), () => endpoint, key, Self, connectTimeout);
+        await using var link = new NodeLink(NodeEndpoints.Format(endpoint), () => endpoint, key, Self, connectTimeout);
         var reply = await link.CallAsync(request, timeout, cancellationToken).ConfigureAwait(false);
         return reply as TReply ?? throw new BusCallException(BusFault.Internal, $"{endpoint} answered {reply.GetType().Name}");
     }

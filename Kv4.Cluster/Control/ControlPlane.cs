@@ -60,11 +60,11 @@ internal sealed class ControlPlane : IAsyncDisposable
 
     public string? NameOf(EndPoint endpoint)
     {
-        var text = Endpoints.Format(endpoint);
+        var text = NodeEndpoints.Format(endpoint);
         if (State.MemberAt(text) is { } member) return member.Name;
         foreach (var (name, at) in _options.Initial)
-            if (Endpoints.Format(at) == text) return name;
-        return Endpoints.Format(_options.Listen) == text ? _options.Name : null;
+            if (NodeEndpoints.Format(at) == text) return name;
+        return NodeEndpoints.Format(_options.Listen) == text ? _options.Name : null;
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -157,7 +157,7 @@ internal sealed class ControlPlane : IAsyncDisposable
     public async Task<bool> AddVoterAsync(EndPoint endpoint, CancellationToken cancellationToken)
     {
         if (_raft is not { } raft || !IsLeader) return false;
-        if (raft.Members.Any(m => Endpoints.Comparer.Equals(m.EndPoint, endpoint))) return true;
+        if (raft.Members.Any(m => NodeEndpoints.Comparer.Equals(m.EndPoint, endpoint))) return true;
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, raft.LeadershipToken);
@@ -174,7 +174,7 @@ internal sealed class ControlPlane : IAsyncDisposable
     public async Task<bool> RemoveVoterAsync(EndPoint endpoint, CancellationToken cancellationToken)
     {
         if (_raft is not { } raft || !IsLeader) return false;
-        if (!raft.Members.Any(m => Endpoints.Comparer.Equals(m.EndPoint, endpoint))) return true;
+        if (!raft.Members.Any(m => NodeEndpoints.Comparer.Equals(m.EndPoint, endpoint))) return true;
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, raft.LeadershipToken);

@@ -68,8 +68,8 @@ internal sealed class Controller : IAsyncDisposable
     /// <summary>A node asks to join (here, at the leader): it enters the Raft group, then the state as joining.</summary>
     public async Task<Proposed> JoinAsync(JoinRequest join, CancellationToken cancellationToken)
     {
-        if (!Endpoints.TryParse(join.Endpoint, out var endpoint)) return new Proposed { Reason = "not an endpoint" };
-        if (_plane.State.Member(join.Name) is { } existing && existing.Endpoint != Endpoints.Format(endpoint) && existing.State != MemberState.Down)
+        if (!NodeEndpoints.TryParse(join.Endpoint, out var endpoint)) return new Proposed { Reason = "not an endpoint" };
+        if (_plane.State.Member(join.Name) is { } existing && existing.Endpoint != NodeEndpoints.Format(endpoint) && existing.State != MemberState.Down)
             return new Proposed { Reason = $"{join.Name} is a member at {existing.Endpoint}" };
         for (var attempt = 0; attempt < 5; attempt++)
         {
@@ -77,7 +77,7 @@ internal sealed class Controller : IAsyncDisposable
             if (attempt == 4) return new Proposed { Reason = "the Raft group did not take the node in" };
             await Task.Delay(TimeSpan.FromMilliseconds(200 * (attempt + 1)), cancellationToken).ConfigureAwait(false);
         }
-        var member = new MemberRecord { Name = join.Name, Endpoint = Endpoints.Format(endpoint), Url = join.Url, State = MemberState.Joining };
+        var member = new MemberRecord { Name = join.Name, Endpoint = NodeEndpoints.Format(endpoint), Url = join.Url, State = MemberState.Joining };
         var state = _plane.State;
         if (state.Member(join.Name) is { State: not MemberState.Leaving } current) member = member with { State = current.State };
         var applied = await _plane.ProposeAsLeaderAsync(new AddMember { Member = member }, cancellationToken).ConfigureAwait(false);
@@ -198,7 +198,7 @@ internal sealed class Controller : IAsyncDisposable
         foreach (var leaving in state.Members.Where(m => m.State == MemberState.Leaving))
         {
             if (state.Partitions.Any(r => r.IsReplica(leaving.Name))) continue;
-            if (!Endpoints.TryParse(leaving.Endpoint, out var endpoint)) continue;
+            if (!NodeEndpoints.TryParse(leaving.Endpoint, out var endpoint)) continue;
             _logger.LogInformation("control: {Node} holds no partition any more: removing it", leaving.Name);
             if (await _plane.RemoveVoterAsync(endpoint, token).ConfigureAwait(false))
                 await _plane.ProposeAsLeaderAsync(new RemoveMember { Name = leaving.Name }, token).ConfigureAwait(false);
@@ -209,7 +209,7 @@ internal sealed class Controller : IAsyncDisposable
     {
         var count = _options.PartitionCount;
         var replicas = Math.Min(_options.Replicas ?? 3, _options.Initial.Count);
-        var members = _options.Initial.Select(m => new MemberRecord { Name = m.Name, Endpoint = Endpoints.Format(m.Endpoint), State = MemberState.Up }).ToArray();
+        var members = _options.Initial.Select(m => new MemberRecord { Name = m.Name, Endpoint = NodeEndpoints.Format(m.Endpoint), State = MemberState.Up }).ToArray();
         var ring = new HashRing(count);
         foreach (var member in members) ring.AddNode(member.Name);
         var partitions = new PartitionRecord[count];

@@ -9,7 +9,7 @@ namespace Kv4.Cluster.Control;
 /// <summary>The Raft group's membership (the members' cluster endpoints), kept in a file beside the write-ahead log.</summary>
 internal sealed class MembershipStorage(string fileName) : PersistentClusterConfigurationStorage<EndPoint>(fileName)
 {
-    protected override IEqualityComparer<EndPoint> Comparer => Endpoints.Comparer;
+    protected override IEqualityComparer<EndPoint> Comparer => NodeEndpoints.Comparer;
 
     protected override void Encode(EndPoint address, ref BufferWriterSlim<byte> writer) => writer.WriteEndPoint(address);
 

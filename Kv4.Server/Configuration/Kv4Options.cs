@@ -54,6 +54,9 @@ public sealed class Kv4Options
     /// <summary>`Kv4:Stats:FlushSeconds`: how often recorded stats are written as rollups (default 15).</summary>
     public Kv4.Services.Stats.StatsOptions Stats { get; set; } = new();
 
+    /// <summary>`Kv4:Cluster:*`: set, the server is a node of a cluster (docs/cluster.md); unset, a single node.</summary>
+    public ClusterSettings Cluster { get; set; } = new();
+
     public string DataDirFullPath => Path.GetFullPath(DataDir);
 }
 

@@ -21,13 +21,23 @@ public sealed class ServerSecrets
         (SystemSecret, SystemSecretSource) = !string.IsNullOrEmpty(fromEnvironment) ? (fromEnvironment, SecretSource.EnvironmentVariable)
             : !string.IsNullOrEmpty(o.SysSecret) ? (o.SysSecret, SecretSource.Configuration)
             : (DataDirectorySecret.ReadOrCreate(dataDir, SysSecretFile, 16), SecretSource.DataDirectoryFile);
-        var key = !string.IsNullOrEmpty(o.Jwt.SigningKey) ? o.Jwt.SigningKey : DataDirectorySecret.ReadOrCreate(dataDir, JwtKeyFile, 32);
+        if (o.Cluster.IsConfigured && SystemSecretSource == SecretSource.DataDirectoryFile && string.IsNullOrEmpty(o.Cluster.Secret))
+            throw new InvalidOperationException("a cluster node needs the secret its nodes share: set KV4_SYS_SECRET (the same on every node), " +
+                "or Kv4:SysSecret, or Kv4:Cluster:Secret");
+        // Every node of a cluster must verify every token: without a configured key they derive the same one.
+        var key = !string.IsNullOrEmpty(o.Jwt.SigningKey) ? o.Jwt.SigningKey
+            : o.Cluster.IsConfigured ? Derived(o.Cluster.Secret ?? SystemSecret, "kv4 jwt signing key v1")
+            : DataDirectorySecret.ReadOrCreate(dataDir, JwtKeyFile, 32);
         JwtSigningKey = System.Text.Encoding.UTF8.GetBytes(key);
         if (JwtSigningKey.Length < 32)
             throw new InvalidOperationException("Kv4:Jwt:SigningKey must be at least 32 bytes (HMAC-SHA256)");
     }
 
     public string SystemSecret { get; }
+
+    /// <summary>A key for one purpose, from a shared secret: nodes that share the secret share the key, and no other key follows from it.</summary>
+    public static string Derived(string secret, string purpose) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret), System.Text.Encoding.UTF8.GetBytes(purpose)));
 
     /// <summary>Where <see cref="SystemSecret"/> came from, so the server can say so without showing it.</summary>
     public SecretSource SystemSecretSource { get; }

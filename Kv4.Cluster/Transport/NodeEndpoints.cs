@@ -4,7 +4,7 @@ using System.Net;
 namespace Kv4.Cluster.Transport;
 
 /// <summary>How the cluster's settings write a node's cluster endpoint: "127.0.0.1:7101", "[::1]:7101" or "kv4-0.kv4:7101".</summary>
-public static class Endpoints
+public static class NodeEndpoints
 {
     public static EndPoint Parse(string text)
     {
