@@ -41,6 +41,11 @@ internal sealed class ServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>The process id (for signals a test sends it).</summary>
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Everything written so far, stdout and stderr interleaved as read.</summary>
     public string Output
     {
