@@ -14,7 +14,7 @@ namespace Kv4.Services.Access;
 public sealed class AuthService(AccessPolicy policy) : ApiService(BuiltInServices.Auth)
 {
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request) =>
-        new(PagedArray.Keys(request.Query, request.Store, AccessPolicy.Layer, request.Path));
+        PagedArray.KeysAsync(request.Query, request.Store, AccessPolicy.Layer, request.Path, request.CancellationToken);
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
     {
@@ -23,7 +23,7 @@ public sealed class AuthService(AccessPolicy policy) : ApiService(BuiltInService
         var value = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(rule.Text);
         await request.Store.PutAsync(AccessPolicy.Layer, request.Path, rule.Text, value, request.Caller.Actor, WriteCondition.None, SecondaryKeys.None,
             request.CancellationToken).ConfigureAwait(false);
-        policy.Rebuild(request.Caller.Bucket);
+        await policy.RebuildAsync(request.Caller.Bucket).ConfigureAwait(false);
         return ApiReply.OkString(rule.Text);
     }
 
@@ -42,7 +42,7 @@ public sealed class AuthService(AccessPolicy policy) : ApiService(BuiltInService
             removed = await request.Store.DeleteTreeAsync(AccessPolicy.Layer, request.Path, request.Caller.Actor,
                 request.CancellationToken).ConfigureAwait(false);
         }
-        policy.Rebuild(request.Caller.Bucket);
+        await policy.RebuildAsync(request.Caller.Bucket).ConfigureAwait(false);
         return ApiReply.OkNumber(removed);
     }
 }

@@ -26,15 +26,17 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
         switch (request.Method)
         {
             case ApiMethod.Get when user is not null:
-                return store.TryGetLatest(PresenceRecorder.Layer, channel, user, out var one)
+                return await store.GetLatestAsync(PresenceRecorder.Layer, channel, user, request.CancellationToken).ConfigureAwait(false) is { } one
                     ? ApiReply.OkStored(one.Json, one.Version)
                     : ApiReply.Fail(ErrorCode.NotFound);
             case ApiMethod.Get when request.Query.Get("as") == "values":
             {
                 // Paged by user like the plain listing: a page of keys, then their entries.
-                if (!PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, "keys", [PresenceRecorder.Layer, channel], out var page))
+                if (await PageRequest.ReadAsync(request.Query, QueryValues.DefaultListingPageSize, store, "keys", [PresenceRecorder.Layer, channel],
+                        request.CancellationToken).ConfigureAwait(false) is not { } page)
                     return ApiReply.Fail(ErrorCode.BadParam);
-                var keys = store.ListKeys(PresenceRecorder.Layer, channel, page.AfterItem, page.Limit + 1);
+                var keys = await store.ListKeysAsync(PresenceRecorder.Layer, channel, page.AfterItem, page.Limit + 1, request.CancellationToken)
+                    .ConfigureAwait(false);
                 var entries = new List<(string User, StoredValue Value)>(keys.Count);
                 for (var i = 0; i < keys.Count; i++)
                 {
@@ -44,13 +46,14 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
                     {
                         if (entries.Count == page.Limit) entries.Add((keys[i], default));
                     }
-                    else if (store.TryGetLatest(PresenceRecorder.Layer, channel, keys[i], out var value)) entries.Add((keys[i], value));
+                    else if (await store.GetLatestAsync(PresenceRecorder.Layer, channel, keys[i], request.CancellationToken).ConfigureAwait(false) is { } value)
+                        entries.Add((keys[i], value));
                 }
                 return PagedArray.Reply(entries, page, static (writer, entry) => writer.WriteRawValue(entry.Value.Json.Span, skipInputValidation: true),
                     static entry => entry.User);
             }
             case ApiMethod.Get:
-                return PagedArray.Keys(request.Query, store, PresenceRecorder.Layer, channel);
+                return await PagedArray.KeysAsync(request.Query, store, PresenceRecorder.Layer, channel, request.CancellationToken).ConfigureAwait(false);
             case ApiMethod.Delete:
                 return ApiReply.OkNumber(await KickAsync(store, channel, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
             default:
@@ -70,10 +73,10 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
         }
         // Entries without a live connection here (left by another node or a crash) are removed too, so the list
         // shows only who is really there.
-        var paths = user is null ? store.ListPaths(PresenceRecorder.Layer, channel) : [channel];
+        var paths = user is null ? await store.ListPathsAsync(PresenceRecorder.Layer, channel, cancellationToken: cancellationToken).ConfigureAwait(false) : [channel];
         foreach (var path in paths)
         {
-            var keys = user is null ? store.ListKeys(PresenceRecorder.Layer, path) : [user];
+            var keys = user is null ? await store.ListKeysAsync(PresenceRecorder.Layer, path, cancellationToken).ConfigureAwait(false) : [user];
             foreach (var key in keys)
             {
                 if (gone.Contains((path, key)) || hub.Find(bucket, path, key) is not null) continue;

@@ -36,7 +36,9 @@ public sealed class StatsRollupStore(IStore store)
         {
             while (pending.TryPeek(out var entry))
             {
-                var minutes = store.TryGetLatest(entry.Key, out var stored) ? ReadMinutes(stored.Json.Span) : new SortedDictionary<int, Rollup>();
+                var minutes = await store.GetLatestAsync(entry.Key, cancellationToken).ConfigureAwait(false) is { } stored
+                    ? ReadMinutes(stored.Json.Span)
+                    : new SortedDictionary<int, Rollup>();
                 foreach (var (cell, rollup) in entry.Value)
                 {
                     var minute = (int)((cell.MinuteMs - StatsSeries.HourStart(cell.MinuteMs)) / 60_000);
@@ -58,11 +60,11 @@ public sealed class StatsRollupStore(IStore store)
     /// key or of all, grouped at <paramref name="groupDepth"/> (1 year .. 5 minute; 0 = one total). Returns the groups
     /// in time order, keyed like "2016:3:16:5".
     /// </summary>
-    public IReadOnlyList<(string Group, Rollup Rollup)> Query(string bucket, string entity, string measurement, string? statsKey,
-        long fromMs, long toMs, int groupDepth)
+    public async ValueTask<IReadOnlyList<(string Group, Rollup Rollup)>> QueryAsync(string bucket, string entity, string measurement, string? statsKey,
+        long fromMs, long toMs, int groupDepth, CancellationToken cancellationToken = default)
     {
         var from = fromMs == long.MinValue ? long.MinValue : StatsSeries.MinuteStart(fromMs);
-        var keys = store.Bucket(bucket).ListKeys(StatsSeries.Layer, entity);
+        var keys = await store.Bucket(bucket).ListKeysAsync(StatsSeries.Layer, entity, cancellationToken).ConfigureAwait(false);
         var start = from == long.MinValue
             ? measurement + StatsSeries.Separator
             : StatsSeries.HourPrefix(measurement, Math.Max(0, StatsSeries.HourStart(from)));
@@ -72,7 +74,9 @@ public sealed class StatsRollupStore(IStore store)
             if (!StatsSeries.TryParse(keys[i], measurement, out var hourMs, out var key)) break; // past this measurement
             if (hourMs > toMs) break;
             if (statsKey is not null && key != statsKey) continue;
-            if (!store.TryGetLatest(new EntryAddress(bucket, StatsSeries.Layer, entity, keys[i]), out var stored)) continue;
+            if (await store.GetLatestAsync(new EntryAddress(bucket, StatsSeries.Layer, entity, keys[i]), cancellationToken).ConfigureAwait(false)
+                is not { } stored)
+                continue;
             foreach (var (minute, rollup) in ReadMinutes(stored.Json.Span))
             {
                 var minuteMs = hourMs + minute * 60_000L;
