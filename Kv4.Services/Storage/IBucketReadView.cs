@@ -4,7 +4,8 @@ namespace Kv4.Services.Storage;
 
 /// <summary>
 /// What a service may read, for one bucket: the bucket is fixed when the view is made (from the caller's
-/// credentials), so no call can name another. Latest values come from memory; history is read from the log.
+/// credentials), so no call can name another. Latest values come from memory; history is read from the log. Every read
+/// is asynchronous because a cluster's view may answer it from another node; over this node's engine it completes at once.
 /// </summary>
 public interface IBucketReadView
 {
