@@ -49,7 +49,7 @@ public sealed class ServiceSet
         var secrets = new SecretHasher(secretKey);
         var passwords = new PasswordHasher(settings.PasswordIterations);
         var directory = new AccountDirectory(store, changes);
-        var accessPolicy = AccessPolicy.Load(store, changes);
+        var accessPolicy = await AccessPolicy.LoadAsync(store, changes, cancellationToken).ConfigureAwait(false);
         var authenticator = new CallerAuthenticator(directory, secrets, passwords, new LoginThrottle(settings.Login, settings.Clock),
             settings.SystemSecret, settings.Clock,
             TimeSpan.FromSeconds(settings.LoginCacheSeconds));
@@ -67,7 +67,7 @@ public sealed class ServiceSet
 
     private static async ValueTask<byte[]> LoadOrCreateSecretKeyAsync(IStore store, CancellationToken cancellationToken)
     {
-        if (TryReadKey(store, out var key)) return key;
+        if (await ReadKeyAsync(store, cancellationToken).ConfigureAwait(false) is { } key) return key;
         var fresh = RandomNumberGenerator.GetBytes(32);
         var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(Convert.ToBase64String(fresh));
         try
@@ -76,19 +76,19 @@ public sealed class ServiceSet
                 .ConfigureAwait(false);
             return fresh;
         }
-        catch (EngineException e) when (e.Error == EngineError.Exists && TryReadKey(store, out key))
+        catch (EngineException e) when (e.Error == EngineError.Exists)
         {
-            return key; // another instance on the same store won the race
+            // another instance on the same store won the race
+            if (await ReadKeyAsync(store, cancellationToken).ConfigureAwait(false) is { } won) return won;
+            throw;
         }
     }
 
-    private static bool TryReadKey(IStore store, out byte[] key)
+    private static async ValueTask<byte[]?> ReadKeyAsync(IStore store, CancellationToken cancellationToken)
     {
-        key = [];
-        if (!store.TryGetLatest(SecretKeyAddress, out var value)) return false;
+        if (await store.GetLatestAsync(SecretKeyAddress, cancellationToken).ConfigureAwait(false) is not { } value) return null;
         var text = System.Text.Json.JsonSerializer.Deserialize<string>(value.Json.Span);
-        if (text is null) return false;
-        key = Convert.FromBase64String(text);
-        return true;
+        if (text is null) return null;
+        return Convert.FromBase64String(text);
     }
 }

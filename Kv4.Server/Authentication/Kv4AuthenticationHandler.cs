@@ -48,7 +48,7 @@ public sealed class Kv4AuthenticationHandler(
         }
         else
         {
-            caller = await runtime.Admission.AuthenticateBearerAsync(credential.Token);
+            caller = await runtime.Admission.AuthenticateBearerAsync(credential.Token, Context.RequestAborted);
         }
         if (caller is null) return AuthenticateResult.Fail("credential refused");
         return AuthenticateResult.Success(new AuthenticationTicket(CallerPrincipal.Create(caller, SchemeName), SchemeName));

@@ -103,8 +103,8 @@ public sealed partial class ApiEndpoint(
             : method == ApiMethod.Delete && !context.Request.Query.ContainsKey("k") ? Reach.Subtree
             : Reach.Path;
         var remote = context.Connection.RemoteIpAddress;
-        var refusal = runtime.Admission.Admit(CallerPrincipal.From(context.User), HttpCredential.IsPresented(context.Request),
-            service.Declaration, method, path, reach, remote, out var caller);
+        var (refusal, caller) = await runtime.Admission.AdmitAsync(CallerPrincipal.From(context.User), HttpCredential.IsPresented(context.Request),
+            service.Declaration, method, path, reach, remote, context.RequestAborted);
         if (refusal == ErrorCode.Unauthorized)
         {
             // The scheme writes the `unauthorized` envelope with its WWW-Authenticate.

@@ -33,7 +33,7 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
             await replies.WriteErrorAsync(context.Response, ErrorCode.Unavailable);
             return;
         }
-        var ticket = await runtime.Admission.AuthenticateSignalAsync(token);
+        var ticket = await runtime.Admission.AuthenticateSignalAsync(token, context.RequestAborted);
         if (ticket is null)
         {
             await replies.WriteErrorAsync(context.Response, ErrorCode.Unauthorized);
@@ -46,7 +46,7 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
             return;
         }
         var remote = context.Connection.RemoteIpAddress;
-        if (runtime.Admission.AdmitSignal(ticket, channel, remote) is { } refused)
+        if (await runtime.Admission.AdmitSignalAsync(ticket, channel, remote, context.RequestAborted) is { } refused)
         {
             await replies.WriteErrorAsync(context.Response, refused);
             return;
@@ -69,7 +69,7 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
         try
         {
             // A revocation between the admission above and the registration is caught here.
-            if (live.StillAdmitted())
+            if (await live.StillAdmittedAsync(context.RequestAborted))
             {
                 using var socket = await context.WebSockets.AcceptWebSocketAsync();
                 await RunAsync(socket, realtime, connection, context.RequestAborted);

@@ -54,7 +54,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         // The feed's starting point is pinned here, before the client sees the headers: whatever it writes once it
         // has them is in the stream.
         var view = runtime.Storage.Bucket(watch.Bucket);
-        var cursor = watch.After ?? view.CurrentCursor();
+        var cursor = watch.After ?? await view.CurrentCursorAsync(aborted);
         IAsyncEnumerable<ChangeEvent> feed;
         try
         {
@@ -81,7 +81,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         try
         {
             next = changes.MoveNextAsync().AsTask();
-            while (live.StillAdmitted())
+            while (await live.StillAdmittedAsync(aborted))
             {
                 var keepAlive = Task.Delay(KeepAliveEvery, aborted);
                 if (await Task.WhenAny(next, keepAlive) != next)
@@ -90,7 +90,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
                     await output.FlushAsync(aborted);
                     continue;
                 }
-                if (!await next || !live.StillAdmitted()) break;
+                if (!await next || !await live.StillAdmittedAsync(aborted)) break;
                 var change = changes.Current;
                 var position = cursor.ToString();
                 WriteAscii(output, "id: " + position + "\ndata: ");
@@ -140,8 +140,9 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
             return;
         }
         var remote = context.Connection.RemoteIpAddress;
-        if (runtime.Admission.Admit(CallerPrincipal.From(context.User), HttpCredential.IsPresented(context.Request), service.Declaration,
-                ApiMethod.Get, path, Reach.Watch, remote, out var caller) is { } refusal)
+        var (denied, caller) = await runtime.Admission.AdmitAsync(CallerPrincipal.From(context.User), HttpCredential.IsPresented(context.Request),
+            service.Declaration, ApiMethod.Get, path, Reach.Watch, remote, context.RequestAborted);
+        if (denied is { } refusal)
         {
             // The scheme answers `unauthorized` (or `rate_limited` for a throttled login) as on every other door.
             if (refusal == ErrorCode.Unauthorized) await context.ChallengeAsync();
@@ -163,7 +164,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         // Pinned before the upgrade completes: whatever the client writes once it is connected is in the stream.
         var view = runtime.Storage.Bucket(watch.Bucket);
-        var cursor = watch.After ?? view.CurrentCursor();
+        var cursor = watch.After ?? await view.CurrentCursorAsync(stop.Token);
         IAsyncEnumerable<ChangeEvent> feed;
         try
         {
@@ -200,7 +201,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         {
             await foreach (var change in feed.WithCancellation(stop.Token))
             {
-                if (!live.StillAdmitted()) break;
+                if (!await live.StillAdmittedAsync(stop.Token)) break;
                 buffer.ResetWrittenCount();
                 ChangeEventJson.Write(buffer, change, cursor.ToString());
                 await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, stop.Token);

@@ -22,7 +22,8 @@ public sealed class AccessPolicy : IAccessPolicy
 
     private readonly IStore _store;
     private readonly ConcurrentDictionary<string, Dictionary<string, IPNetwork[]>> _buckets = new(StringComparer.Ordinal);
-    private readonly object _rebuildLock = new();
+    // A semaphore, not a lock: a rebuild awaits the store's reads while it holds it.
+    private readonly SemaphoreSlim _rebuildGate = new(1, 1);
 
     private readonly StandingChanges _changes;
 
@@ -33,11 +34,11 @@ public sealed class AccessPolicy : IAccessPolicy
     }
 
     /// <summary>Loads the deny lists of every bucket from the engine (memory only: the path and key indexes).</summary>
-    public static AccessPolicy Load(IStore store, StandingChanges changes)
+    public static async ValueTask<AccessPolicy> LoadAsync(IStore store, StandingChanges changes, CancellationToken cancellationToken = default)
     {
         var policy = new AccessPolicy(store, changes);
-        foreach (var bucket in store.ListBuckets())
-            policy.Rebuild(bucket);
+        foreach (var bucket in await store.ListBucketsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+            await policy.RebuildAsync(bucket).ConfigureAwait(false);
         return policy;
     }
 
@@ -67,31 +68,47 @@ public sealed class AccessPolicy : IAccessPolicy
         return false;
     }
 
-    /// <summary>Re-reads the bucket's rules from the engine. Serialized, so the last rebuild always sees every finished write.</summary>
-    public void Rebuild(string bucket)
+    /// <summary>
+    /// Re-reads the bucket's rules from the engine. Serialized, so the last rebuild always sees every finished write.
+    /// Not cancellable: a write that landed must reach the policy even when its caller has gone.
+    /// </summary>
+    public async ValueTask RebuildAsync(string bucket)
     {
-        lock (_rebuildLock)
+        await _rebuildGate.WaitAsync().ConfigureAwait(false);
+        try
         {
             var rules = new Dictionary<string, IPNetwork[]>(StringComparer.Ordinal);
             var view = _store.Bucket(bucket);
-            foreach (var path in view.ListPaths(Layer, ""))
+            foreach (var path in await view.ListPathsAsync(Layer, "").ConfigureAwait(false))
             {
                 var networks = new List<IPNetwork>();
-                foreach (var key in view.ListKeys(Layer, path))
+                foreach (var key in await view.ListKeysAsync(Layer, path).ConfigureAwait(false))
                     if (DenyRule.TryParse(key, out var rule)) networks.Add(rule.Network);
                 if (networks.Count > 0) rules[path] = [.. networks];
             }
             if (rules.Count == 0) _buckets.TryRemove(bucket, out _);
             else _buckets[bucket] = rules;
         }
+        finally
+        {
+            _rebuildGate.Release();
+        }
         // A new rule may cover connections that are open now.
-        _changes.Raise();
+        await _changes.RaiseAsync().ConfigureAwait(false);
     }
 
     /// <summary>The bucket was dropped (its account deleted): its rules went with it.</summary>
-    public void Forget(string bucket)
+    public async ValueTask ForgetAsync(string bucket)
     {
-        lock (_rebuildLock) _buckets.TryRemove(bucket, out _);
+        await _rebuildGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _buckets.TryRemove(bucket, out _);
+        }
+        finally
+        {
+            _rebuildGate.Release();
+        }
     }
 
     private static bool Matches(Dictionary<string, IPNetwork[]>.AlternateLookup<ReadOnlySpan<char>> lookup, ReadOnlySpan<char> path, IPAddress address)

@@ -17,7 +17,8 @@ public sealed class AuthService(AccessPolicy policy) : ApiService(BuiltInService
     /// <summary>The rules at exactly the path; with `time_series=1` their history (of one rule with `k`, in its canonical form).</summary>
     protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
-        if (!TimeSeriesQuery.IsAsked(request)) return new(PagedArray.Keys(request.Query, request.Store, AccessPolicy.Layer, request.Path));
+        if (!TimeSeriesQuery.IsAsked(request))
+            return PagedArray.KeysAsync(request.Query, request.Store, AccessPolicy.Layer, request.Path, request.CancellationToken);
         string? key = null;
         if (request.Query.TryGet("k", out var text))
         {
@@ -34,7 +35,7 @@ public sealed class AuthService(AccessPolicy policy) : ApiService(BuiltInService
         var value = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(rule.Text);
         await request.Store.PutAsync(AccessPolicy.Layer, request.Path, rule.Text, value, request.Caller.Actor, WriteCondition.None, SecondaryKeys.None,
             request.CancellationToken).ConfigureAwait(false);
-        policy.Rebuild(request.Caller.Bucket);
+        await policy.RebuildAsync(request.Caller.Bucket).ConfigureAwait(false);
         return ApiReply.OkString(rule.Text);
     }
 
@@ -53,7 +54,7 @@ public sealed class AuthService(AccessPolicy policy) : ApiService(BuiltInService
             removed = await request.Store.DeleteTreeAsync(AccessPolicy.Layer, request.Path, request.Caller.Actor,
                 request.CancellationToken).ConfigureAwait(false);
         }
-        policy.Rebuild(request.Caller.Bucket);
+        await policy.RebuildAsync(request.Caller.Bucket).ConfigureAwait(false);
         return ApiReply.OkNumber(removed);
     }
 }

@@ -42,10 +42,10 @@ public sealed class LiveConnection : IDisposable
     /// Re-admits the caller now (a memory read) and ends the connection if it is refused: streams ask it before
     /// each delivery, so nothing reaches a connection whose identity is gone, even before a sweep got to it.
     /// </summary>
-    public bool StillAdmitted()
+    public async ValueTask<bool> StillAdmittedAsync(CancellationToken cancellationToken = default)
     {
         if (EndedBy is not null) return false;
-        if (_owner.Recheck(this) is not { } refused) return true;
+        if (await _owner.RecheckAsync(this, cancellationToken).ConfigureAwait(false) is not { } refused) return true;
         End(refused);
         return false;
     }

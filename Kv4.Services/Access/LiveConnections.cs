@@ -11,7 +11,7 @@ namespace Kv4.Services.Access;
 /// expiring, a change applied from another node). Example, carol holding an SSE watch and a signal socket:
 /// <code>
 /// _open = { 7 → (carol std=q3J0, "private", Watch, 127.0.0.1), 8 → (carol std=q3J0, "room", Path, 127.0.0.1) }
-/// DELETE /_acc/accounts?k=carol  → Raise → Recheck(7), Recheck(8): unauthorized → End(7), End(8); _open = {}
+/// DELETE /_acc/accounts?k=carol  → Raise → RecheckAsync(7), RecheckAsync(8): unauthorized → End(7), End(8); _open = {}
 /// PUT /_acc/accounts {"k":"carol"} → a new incarnation: nothing of the old carol's is admitted again
 /// </code>
 /// Ending is the door's business (a final SSE error event, a WebSocket close with a code); it must not block.
@@ -28,8 +28,9 @@ public sealed class LiveConnections : IDisposable
     public LiveConnections(Admission admission, StandingChanges changes, TimeProvider clock)
     {
         _admission = admission;
-        changes.Subscribe(Sweep);
-        _timer = clock.CreateTimer(_ => Sweep(), null, SweepEvery, SweepEvery);
+        changes.Subscribe(SweepAsync);
+        // A failed sweep fails as a timer callback that throws would: on the thread pool.
+        _timer = clock.CreateTimer(async _ => await SweepAsync().ConfigureAwait(false), null, SweepEvery, SweepEvery);
     }
 
     public int Count => _open.Count;
@@ -43,14 +44,14 @@ public sealed class LiveConnections : IDisposable
     }
 
     /// <summary>Re-admits every open connection and ends those refused.</summary>
-    public void Sweep()
+    public async ValueTask SweepAsync()
     {
         foreach (var connection in _open.Values)
-            if (Recheck(connection) is { } refused) connection.End(refused);
+            if (await RecheckAsync(connection).ConfigureAwait(false) is { } refused) connection.End(refused);
     }
 
-    internal ErrorCode? Recheck(LiveConnection connection) =>
-        _admission.Recheck(connection.Caller, connection.Path, connection.Reach, connection.Client);
+    internal ValueTask<ErrorCode?> RecheckAsync(LiveConnection connection, CancellationToken cancellationToken = default) =>
+        _admission.RecheckAsync(connection.Caller, connection.Path, connection.Reach, connection.Client, cancellationToken);
 
     internal void Forget(LiveConnection connection) => _open.TryRemove(connection.Id, out _);
 

@@ -8,9 +8,14 @@ namespace Kv4.Services.Access;
 /// </summary>
 public sealed class StandingChanges
 {
-    private Action? _listeners;
+    private Func<ValueTask>[] _listeners = [];
 
-    public void Subscribe(Action listener) => _listeners += listener;
+    public void Subscribe(Func<ValueTask> listener) => _listeners = [.. _listeners, listener];
 
-    public void Raise() => _listeners?.Invoke();
+    /// <summary>Completes when every listener has: re-admission reads the store, which may answer later.</summary>
+    public async ValueTask RaiseAsync()
+    {
+        foreach (var listener in _listeners)
+            await listener().ConfigureAwait(false);
+    }
 }

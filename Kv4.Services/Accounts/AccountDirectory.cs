@@ -28,10 +28,10 @@ public sealed class AccountDirectory(IStore store, StandingChanges changes)
 
     public long Generation => Volatile.Read(ref _generation);
 
-    public void NoteChange()
+    public ValueTask NoteChangeAsync()
     {
         Interlocked.Increment(ref _generation);
-        changes.Raise();
+        return changes.RaiseAsync();
     }
 
     /// <summary>The bucket holding the record of account `ident` (sub null) or sub-account `ident#sub`.</summary>
@@ -41,19 +41,15 @@ public sealed class AccountDirectory(IStore store, StandingChanges changes)
 
     public static EntryAddress AdminAddress(string bucket, string adminKey) => new(bucket, Layer, AdminsPath, adminKey);
 
-    public bool TryGetAccount(string parentBucket, string name, out AccountRecord record) =>
-        TryRead(AccountAddress(parentBucket, name), out record);
+    public ValueTask<AccountRecord?> GetAccountAsync(string parentBucket, string name, CancellationToken cancellationToken = default) =>
+        ReadAsync(AccountAddress(parentBucket, name), cancellationToken);
 
-    public bool TryGetAdmin(string bucket, string adminKey, out AccountRecord record) =>
-        TryRead(AdminAddress(bucket, adminKey), out record);
+    public ValueTask<AccountRecord?> GetAdminAsync(string bucket, string adminKey, CancellationToken cancellationToken = default) =>
+        ReadAsync(AdminAddress(bucket, adminKey), cancellationToken);
 
-    public bool TryRead(EntryAddress address, out AccountRecord record)
+    public async ValueTask<AccountRecord?> ReadAsync(EntryAddress address, CancellationToken cancellationToken = default)
     {
-        record = null!;
-        if (!Store.TryGetLatest(address, out var value)) return false;
-        var parsed = AccountRecord.Parse(value.Json.Span, value.Version);
-        if (parsed is null) return false;
-        record = parsed;
-        return true;
+        if (await Store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value) return null;
+        return AccountRecord.Parse(value.Json.Span, value.Version);
     }
 }

@@ -38,37 +38,39 @@ public sealed class AccountsService : ApiService
 
     private IStore Store => _directory.Store;
 
-    protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
+    protected override async ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
-        if (!TryResolve(request, write: false, out var target, out var error)) return new(error);
+        if (!TryResolve(request, write: false, out var target, out var error)) return error;
         var query = request.Query;
-        if (query.Has("k") && query.Has("k2")) return new(ErrorCode.BadParam);
+        if (query.Has("k") && query.Has("k2")) return ErrorCode.BadParam;
         if (TimeSeriesQuery.IsAsked(request))
         {
             // The audit trail of the records, each version shown as a reply shows the record: never a hash.
-            if (query.Has("k2")) return new(ErrorCode.BadParam);
-            if (query.TryGet("k", out var one) && !AccountNames.IsValid(one)) return new(ErrorCode.BadKey);
-            return TimeSeriesQuery.ReadAsync(request with { Store = Store.Bucket(target.Bucket), Path = target.Path }, AccountDirectory.Layer,
-                query.Get("k"), AccountRecord.Shown);
+            if (query.Has("k2")) return ErrorCode.BadParam;
+            if (query.TryGet("k", out var one) && !AccountNames.IsValid(one)) return ErrorCode.BadKey;
+            return await TimeSeriesQuery.ReadAsync(request with { Store = Store.Bucket(target.Bucket), Path = target.Path }, AccountDirectory.Layer,
+                query.Get("k"), AccountRecord.Shown).ConfigureAwait(false);
         }
         if (query.TryGet("k", out var key))
         {
-            if (!AddressRules.IsValidKey(key)) return new(ErrorCode.BadKey);
-            return new(_directory.TryRead(new EntryAddress(target.Bucket, AccountDirectory.Layer, target.Path, key), out var record)
+            if (!AddressRules.IsValidKey(key)) return ErrorCode.BadKey;
+            return await _directory.ReadAsync(new EntryAddress(target.Bucket, AccountDirectory.Layer, target.Path, key), request.CancellationToken)
+                .ConfigureAwait(false) is { } record
                 ? Public(record)
-                : ErrorCode.NotFound);
+                : ErrorCode.NotFound;
         }
         if (query.TryGet("k2", out var email))
         {
-            if (target.Path != AccountDirectory.AccountsPath) return new(ErrorCode.BadParam);
-            if (!AddressRules.IsValidKey(email)) return new(ErrorCode.BadKey);
-            if (!Store.Bucket(target.Bucket).TryGetBySecondaryKey(AccountDirectory.Layer, target.Path, SecondaryKeySlot.K2,
-                    EmailAddress.Normalize(email), out _, out var value))
-                return new(ErrorCode.NotFound);
-            var record = AccountRecord.Parse(value.Json.Span, value.Version);
-            return new(record is null ? ErrorCode.NotFound : Public(record));
+            if (target.Path != AccountDirectory.AccountsPath) return ErrorCode.BadParam;
+            if (!AddressRules.IsValidKey(email)) return ErrorCode.BadKey;
+            if (await Store.Bucket(target.Bucket).GetBySecondaryKeyAsync(AccountDirectory.Layer, target.Path, SecondaryKeySlot.K2,
+                    EmailAddress.Normalize(email), request.CancellationToken).ConfigureAwait(false) is not { } found)
+                return ErrorCode.NotFound;
+            var record = AccountRecord.Parse(found.Value.Json.Span, found.Value.Version);
+            return record is null ? ErrorCode.NotFound : Public(record);
         }
-        return new(PagedArray.Keys(query, Store.Bucket(target.Bucket), AccountDirectory.Layer, target.Path));
+        return await PagedArray.KeysAsync(query, Store.Bucket(target.Bucket), AccountDirectory.Layer, target.Path, request.CancellationToken)
+            .ConfigureAwait(false);
     }
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
@@ -96,7 +98,8 @@ public sealed class AccountsService : ApiService
 
         var name = body.Key;
         var address = target.IsAdmins ? AccountDirectory.AdminAddress(target.Bucket, name) : AccountDirectory.AccountAddress(target.Bucket, name);
-        return await PostCreates.CreateOrUpdateAsync(Store.TryGetLatest(address, out _),
+        return await PostCreates.CreateOrUpdateAsync(
+            await Store.GetLatestAsync(address, request.CancellationToken).ConfigureAwait(false) is not null,
             () => target.IsAdmins
                 ? PutAdminAsync(request, target, name, changes, WriteCondition.IfAbsent)
                 : CreateAccountAsync(request, target, name, changes),
@@ -108,7 +111,7 @@ public sealed class AccountsService : ApiService
         // The merge is a compare-and-set on the version read, so concurrent merges never lose each other's fields.
         for (var attempt = 0; ; attempt++)
         {
-            if (!_directory.TryRead(address, out var current)) return ErrorCode.NotFound;
+            if (await _directory.ReadAsync(address, request.CancellationToken).ConfigureAwait(false) is not { } current) return ErrorCode.NotFound;
             var merged = (JsonObject)current.Fields.DeepClone();
             ErrorCode error;
             string? secret = null;
@@ -118,7 +121,7 @@ public sealed class AccountsService : ApiService
             {
                 var result = await Store.PutAsync(address, JsonSerializer.SerializeToUtf8Bytes(merged), request.Caller.Actor,
                     WriteCondition.IfVersion(current.Version), isAdmin ? SecondaryKeys.None : EmailKey(email), request.CancellationToken).ConfigureAwait(false);
-                _directory.NoteChange();
+                await _directory.NoteChangeAsync().ConfigureAwait(false);
                 return Public(new AccountRecord(merged, result.Version), secret);
             }
             catch (EngineException e) when (e.Error == EngineError.VersionConflict && attempt < 4)
@@ -139,24 +142,24 @@ public sealed class AccountsService : ApiService
         if (target.IsAdmins)
         {
             var removed = await Store.DeleteAsync(AccountDirectory.AdminAddress(target.Bucket, key), actor, WriteCondition.None, ct).ConfigureAwait(false);
-            _directory.NoteChange();
+            await _directory.NoteChangeAsync().ConfigureAwait(false);
             return ApiReply.OkNumber(removed.Applied ? 1 : 0);
         }
 
         // The record goes first, so the account's logins stop before its data does. The buckets are dropped even
         // when the record was already gone, so repeating a delete that was interrupted finishes the job.
         var deleted = await Store.DeleteAsync(AccountDirectory.AccountAddress(target.Bucket, key), actor, WriteCondition.None, ct).ConfigureAwait(false);
-        _directory.NoteChange();
+        await _directory.NoteChangeAsync().ConfigureAwait(false);
         var bucket = request.Caller.IsSystem ? key : $"{request.Caller.Ident}#{key}";
         if (request.Caller.IsSystem)
-            foreach (var sub in Store.ListBuckets(bucket + "#"))
+            foreach (var sub in await Store.ListBucketsAsync(bucket + "#", ct).ConfigureAwait(false))
             {
                 await Store.DeleteBucketAsync(sub, actor, ct).ConfigureAwait(false);
-                _accessPolicy.Forget(sub);
+                await _accessPolicy.ForgetAsync(sub).ConfigureAwait(false);
             }
         await Store.DeleteBucketAsync(bucket, actor, ct).ConfigureAwait(false);
-        _accessPolicy.Forget(bucket);
-        _directory.NoteChange();
+        await _accessPolicy.ForgetAsync(bucket).ConfigureAwait(false);
+        await _directory.NoteChangeAsync().ConfigureAwait(false);
         return ApiReply.OkNumber(deleted.Applied ? 1 : 0);
     }
 
@@ -196,7 +199,7 @@ public sealed class AccountsService : ApiService
 
         var result = await Store.PutAsync(AccountDirectory.AccountAddress(target.Bucket, name), JsonSerializer.SerializeToUtf8Bytes(record),
             request.Caller.Actor, WriteCondition.IfAbsent, EmailKey(email), request.CancellationToken).ConfigureAwait(false);
-        _directory.NoteChange();
+        await _directory.NoteChangeAsync().ConfigureAwait(false);
         return Public(new AccountRecord(record, result.Version), secret);
     }
 
@@ -212,7 +215,7 @@ public sealed class AccountsService : ApiService
         };
         var result = await Store.PutAsync(AccountDirectory.AdminAddress(target.Bucket, adminKey), JsonSerializer.SerializeToUtf8Bytes(record),
             request.Caller.Actor, condition, SecondaryKeys.None, request.CancellationToken).ConfigureAwait(false);
-        _directory.NoteChange();
+        await _directory.NoteChangeAsync().ConfigureAwait(false);
         return Public(new AccountRecord(record, result.Version));
     }
 

@@ -59,26 +59,26 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     /// <inheritdoc cref="PasswordChecks"/>
     public long SecretChecks => _secrets.Verifications;
 
-    public ValueTask<LoginResult> AuthenticateAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken = default)
+    public async ValueTask<LoginResult> AuthenticateAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(userName) || string.IsNullOrEmpty(password)
             || userName.Length > LoginForm.MaxPartLength || password.Length > LoginForm.MaxPartLength)
-            return new(LoginResult.Refused);
+            return LoginResult.Refused;
         // The cache is asked before the credential is even parsed: a repeated login costs one HMAC and one lookup.
         var cacheKey = CacheKey(userName, password);
         var generation = _directory.Generation;
         var now = _clock.GetUtcNow().UtcTicks;
         if (_cache.TryGetValue(cacheKey, out var cached) && cached.Generation == generation && now < cached.ExpiresAt)
-            return new(LoginResult.Accepted(cached.Caller));
+            return LoginResult.Accepted(cached.Caller);
 
-        if (!LoginForm.TryParse(userName, password, out var form)) return new(LoginResult.Refused);
-        var result = Attempt(form, client, passwordLogin: false);
+        if (!LoginForm.TryParse(userName, password, out var form)) return LoginResult.Refused;
+        var result = await AttemptAsync(form, client, passwordLogin: false, cancellationToken).ConfigureAwait(false);
         if (result.Caller is { } caller)
         {
             if (_cache.Count >= MaxCachedLogins) _cache.Clear();
             _cache[cacheKey] = new CachedLogin(caller, generation, now + _cacheFor.Ticks);
         }
-        return new(result);
+        return result;
     }
 
     /// <summary>
@@ -86,7 +86,9 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     /// an admin's password. Not cached: sessions are created rarely and PBKDF2 is meant to be slow.
     /// </summary>
     public ValueTask<LoginResult> AuthenticatePasswordAsync(string login, string password, IPAddress? client, CancellationToken cancellationToken = default) =>
-        new(LoginForm.TryParsePasswordLogin(login, password, out var form) ? Attempt(form, client, passwordLogin: true) : LoginResult.Refused);
+        LoginForm.TryParsePasswordLogin(login, password, out var form)
+            ? AttemptAsync(form, client, passwordLogin: true, cancellationToken)
+            : new(LoginResult.Refused);
 
     /// <summary>
     /// Whether a caller authenticated earlier (a bearer token carries one for minutes, a live connection for hours) may
@@ -94,14 +96,14 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     /// <see cref="Caller.Standing"/> still matches those records (no re-creation, no new secret or password since).
     /// Answered from memory and remembered per actor until the next account change, so it can be asked on every request.
     /// </summary>
-    public bool Stands(Caller caller)
+    public async ValueTask<bool> StandsAsync(Caller caller, CancellationToken cancellationToken = default)
     {
         if (caller.IsSystem) return true;
         if (caller.Standing is null) return false;
         var generation = _directory.Generation;
         if (!_standing.TryGetValue(caller.Actor, out var known) || known.Generation != generation)
         {
-            known = (generation, CurrentStanding(caller));
+            known = (generation, await CurrentStandingAsync(caller, cancellationToken).ConfigureAwait(false));
             if (_standing.Count >= MaxCachedLogins) _standing.Clear();
             _standing[caller.Actor] = known;
         }
@@ -109,21 +111,24 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
     }
 
     /// <summary>The standing the records give the caller's identity as they are; null when it may not act at all.</summary>
-    private string? CurrentStanding(Caller caller)
+    private async ValueTask<string?> CurrentStandingAsync(Caller caller, CancellationToken cancellationToken)
     {
-        if (!_directory.TryGetAccount(Caller.SystemBucket, caller.Ident, out var top) || !top.Active) return null;
+        if (await _directory.GetAccountAsync(Caller.SystemBucket, caller.Ident, cancellationToken).ConfigureAwait(false) is not { Active: true } top)
+            return null;
         switch (caller.Kind)
         {
             case CallerKind.Account:
                 return caller.Bucket == caller.Ident ? CallerStanding.Of(top) : null;
             case CallerKind.SubAccount:
                 return caller.Bucket.Length > caller.Ident.Length + 1
-                       && _directory.TryGetAccount(caller.Ident, caller.Bucket[(caller.Ident.Length + 1)..], out var sub) && sub.Active
+                       && await _directory.GetAccountAsync(caller.Ident, caller.Bucket[(caller.Ident.Length + 1)..], cancellationToken)
+                           .ConfigureAwait(false) is { Active: true } sub
                     ? CallerStanding.Of(top, sub)
                     : null;
             case CallerKind.Admin:
                 return caller.Actor.StartsWith(caller.Ident + ":", StringComparison.Ordinal)
-                       && _directory.TryGetAdmin(caller.Ident, caller.Actor[(caller.Ident.Length + 1)..], out var admin)
+                       && await _directory.GetAdminAsync(caller.Ident, caller.Actor[(caller.Ident.Length + 1)..], cancellationToken)
+                           .ConfigureAwait(false) is { } admin
                     ? CallerStanding.Of(top, admin)
                     : null;
             default:
@@ -131,11 +136,11 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
         }
     }
 
-    private LoginResult Attempt(LoginForm form, IPAddress? client, bool passwordLogin)
+    private async ValueTask<LoginResult> AttemptAsync(LoginForm form, IPAddress? client, bool passwordLogin, CancellationToken cancellationToken)
     {
         var actor = form.Actor;
         if (!_throttle.TryAdmit(actor, client, out var retryAfter)) return LoginResult.Wait(retryAfter);
-        var caller = Verify(form, passwordLogin);
+        var caller = await VerifyAsync(form, passwordLogin, cancellationToken).ConfigureAwait(false);
         if (caller is null)
         {
             _throttle.Failed(actor, client);
@@ -145,7 +150,7 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
         return LoginResult.Accepted(caller);
     }
 
-    private Caller? Verify(LoginForm form, bool passwordLogin)
+    private async ValueTask<Caller?> VerifyAsync(LoginForm form, bool passwordLogin, CancellationToken cancellationToken)
     {
         if (form.Kind == LoginKind.System)
             return CryptographicOperations.FixedTimeEquals(_systemSecretHash, HashForCompare(form.Secret))
@@ -154,7 +159,9 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
 
         // Every login into an account's buckets needs the top-level account to exist and be active. Whatever is
         // missing, the secret is still hashed (against a dummy), so a refusal takes as long as a wrong secret.
-        var top = _directory.TryGetAccount(Caller.SystemBucket, form.Ident, out var found) && found.Active ? found : null;
+        var top = await _directory.GetAccountAsync(Caller.SystemBucket, form.Ident, cancellationToken).ConfigureAwait(false) is { Active: true } found
+            ? found
+            : null;
         switch (form.Kind)
         {
             case LoginKind.Account:
@@ -163,7 +170,10 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
                     : null;
             case LoginKind.SubAccount or LoginKind.SubAccountByParentSecret:
             {
-                var sub = top is not null && _directory.TryGetAccount(form.Ident, form.Sub!, out var record) && record.Active ? record : null;
+                var sub = top is not null
+                          && await _directory.GetAccountAsync(form.Ident, form.Sub!, cancellationToken).ConfigureAwait(false) is { Active: true } record
+                    ? record
+                    : null;
                 var checkedAgainst = form.Kind == LoginKind.SubAccount ? sub : sub is null ? null : top;
                 if (!Check(checkedAgainst, form.Secret, passwordLogin)) return null;
                 var bucket = form.Bucket;
@@ -171,8 +181,8 @@ public sealed class CallerAuthenticator : ICallerAuthenticator
             }
             case LoginKind.Admin:
             {
-                AccountRecord? admin = null;
-                var hash = top is not null && _directory.TryGetAdmin(form.Ident, form.AdminKey!, out admin) ? admin.PasswordHash : null;
+                var admin = top is null ? null : await _directory.GetAdminAsync(form.Ident, form.AdminKey!, cancellationToken).ConfigureAwait(false);
+                var hash = admin?.PasswordHash;
                 return VerifyPassword(form.Secret, hash)
                     ? new Caller(form.Ident, $"{form.Ident}:{form.AdminKey}", CallerKind.Admin, [CallerRoles.Admin]) { Standing = CallerStanding.Of(top!, admin) }
                     : null;

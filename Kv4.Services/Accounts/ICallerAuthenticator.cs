@@ -16,7 +16,7 @@ public interface ICallerAuthenticator
 
     /// <summary>
     /// Whether a caller admitted earlier (by a token, or holding a live connection) may still act: its records exist,
-    /// are active and still give it the <see cref="Caller.Standing"/> it was admitted with. A memory read.
+    /// are active and still give it the <see cref="Caller.Standing"/> it was admitted with.
     /// </summary>
-    bool Stands(Caller caller);
+    ValueTask<bool> StandsAsync(Caller caller, CancellationToken cancellationToken = default);
 }

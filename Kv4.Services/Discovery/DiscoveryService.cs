@@ -14,24 +14,26 @@ namespace Kv4.Services.Discovery;
 /// </summary>
 public sealed class DiscoveryService() : ApiService(BuiltInServices.Discovery)
 {
-    protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
+    protected override async ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
         var store = request.Store;
-        if (!QueryValues.TryGetDepth(request.Query, request.Path, out var depth)) return new(ErrorCode.BadParam);
+        if (!QueryValues.TryGetDepth(request.Query, request.Path, out var depth)) return ErrorCode.BadParam;
         if (!request.Query.TryGet("l", out var layer))
         {
-            if (request.Path.Length > 0 || depth is not null) return new(ErrorCode.BadParam);
-            var layers = store.ListLayers();
-            return new(ApiReply.OkWriter(writer =>
+            if (request.Path.Length > 0 || depth is not null) return ErrorCode.BadParam;
+            var layers = await store.ListLayersAsync(request.CancellationToken).ConfigureAwait(false);
+            return ApiReply.OkWriter(writer =>
             {
                 writer.WriteStartObject();
                 foreach (var count in layers) writer.WriteNumber(count.Layer, count.Entries);
                 writer.WriteEndObject();
-            }));
+            });
         }
         if (!AddressRules.IsValidLayer(layer)
-            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, "ds", [layer, request.Path], out var page))
-            return new(ErrorCode.BadParam);
-        return new(PagedArray.Reply(store.ListPaths(layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
+            || await PageRequest.ReadAsync(request.Query, QueryValues.DefaultListingPageSize, store, "ds", [layer, request.Path],
+                request.CancellationToken).ConfigureAwait(false) is not { } page)
+            return ErrorCode.BadParam;
+        return PagedArray.Reply(await store.ListPathsAsync(layer, request.Path, depth, page.AfterItem, page.Limit + 1, request.CancellationToken)
+            .ConfigureAwait(false), page);
     }
 }

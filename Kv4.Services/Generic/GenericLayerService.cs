@@ -24,20 +24,19 @@ public class GenericLayerService : ApiService
 
     public string Layer { get; }
 
-    protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
+    protected override async ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
         var query = request.Query;
-        if (TimeSeriesQuery.IsAsked(request)) return TimeSeriesAsync(request);
+        if (TimeSeriesQuery.IsAsked(request)) return await TimeSeriesAsync(request).ConfigureAwait(false);
         var store = request.Store;
 
-        if (!TryGetSingleLookup(query, out var slot, out var lookup, out var error)) return new(error);
-        if (lookup is null) return new(PagedArray.Keys(query, store, Layer, request.Path));
+        if (!TryGetSingleLookup(query, out var slot, out var lookup, out var error)) return error;
+        if (lookup is null) return await PagedArray.KeysAsync(query, store, Layer, request.Path, request.CancellationToken).ConfigureAwait(false);
 
-        StoredValue value;
         var found = slot is null
-            ? store.TryGetLatest(Layer, request.Path, lookup, out value)
-            : store.TryGetBySecondaryKey(Layer, request.Path, slot.Value, lookup, out _, out value);
-        return new(found ? ApiReply.OkStored(value.Json, value.Version) : ApiReply.Fail(ErrorCode.NotFound));
+            ? await store.GetLatestAsync(Layer, request.Path, lookup, request.CancellationToken).ConfigureAwait(false)
+            : (await store.GetBySecondaryKeyAsync(Layer, request.Path, slot.Value, lookup, request.CancellationToken).ConfigureAwait(false))?.Value;
+        return found is { } value ? ApiReply.OkStored(value.Json, value.Version) : ApiReply.Fail(ErrorCode.NotFound);
     }
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
@@ -65,7 +64,8 @@ public class GenericLayerService : ApiService
 
         var store = request.Store;
         if (versionText is null)
-            return await PostCreates.CreateOrUpdateAsync(store.TryGetLatest(Layer, request.Path, body.Key, out _),
+            return await PostCreates.CreateOrUpdateAsync(
+                await store.GetLatestAsync(Layer, request.Path, body.Key, request.CancellationToken).ConfigureAwait(false) is not null,
                 async () =>
                 {
                     var created = await store.PutAsync(Layer, request.Path, body.Key, body.StorableValue, request.Caller.Actor,
@@ -76,10 +76,13 @@ public class GenericLayerService : ApiService
 
         if (!VersionId.TryParse(versionText, out var expected))
             // Not a version this store ever issued: stale by definition, unless there is nothing to compare with.
-            return store.TryGetLatest(Layer, request.Path, body.Key, out _) ? ErrorCode.VersionConflict : ErrorCode.NotFound;
+            return await store.GetLatestAsync(Layer, request.Path, body.Key, request.CancellationToken).ConfigureAwait(false) is not null
+                ? ErrorCode.VersionConflict
+                : ErrorCode.NotFound;
 
         var secondaryKeys = body.SecondaryKeys;
-        if (!body.HasSecondaryKeys && store.TryGetSecondaryKeys(Layer, request.Path, body.Key, out var current))
+        if (!body.HasSecondaryKeys
+            && await store.GetSecondaryKeysAsync(Layer, request.Path, body.Key, request.CancellationToken).ConfigureAwait(false) is { } current)
             secondaryKeys = current;
         var result = await store.PutAsync(Layer, request.Path, body.Key, body.StorableValue, request.Caller.Actor,
             WriteCondition.IfVersion(expected), secondaryKeys, request.CancellationToken).ConfigureAwait(false);

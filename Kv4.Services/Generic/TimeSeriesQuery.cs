@@ -27,8 +27,8 @@ public static class TimeSeriesQuery
         if (format is not null and not "full") return ErrorCode.BadParam;
         if (!TimeGroup.TryParseRange(query.Get("gs"), query.Get("ge"), out var fromMs, out var toMs)) return ErrorCode.BadParam;
         var store = request.Store;
-        if (!PageRequest.TryRead(query, HistoryQuery.DefaultLimit, store, key is null ? "path-history" : "key-history",
-                [layer, request.Path, key ?? ""], out var page)
+        if (await PageRequest.ReadAsync(query, HistoryQuery.DefaultLimit, store, key is null ? "path-history" : "key-history",
+                [layer, request.Path, key ?? ""], request.CancellationToken).ConfigureAwait(false) is not { } page
             || !page.TryGetAfterPosition(out var after))
             return ErrorCode.BadParam;
 

@@ -25,17 +25,18 @@ public sealed class NamespaceService() : ApiService(BuiltInServices.Namespace), 
     private static readonly ReadOnlyMemory<byte> MarkerValue = "true"u8.ToArray();
 
     /// <summary>Whether the node at exactly <paramref name="path"/> (normal form) was created in the bucket.</summary>
-    public static bool NodeExists(IBucketReadView bucket, string path) =>
-        path.Length > 0 && bucket.TryGetLatest(Layer, path, MarkerKey, out _);
+    public static async ValueTask<bool> NodeExistsAsync(IBucketReadView bucket, string path, CancellationToken cancellationToken) =>
+        path.Length > 0 && await bucket.GetLatestAsync(Layer, path, MarkerKey, cancellationToken).ConfigureAwait(false) is not null;
 
     /// <summary>Creates the node; creating an existing node changes nothing. `v` is the node's path.</summary>
     /// <summary>For `_token`: a channel exists when its node was created.</summary>
-    public bool Exists(IBucketReadView bucket, string path) => NodeExists(bucket, path);
+    public ValueTask<bool> ExistsAsync(IBucketReadView bucket, string path, CancellationToken cancellationToken) =>
+        NodeExistsAsync(bucket, path, cancellationToken);
 
     protected override async ValueTask<ApiReply> PutAsync(ApiRequest request)
     {
         if (request.Path.Length == 0) return ErrorCode.BadPath;
-        if (!NodeExists(request.Store, request.Path))
+        if (!await NodeExistsAsync(request.Store, request.Path, request.CancellationToken).ConfigureAwait(false))
         {
             try
             {
@@ -54,13 +55,15 @@ public sealed class NamespaceService() : ApiService(BuiltInServices.Namespace), 
     /// The nodes at or under the path, at most `depth` segments below it; with `time_series=1` the history of the
     /// node itself (`true` when created, null when deleted).
     /// </summary>
-    protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
+    protected override async ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
-        if (TimeSeriesQuery.IsAsked(request)) return TimeSeriesQuery.ReadAsync(request, Layer, MarkerKey);
+        if (TimeSeriesQuery.IsAsked(request)) return await TimeSeriesQuery.ReadAsync(request, Layer, MarkerKey).ConfigureAwait(false);
         if (!QueryValues.TryGetDepth(request.Query, request.Path, out var depth)
-            || !PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, request.Store, "ns", [request.Path], out var page))
-            return new(ErrorCode.BadParam);
-        return new(PagedArray.Reply(request.Store.ListPaths(Layer, request.Path, depth, page.AfterItem, page.Limit + 1), page));
+            || await PageRequest.ReadAsync(request.Query, QueryValues.DefaultListingPageSize, request.Store, "ns", [request.Path],
+                request.CancellationToken).ConfigureAwait(false) is not { } page)
+            return ErrorCode.BadParam;
+        return PagedArray.Reply(await request.Store.ListPathsAsync(Layer, request.Path, depth, page.AfterItem, page.Limit + 1,
+            request.CancellationToken).ConfigureAwait(false), page);
     }
 
     protected override async ValueTask<ApiReply> DeleteAsync(ApiRequest request) =>

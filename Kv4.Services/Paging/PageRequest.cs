@@ -32,18 +32,17 @@ public readonly struct PageRequest
     /// <summary>
     /// Reads `limit` and `cursor`. <paramref name="kind"/> names the listing and <paramref name="parts"/> what it
     /// lists in the caller's bucket, the one <paramref name="store"/> is scoped to (layer, path, key...). A cursor that
-    /// is not one this listing of this incarnation of the bucket handed out is bad_param.
+    /// is not one this listing of this incarnation of the bucket handed out is bad_param (null).
     /// </summary>
-    public static bool TryRead(ApiQuery query, int defaultLimit, Kv4.Services.Storage.IBucketReadView store, string kind, ReadOnlySpan<string> parts,
-        out PageRequest page)
+    public static async ValueTask<PageRequest?> ReadAsync(ApiQuery query, int defaultLimit, Kv4.Services.Storage.IBucketReadView store, string kind,
+        string[] parts, CancellationToken cancellationToken)
     {
-        page = default;
-        if (!QueryValues.TryGetLimit(query, defaultLimit, out var limit)) return false;
-        var scope = string.Join("\n", [kind, store.Bucket, store.Incarnation.ToString(System.Globalization.CultureInfo.InvariantCulture), .. parts]);
+        if (!QueryValues.TryGetLimit(query, defaultLimit, out var limit)) return null;
+        var incarnation = await store.IncarnationAsync(cancellationToken).ConfigureAwait(false);
+        var scope = string.Join("\n", [kind, store.Bucket, incarnation.ToString(System.Globalization.CultureInfo.InvariantCulture), .. parts]);
         byte[]? after = null;
-        if (query.TryGet("cursor", out var text) && !PageCursor.TryOpen(scope, text, out after)) return false;
-        page = new PageRequest(scope, limit, after);
-        return true;
+        if (query.TryGet("cursor", out var text) && !PageCursor.TryOpen(scope, text, out after)) return null;
+        return new PageRequest(scope, limit, after);
     }
 
     /// <summary>The item a listing's cursor continues after (null without a cursor).</summary>

@@ -23,9 +23,11 @@ public static class PagedArray
     /// One page of the live keys at a path of a layer: what every key listing answers (`_data`, `_cfg`, `_acc`,
     /// `_auth`, `_subs`), with `limit` and `cursor` read from <paramref name="query"/>; a bad one is `bad_param`.
     /// </summary>
-    public static ApiReply Keys(ApiQuery query, Kv4.Services.Storage.IBucketReadView store, string layer, string path) =>
-        PageRequest.TryRead(query, Common.QueryValues.DefaultListingPageSize, store, "keys", [layer, path], out var page)
-            ? Reply(store.ListKeys(layer, path, page.AfterItem, page.Limit + 1), page)
+    public static async ValueTask<ApiReply> KeysAsync(ApiQuery query, Kv4.Services.Storage.IBucketReadView store, string layer, string path,
+        CancellationToken cancellationToken) =>
+        await PageRequest.ReadAsync(query, Common.QueryValues.DefaultListingPageSize, store, "keys", [layer, path], cancellationToken).ConfigureAwait(false)
+            is { } page
+            ? Reply(await store.ListKeysAsync(layer, path, page.AfterItem, page.Limit + 1, cancellationToken).ConfigureAwait(false), page)
             : ApiReply.Fail(ErrorCode.BadParam);
 
     /// <summary>A page of items already in memory (an engine page of up to limit + 1 items tells whether more remain).</summary>

@@ -38,7 +38,7 @@ public sealed class SessionService(Func<string, string, IPAddress?, Cancellation
                 return ErrorCode.NotFound;
             case ApiMethod.Get when request.Path.Length == 0 && request.Caller is { } caller:
             {
-                var list = sessions.List(caller.Bucket);
+                var list = await sessions.ListAsync(caller.Bucket, request.CancellationToken).ConfigureAwait(false);
                 return ApiReply.OkWriter(writer =>
                 {
                     writer.WriteStartArray();

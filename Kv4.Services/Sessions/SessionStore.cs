@@ -17,7 +17,7 @@ namespace Kv4.Services.Sessions;
 ///                                "std":"&lt;the login's standing&gt;"}
 /// </code>
 /// Revoking deletes the entry; a session whose entry is gone (revoked, or its bucket deleted) is revoked, and
-/// <see cref="IsRevoked"/> is a memory read. The refresh token handed out is "&lt;base64url bucket&gt;.&lt;sid&gt;.&lt;secret&gt;";
+/// <see cref="IsRevokedAsync"/> is a latest-value read. The refresh token handed out is "&lt;base64url bucket&gt;.&lt;sid&gt;.&lt;secret&gt;";
 /// only the secret's hash is stored, and each refresh replaces it (compare-and-set, so a token refreshes once).
 /// </summary>
 public sealed class SessionStore(IStore store, StandingChanges changes, TimeProvider? clock = null) : ISessionRegistry
@@ -26,9 +26,9 @@ public sealed class SessionStore(IStore store, StandingChanges changes, TimeProv
     private const string Root = "";
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
-    public bool IsRevoked(string bucket, string sessionId) =>
+    public async ValueTask<bool> IsRevokedAsync(string bucket, string sessionId, CancellationToken cancellationToken = default) =>
         !Kv4.Engine.Rules.AddressRules.IsValidBucket(bucket) || !Kv4.Engine.Rules.AddressRules.IsValidKey(sessionId) ||
-        !store.TryGetLatest(new EntryAddress(bucket, Layer, Root, sessionId), out _);
+        await store.GetLatestAsync(new EntryAddress(bucket, Layer, Root, sessionId), cancellationToken).ConfigureAwait(false) is null;
 
     /// <summary>Opens a session for an authenticated caller. Returns its id and refresh token.</summary>
     public async Task<(string SessionId, string RefreshToken)> OpenAsync(Caller caller, TimeSpan refreshLifetime, CancellationToken cancellationToken)
@@ -51,7 +51,7 @@ public sealed class SessionStore(IStore store, StandingChanges changes, TimeProv
     public async Task<(Caller Caller, string RefreshToken)?> RefreshAsync(string refreshToken, TimeSpan refreshLifetime, CancellationToken cancellationToken)
     {
         if (!TryParseRefreshToken(refreshToken, out var bucket, out var sid, out var secret)) return null;
-        if (!store.TryGetLatest(Address(bucket, sid), out var stored)) return null;
+        if (await store.GetLatestAsync(Address(bucket, sid), cancellationToken).ConfigureAwait(false) is not { } stored) return null;
         var record = SessionRecord.Parse(stored.Json.Span);
         var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
         if (record is null || record.ExpiresMs <= now) return null;
@@ -74,11 +74,12 @@ public sealed class SessionStore(IStore store, StandingChanges changes, TimeProv
     }
 
     /// <summary>The sessions of a bucket, oldest first.</summary>
-    public IReadOnlyList<SessionRecord> List(string bucket)
+    public async ValueTask<IReadOnlyList<SessionRecord>> ListAsync(string bucket, CancellationToken cancellationToken)
     {
         var list = new List<SessionRecord>();
-        foreach (var sid in store.Bucket(bucket).ListKeys(Layer, Root))
-            if (store.TryGetLatest(Address(bucket, sid), out var value) && SessionRecord.Parse(value.Json.Span) is { } record)
+        foreach (var sid in await store.Bucket(bucket).ListKeysAsync(Layer, Root, cancellationToken).ConfigureAwait(false))
+            if (await store.GetLatestAsync(Address(bucket, sid), cancellationToken).ConfigureAwait(false) is { } value
+                && SessionRecord.Parse(value.Json.Span) is { } record)
                 list.Add(record);
         list.Sort((a, b) => a.CreatedMs.CompareTo(b.CreatedMs));
         return list;
@@ -89,7 +90,7 @@ public sealed class SessionStore(IStore store, StandingChanges changes, TimeProv
     {
         if (!Kv4.Engine.Rules.AddressRules.IsValidKey(sessionId)) return false;
         var result = await store.DeleteAsync(Address(bucket, sessionId), actor, cancellationToken: cancellationToken).ConfigureAwait(false);
-        changes.Raise();
+        await changes.RaiseAsync().ConfigureAwait(false);
         return result.Applied;
     }
 
@@ -97,7 +98,7 @@ public sealed class SessionStore(IStore store, StandingChanges changes, TimeProv
     public async Task<long> RevokeAllAsync(string bucket, string actor, CancellationToken cancellationToken)
     {
         var revoked = await store.Bucket(bucket).DeleteTreeAsync(Layer, Root, actor, cancellationToken).ConfigureAwait(false);
-        changes.Raise();
+        await changes.RaiseAsync().ConfigureAwait(false);
         return revoked;
     }
 

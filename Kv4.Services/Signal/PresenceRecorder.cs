@@ -111,14 +111,14 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
     public async Task<int> RemoveStaleAsync(CancellationToken cancellationToken = default)
     {
         var removed = 0;
-        foreach (var bucket in store.ListBuckets())
+        foreach (var bucket in await store.ListBucketsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            foreach (var path in store.Bucket(bucket).ListPaths(Layer, ""))
+            foreach (var path in await store.Bucket(bucket).ListPathsAsync(Layer, "", cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                foreach (var key in store.Bucket(bucket).ListKeys(Layer, path))
+                foreach (var key in await store.Bucket(bucket).ListKeysAsync(Layer, path, cancellationToken).ConfigureAwait(false))
                 {
                     var address = new EntryAddress(bucket, Layer, path, key);
-                    if (!store.TryGetLatest(address, out var value) || !IsOurs(value.Json.Span)) continue;
+                    if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsOurs(value.Json.Span)) continue;
                     var result = await store.DeleteAsync(address, nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
                     if (result.Applied) removed++;
                 }

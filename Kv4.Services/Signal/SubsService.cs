@@ -33,15 +33,17 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
                 if (user is not null && !AddressRules.IsValidKey(user)) return ApiReply.Fail(ErrorCode.BadKey);
                 return await TimeSeriesQuery.ReadAsync(request, PresenceRecorder.Layer, user).ConfigureAwait(false);
             case ApiMethod.Get when user is not null:
-                return store.TryGetLatest(PresenceRecorder.Layer, path, user, out var one)
+                return await store.GetLatestAsync(PresenceRecorder.Layer, path, user, request.CancellationToken).ConfigureAwait(false) is { } one
                     ? ApiReply.OkStored(one.Json, one.Version)
                     : ApiReply.Fail(ErrorCode.NotFound);
             case ApiMethod.Get when request.Query.Get("as") == "values":
             {
                 // Paged by user like the plain listing: a page of keys, then their entries.
-                if (!PageRequest.TryRead(request.Query, QueryValues.DefaultListingPageSize, store, "keys", [PresenceRecorder.Layer, path], out var page))
+                if (await PageRequest.ReadAsync(request.Query, QueryValues.DefaultListingPageSize, store, "keys", [PresenceRecorder.Layer, path],
+                        request.CancellationToken).ConfigureAwait(false) is not { } page)
                     return ApiReply.Fail(ErrorCode.BadParam);
-                var keys = store.ListKeys(PresenceRecorder.Layer, path, page.AfterItem, page.Limit + 1);
+                var keys = await store.ListKeysAsync(PresenceRecorder.Layer, path, page.AfterItem, page.Limit + 1, request.CancellationToken)
+                    .ConfigureAwait(false);
                 var entries = new List<(string User, StoredValue Value)>(keys.Count);
                 for (var i = 0; i < keys.Count; i++)
                 {
@@ -51,13 +53,14 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
                     {
                         if (entries.Count == page.Limit) entries.Add((keys[i], default));
                     }
-                    else if (store.TryGetLatest(PresenceRecorder.Layer, path, keys[i], out var value)) entries.Add((keys[i], value));
+                    else if (await store.GetLatestAsync(PresenceRecorder.Layer, path, keys[i], request.CancellationToken).ConfigureAwait(false) is { } value)
+                        entries.Add((keys[i], value));
                 }
                 return PagedArray.Reply(entries, page, static (writer, entry) => writer.WriteRawValue(entry.Value.Json.Span, skipInputValidation: true),
                     static entry => entry.User);
             }
             case ApiMethod.Get:
-                return PagedArray.Keys(request.Query, store, PresenceRecorder.Layer, path);
+                return await PagedArray.KeysAsync(request.Query, store, PresenceRecorder.Layer, path, request.CancellationToken).ConfigureAwait(false);
             case ApiMethod.Delete:
                 return ApiReply.OkNumber(await KickAsync(store, path, user, request.Caller.Actor, request.CancellationToken).ConfigureAwait(false));
             default:
@@ -86,10 +89,10 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
         foreach (var connection in hub.Connections(bucket, onChannel, user)) live.Add((PresenceRecorder.PathOf(connection.Channel), connection.User));
         // Entries without a live connection here (left by another node or a crash) are removed too, so the list
         // shows only who is really there.
-        var paths = user is null ? store.ListPaths(PresenceRecorder.Layer, path) : [path];
+        var paths = user is null ? await store.ListPathsAsync(PresenceRecorder.Layer, path, cancellationToken: cancellationToken).ConfigureAwait(false) : [path];
         foreach (var entryPath in paths)
         {
-            var keys = user is null ? store.ListKeys(PresenceRecorder.Layer, entryPath) : [user];
+            var keys = user is null ? await store.ListKeysAsync(PresenceRecorder.Layer, entryPath, cancellationToken).ConfigureAwait(false) : [user];
             foreach (var key in keys)
             {
                 if (gone.Contains((entryPath, key)) || live.Contains((entryPath, key))) continue;

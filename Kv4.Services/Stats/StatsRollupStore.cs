@@ -36,7 +36,9 @@ public sealed class StatsRollupStore(IStore store)
         {
             while (pending.TryPeek(out var entry))
             {
-                var minutes = store.TryGetLatest(entry.Key, out var stored) ? ReadMinutes(stored.Json.Span) : new SortedDictionary<int, Rollup>();
+                var minutes = await store.GetLatestAsync(entry.Key, cancellationToken).ConfigureAwait(false) is { } stored
+                    ? ReadMinutes(stored.Json.Span)
+                    : new SortedDictionary<int, Rollup>();
                 foreach (var (cell, rollup) in entry.Value)
                 {
                     var minute = (int)((cell.MinuteMs - StatsSeries.HourStart(cell.MinuteMs)) / 60_000);
@@ -60,20 +62,20 @@ public sealed class StatsRollupStore(IStore store)
     /// root (`GET /_stats?l=api:3` sums every service and method of the account) applied at any entity: "data" sums
     /// data/GET, data/PUT, ...; an entity with nothing under it is just itself.
     /// </summary>
-    public IReadOnlyList<(string Group, Rollup Rollup)> Query(string bucket, string entity, string measurement, string? statsKey,
-        long fromMs, long toMs, int groupDepth)
+    public async ValueTask<IReadOnlyList<(string Group, Rollup Rollup)>> QueryAsync(string bucket, string entity, string measurement, string? statsKey,
+        long fromMs, long toMs, int groupDepth, CancellationToken cancellationToken = default)
     {
         var from = fromMs == long.MinValue ? long.MinValue : StatsSeries.MinuteStart(fromMs);
         var groups = new Dictionary<string, (long FirstMs, Rollup Rollup)>(StringComparer.Ordinal);
-        foreach (var path in store.Bucket(bucket).ListPaths(StatsSeries.Layer, entity))
-            QueryEntity(bucket, path, measurement, statsKey, from, toMs, groupDepth, groups);
+        foreach (var path in await store.Bucket(bucket).ListPathsAsync(StatsSeries.Layer, entity, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await QueryEntityAsync(bucket, path, measurement, statsKey, from, toMs, groupDepth, groups, cancellationToken).ConfigureAwait(false);
         return groups.OrderBy(g => g.Value.FirstMs).Select(g => (g.Key, g.Value.Rollup)).ToList();
     }
 
-    private void QueryEntity(string bucket, string entity, string measurement, string? statsKey, long from, long toMs, int groupDepth,
-        Dictionary<string, (long FirstMs, Rollup Rollup)> groups)
+    private async ValueTask QueryEntityAsync(string bucket, string entity, string measurement, string? statsKey, long from, long toMs, int groupDepth,
+        Dictionary<string, (long FirstMs, Rollup Rollup)> groups, CancellationToken cancellationToken)
     {
-        var keys = store.Bucket(bucket).ListKeys(StatsSeries.Layer, entity);
+        var keys = await store.Bucket(bucket).ListKeysAsync(StatsSeries.Layer, entity, cancellationToken).ConfigureAwait(false);
         var start = from == long.MinValue
             ? measurement + StatsSeries.Separator
             : StatsSeries.HourPrefix(measurement, Math.Max(0, StatsSeries.HourStart(from)));
@@ -82,7 +84,9 @@ public sealed class StatsRollupStore(IStore store)
             if (!StatsSeries.TryParse(keys[i], measurement, out var hourMs, out var key)) break; // past this measurement
             if (hourMs > toMs) break;
             if (statsKey is not null && key != statsKey) continue;
-            if (!store.TryGetLatest(new EntryAddress(bucket, StatsSeries.Layer, entity, keys[i]), out var stored)) continue;
+            if (await store.GetLatestAsync(new EntryAddress(bucket, StatsSeries.Layer, entity, keys[i]), cancellationToken).ConfigureAwait(false)
+                is not { } stored)
+                continue;
             foreach (var (minute, rollup) in ReadMinutes(stored.Json.Span))
             {
                 var minuteMs = hourMs + minute * 60_000L;

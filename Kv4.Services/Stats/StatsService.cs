@@ -33,12 +33,12 @@ public sealed class StatsService(StatsRecorder recorder) : ApiService(BuiltInSer
             : new(ErrorCode.RateLimited);
     }
 
-    protected override ValueTask<ApiReply> GetAsync(ApiRequest request)
+    protected override async ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
-        if (!TryReadSeries(request, out var measurement, out var key, out var error)) return new(error);
+        if (!TryReadSeries(request, out var measurement, out var key, out var error)) return error;
         var gs = request.Query.Get("gs");
         var ge = request.Query.Get("ge");
-        if (!TimeGroup.TryParseRange(gs, ge, out var fromMs, out var toMs)) return new(ErrorCode.BadParam);
+        if (!TimeGroup.TryParseRange(gs, ge, out var fromMs, out var toMs)) return ErrorCode.BadParam;
         var perGroup = request.Query.Flag("break");
         var depth = 0;
         if (perGroup)
@@ -48,13 +48,14 @@ public sealed class StatsService(StatsRecorder recorder) : ApiService(BuiltInSer
                 : 1;
             depth = Math.Min(depth, MinuteDepth);
         }
-        var groups = recorder.Rollups.Query(request.Caller.Bucket, request.Path, measurement, key, fromMs, toMs, depth);
+        var groups = await recorder.Rollups.QueryAsync(request.Caller.Bucket, request.Path, measurement, key, fromMs, toMs, depth, request.CancellationToken)
+            .ConfigureAwait(false);
         if (!perGroup)
         {
             var total = groups.Count == 0 ? Rollup.Empty : groups[0].Rollup;
-            return new(ApiReply.OkWriter(w => StatsRollupStore.WriteRollup(w, total)));
+            return ApiReply.OkWriter(w => StatsRollupStore.WriteRollup(w, total));
         }
-        return new(ApiReply.OkWriter(w =>
+        return ApiReply.OkWriter(w =>
         {
             w.WriteStartObject();
             foreach (var (group, rollup) in groups)
@@ -63,7 +64,7 @@ public sealed class StatsService(StatsRecorder recorder) : ApiService(BuiltInSer
                 StatsRollupStore.WriteRollup(w, rollup);
             }
             w.WriteEndObject();
-        }));
+        });
     }
 
     private static bool TryReadSeries(ApiRequest request, out string measurement, out string? key, out ErrorCode error)

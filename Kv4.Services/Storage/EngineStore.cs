@@ -21,7 +21,8 @@ public sealed class EngineStore(Kv4Store store) : IStore
         return _views.GetOrAdd(bucket, static (b, s) => new View(s, b), store);
     }
 
-    public IReadOnlyList<string> ListBuckets(string prefix = "") => store.ListBuckets(prefix);
+    public ValueTask<IReadOnlyList<string>> ListBucketsAsync(string prefix = "", CancellationToken cancellationToken = default) =>
+        new(store.ListBuckets(prefix));
 
     public ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default) =>
         store.DeleteBucketAsync(bucket, actor, cancellationToken);
@@ -30,27 +31,32 @@ public sealed class EngineStore(Kv4Store store) : IStore
     {
         public string Bucket => bucket;
 
-        public long Incarnation => store.BucketIncarnation(bucket);
+        public ValueTask<long> IncarnationAsync(CancellationToken cancellationToken = default) => new(store.BucketIncarnation(bucket));
 
-        public bool TryGetLatest(string layer, string path, string key, out StoredValue value) =>
-            store.TryGetLatest(new EntryAddress(bucket, layer, path, key), out value);
+        public ValueTask<StoredValue?> GetLatestAsync(string layer, string path, string key, CancellationToken cancellationToken = default) =>
+            new(store.TryGetLatest(new EntryAddress(bucket, layer, path, key), out var value) ? value : null);
 
-        public bool TryGetBySecondaryKey(string layer, string path, SecondaryKeySlot slot, string secondaryKey, out string key, out StoredValue value) =>
-            store.TryGetBySecondaryKey(bucket, layer, path, slot, secondaryKey, out key, out value);
+        public ValueTask<KeyedValue?> GetBySecondaryKeyAsync(string layer, string path, SecondaryKeySlot slot, string secondaryKey,
+            CancellationToken cancellationToken = default) =>
+            new(store.TryGetBySecondaryKey(bucket, layer, path, slot, secondaryKey, out var key, out var value) ? new KeyedValue(key, value) : null);
 
-        public bool TryGetSecondaryKeys(string layer, string path, string key, out SecondaryKeys secondaryKeys) =>
-            store.TryGetSecondaryKeys(new EntryAddress(bucket, layer, path, key), out secondaryKeys);
+        public ValueTask<SecondaryKeys?> GetSecondaryKeysAsync(string layer, string path, string key, CancellationToken cancellationToken = default) =>
+            new(store.TryGetSecondaryKeys(new EntryAddress(bucket, layer, path, key), out var secondaryKeys) ? secondaryKeys : null);
 
-        public IReadOnlyList<string> ListKeys(string layer, string path) => store.ListKeys(bucket, layer, path);
+        public ValueTask<IReadOnlyList<string>> ListKeysAsync(string layer, string path, CancellationToken cancellationToken = default) =>
+            new(store.ListKeys(bucket, layer, path));
 
-        public IReadOnlyList<string> ListKeys(string layer, string path, string? after, int max) => store.ListKeys(bucket, layer, path, after, max);
+        public ValueTask<IReadOnlyList<string>> ListKeysAsync(string layer, string path, string? after, int max, CancellationToken cancellationToken = default) =>
+            new(store.ListKeys(bucket, layer, path, after, max));
 
-        public IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth = null) => store.ListPaths(bucket, layer, prefix, maxDepth);
+        public ValueTask<IReadOnlyList<string>> ListPathsAsync(string layer, string prefix, int? maxDepth = null, CancellationToken cancellationToken = default) =>
+            new(store.ListPaths(bucket, layer, prefix, maxDepth));
 
-        public IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth, string? after, int max) =>
-            store.ListPaths(bucket, layer, prefix, maxDepth, after, max);
+        public ValueTask<IReadOnlyList<string>> ListPathsAsync(string layer, string prefix, int? maxDepth, string? after, int max,
+            CancellationToken cancellationToken = default) =>
+            new(store.ListPaths(bucket, layer, prefix, maxDepth, after, max));
 
-        public IReadOnlyList<LayerCount> ListLayers() => store.ListLayers(bucket);
+        public ValueTask<IReadOnlyList<LayerCount>> ListLayersAsync(CancellationToken cancellationToken = default) => new(store.ListLayers(bucket));
 
         public ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string layer, string path, string key, HistoryQuery query,
             CancellationToken cancellationToken = default) =>
@@ -72,7 +78,7 @@ public sealed class EngineStore(Kv4Store store) : IStore
             CancellationToken cancellationToken = default) =>
             store.ReadChangesAsync(new ChangeFilter(bucket, layer, pathPrefix), after, cancellationToken);
 
-        public FeedCursor CurrentCursor() => store.CurrentCursor();
+        public ValueTask<FeedCursor> CurrentCursorAsync(CancellationToken cancellationToken = default) => new(store.CurrentCursor());
 
         public ValueTask<WriteResult> PutAsync(string layer, string path, string key, ReadOnlyMemory<byte> json, string actor,
             WriteCondition condition = default, SecondaryKeys secondaryKeys = default, CancellationToken cancellationToken = default) =>

@@ -4,31 +4,35 @@ namespace Kv4.Services.Storage;
 
 /// <summary>
 /// What a service may read, for one bucket: the bucket is fixed when the view is made (from the caller's
-/// credentials), so no call can name another. Latest values come from memory; history is read from the log.
+/// credentials), so no call can name another. Latest values come from memory; history is read from the log. Every read
+/// is asynchronous because a cluster's view may answer it from another node; over this node's engine it completes at once.
 /// </summary>
 public interface IBucketReadView
 {
     string Bucket { get; }
 
     /// <summary>Which life of the bucket this is: it changes when the bucket is dropped and used again.</summary>
-    long Incarnation { get; }
+    ValueTask<long> IncarnationAsync(CancellationToken cancellationToken = default);
 
-    bool TryGetLatest(string layer, string path, string key, out StoredValue value);
+    /// <summary>The entry's latest value; null when it is not live.</summary>
+    ValueTask<StoredValue?> GetLatestAsync(string layer, string path, string key, CancellationToken cancellationToken = default);
 
-    bool TryGetBySecondaryKey(string layer, string path, SecondaryKeySlot slot, string secondaryKey, out string key, out StoredValue value);
+    ValueTask<KeyedValue?> GetBySecondaryKeyAsync(string layer, string path, SecondaryKeySlot slot, string secondaryKey,
+        CancellationToken cancellationToken = default);
 
-    bool TryGetSecondaryKeys(string layer, string path, string key, out SecondaryKeys secondaryKeys);
+    ValueTask<SecondaryKeys?> GetSecondaryKeysAsync(string layer, string path, string key, CancellationToken cancellationToken = default);
 
-    IReadOnlyList<string> ListKeys(string layer, string path);
+    ValueTask<IReadOnlyList<string>> ListKeysAsync(string layer, string path, CancellationToken cancellationToken = default);
 
     /// <summary>A page of the keys: the first <paramref name="max"/> after <paramref name="after"/>.</summary>
-    IReadOnlyList<string> ListKeys(string layer, string path, string? after, int max);
+    ValueTask<IReadOnlyList<string>> ListKeysAsync(string layer, string path, string? after, int max, CancellationToken cancellationToken = default);
 
-    IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth = null);
+    ValueTask<IReadOnlyList<string>> ListPathsAsync(string layer, string prefix, int? maxDepth = null, CancellationToken cancellationToken = default);
 
-    IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth, string? after, int max);
+    ValueTask<IReadOnlyList<string>> ListPathsAsync(string layer, string prefix, int? maxDepth, string? after, int max,
+        CancellationToken cancellationToken = default);
 
-    IReadOnlyList<LayerCount> ListLayers();
+    ValueTask<IReadOnlyList<LayerCount>> ListLayersAsync(CancellationToken cancellationToken = default);
 
     ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string layer, string path, string key, HistoryQuery query,
         CancellationToken cancellationToken = default);
@@ -50,5 +54,5 @@ public interface IBucketReadView
     IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, FeedCursor after, CancellationToken cancellationToken = default);
 
     /// <summary>The feed cursor of this instant: a read after it gets the changes made from now on.</summary>
-    FeedCursor CurrentCursor();
+    ValueTask<FeedCursor> CurrentCursorAsync(CancellationToken cancellationToken = default);
 }

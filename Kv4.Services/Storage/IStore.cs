@@ -16,7 +16,7 @@ public interface IStore
     IBucketView Bucket(string bucket);
 
     /// <summary>Buckets that hold live entries, sorted; with a prefix only those that start with it.</summary>
-    IReadOnlyList<string> ListBuckets(string prefix = "");
+    ValueTask<IReadOnlyList<string>> ListBucketsAsync(string prefix = "", CancellationToken cancellationToken = default);
 
     /// <summary>Drops every entry of the bucket (its histories go with it); answers how many live entries it held.</summary>
     ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default);

@@ -8,8 +8,8 @@ namespace Kv4.Services.Storage;
 /// </summary>
 public static class StoreAddresses
 {
-    public static bool TryGetLatest(this IStore store, EntryAddress address, out StoredValue value) =>
-        store.Bucket(address.Bucket).TryGetLatest(address.Layer, address.Path, address.Key, out value);
+    public static ValueTask<StoredValue?> GetLatestAsync(this IStore store, EntryAddress address, CancellationToken cancellationToken = default) =>
+        store.Bucket(address.Bucket).GetLatestAsync(address.Layer, address.Path, address.Key, cancellationToken);
 
     public static ValueTask<WriteResult> PutAsync(this IStore store, EntryAddress address, ReadOnlyMemory<byte> json, string actor,
         WriteCondition condition = default, SecondaryKeys secondaryKeys = default, CancellationToken cancellationToken = default) =>

@@ -3,5 +3,5 @@ namespace Kv4.Services.Tokens;
 /// <summary>Whether a channel (a node of the account's `_ns` tree) exists; `_token` refuses tokens for absent channels.</summary>
 public interface IChannelDirectory
 {
-    bool Exists(Kv4.Services.Storage.IBucketReadView bucket, string path);
+    ValueTask<bool> ExistsAsync(Kv4.Services.Storage.IBucketReadView bucket, string path, CancellationToken cancellationToken);
 }

@@ -88,16 +88,16 @@ public sealed class TokenAuthority
     }
 
     /// <summary>Checks signature, issuer, audience, lifetime and (for access tokens) revocation. Null: refused.</summary>
-    public async ValueTask<ClaimsIdentity?> ValidateAsync(string token)
+    public async ValueTask<ClaimsIdentity?> ValidateAsync(string token, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(token) || token.Length > MaxTokenChars) return null;
         var result = await _handler.ValidateTokenAsync(token, ValidationParameters).ConfigureAwait(false);
         if (!result.IsValid || result.ClaimsIdentity is not { } identity) return null;
-        return IsRevoked(identity.Claims) ? null : identity;
+        return await IsRevokedAsync(identity.Claims, cancellationToken).ConfigureAwait(false) ? null : identity;
     }
 
     /// <summary>The check a host runs after its own JWT validation: true when the token's session was revoked (or is gone).</summary>
-    public bool IsRevoked(IEnumerable<Claim> claims)
+    public ValueTask<bool> IsRevokedAsync(IEnumerable<Claim> claims, CancellationToken cancellationToken = default)
     {
         string? sid = null, bucket = null;
         foreach (var claim in claims)
@@ -105,14 +105,14 @@ public sealed class TokenAuthority
             if (claim.Type == Kv4Claims.SessionId) sid = claim.Value;
             else if (claim.Type == Kv4Claims.Bucket) bucket = claim.Value;
         }
-        if (sid is null) return false;
-        return bucket is null || _sessions is null || _sessions.IsRevoked(bucket, sid);
+        if (sid is null) return new(false);
+        return bucket is null || _sessions is null ? new(true) : _sessions.IsRevokedAsync(bucket, sid, cancellationToken);
     }
 
     /// <summary>A valid signal token as the WebSocket needs it; null when refused or not a signal token.</summary>
-    public async ValueTask<SignalTicket?> ValidateSignalAsync(string token)
+    public async ValueTask<SignalTicket?> ValidateSignalAsync(string token, CancellationToken cancellationToken = default)
     {
-        var identity = await ValidateAsync(token).ConfigureAwait(false);
+        var identity = await ValidateAsync(token, cancellationToken).ConfigureAwait(false);
         if (identity is null || identity.FindFirst(Kv4Claims.Use)?.Value != Kv4Claims.UseSignal) return null;
         var caller = Kv4Claims.ToCaller(identity.Claims);
         var user = identity.FindFirst(Kv4Claims.Subject)?.Value;

@@ -19,27 +19,27 @@ public sealed class TokenService(TokenAuthority authority, IChannelDirectory cha
 
     public ServiceDeclaration Declaration => BuiltInServices.Token;
 
-    public ValueTask<ApiReply> HandleAsync(ApiRequest request)
+    public async ValueTask<ApiReply> HandleAsync(ApiRequest request)
     {
-        if (request.Method != ApiMethod.Put) return new(ErrorCode.MethodNotAllowed);
+        if (request.Method != ApiMethod.Put) return ErrorCode.MethodNotAllowed;
 
         var user = request.Query.Get("k");
         if (user is null) user = Guid.NewGuid().ToString("N");
-        else if (!IsValidUser(user)) return new(ErrorCode.BadKey);
+        else if (!IsValidUser(user)) return ErrorCode.BadKey;
 
         TimeSpan? lifetime = TimeSpan.FromSeconds(DefaultExpireSeconds);
         if (request.Query.Get("expire") is { } expireText)
         {
             if (!long.TryParse(expireText, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds > MaxExpireSeconds)
-                return new(ErrorCode.BadParam);
+                return ErrorCode.BadParam;
             lifetime = seconds == 0 ? null : TimeSpan.FromSeconds(seconds);
         }
 
         string? channel = request.Path.Length == 0 ? null : request.Path;
-        if (channel is not null && !channels.Exists(request.Store, channel))
-            return new(ErrorCode.NoNamespace);
+        if (channel is not null && !await channels.ExistsAsync(request.Store, channel, request.CancellationToken).ConfigureAwait(false))
+            return ErrorCode.NoNamespace;
 
-        return new(ApiReply.OkString(authority.IssueSignalToken(request.Caller, user, channel, lifetime)));
+        return ApiReply.OkString(authority.IssueSignalToken(request.Caller, user, channel, lifetime));
     }
 
     /// <summary>

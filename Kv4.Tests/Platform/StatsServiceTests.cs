@@ -154,7 +154,7 @@ public class StatsServiceTests
             await using var reopened = Kv4.Engine.Kv4Store.Open(new Kv4.Engine.StoreOptions { DataDirectory = directory });
             var retry = new StatsRecorder(accumulator, new StatsRollupStore(new Kv4.Services.Storage.EngineStore(reopened)), new StatsOptions(), clock);
             await retry.FlushAsync();
-            var groups = retry.Rollups.Query("elena", "room1", "m", null, long.MinValue, long.MaxValue, 0);
+            var groups = await retry.Rollups.QueryAsync("elena", "room1", "m", null, long.MinValue, long.MaxValue, 0);
             Assert.Equal(new Rollup(10, 4, 6, 2), Assert.Single(groups).Rollup);
         }
         finally

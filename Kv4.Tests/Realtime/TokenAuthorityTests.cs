@@ -80,7 +80,8 @@ public sealed class TokenAuthorityTests
 
     private sealed class SetRegistry(HashSet<string> revoked) : ISessionRegistry
     {
-        public bool IsRevoked(string bucket, string sessionId) => revoked.Contains(sessionId);
+        public ValueTask<bool> IsRevokedAsync(string bucket, string sessionId, CancellationToken cancellationToken = default) =>
+            new(revoked.Contains(sessionId));
     }
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider

@@ -32,7 +32,7 @@ public sealed class FakeServices : ICallerAuthenticator, IAccessPolicy
     };
 
     /// <summary>Every caller these logins produced keeps standing (the fake has no records to lose).</summary>
-    public bool Stands(Caller caller) => true;
+    public ValueTask<bool> StandsAsync(Caller caller, CancellationToken cancellationToken = default) => new(true);
 
     public ValueTask<LoginResult> AuthenticateAsync(string userName, string password, IPAddress? client, CancellationToken cancellationToken = default)
     {

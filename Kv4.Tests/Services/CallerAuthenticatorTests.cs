@@ -186,26 +186,26 @@ public sealed class CallerStandingTests
         await h.PutAsync(elena, "acc", "users/admins", """{"k":"boss","v":{"password":"pw"}}""");
         var boss = (await h.LoginAsync("elena", "boss#pw"))!;
         var auth = h.Services.Authenticator;
-        Assert.True(auth.Stands(h.Sys));
-        Assert.True(auth.Stands(elena));
-        Assert.True(auth.Stands(lily));
-        Assert.True(auth.Stands(boss));
+        Assert.True(await auth.StandsAsync(h.Sys));
+        Assert.True(await auth.StandsAsync(elena));
+        Assert.True(await auth.StandsAsync(lily));
+        Assert.True(await auth.StandsAsync(boss));
 
         await h.PostAsync(elena, "acc", "accounts", """{"k":"lily","v":{"active":false}}""");
-        Assert.False(auth.Stands(lily));
-        Assert.True(auth.Stands(elena));
+        Assert.False(await auth.StandsAsync(lily));
+        Assert.True(await auth.StandsAsync(elena));
 
         await h.DeleteAsync(elena, "acc", "users/admins", "k=boss");
-        Assert.False(auth.Stands(boss));
+        Assert.False(await auth.StandsAsync(boss));
 
         await h.PostAsync(elena, "acc", "accounts", """{"k":"lily","v":{"active":true}}""");
-        Assert.True(auth.Stands(lily));
+        Assert.True(await auth.StandsAsync(lily));
         await h.PostAsync(h.Sys, "acc", "accounts", """{"k":"elena","v":{"active":false}}""");
-        Assert.False(auth.Stands(elena));
-        Assert.False(auth.Stands(lily));
+        Assert.False(await auth.StandsAsync(elena));
+        Assert.False(await auth.StandsAsync(lily));
 
         await h.DeleteAsync(h.Sys, "acc", "accounts", "k=elena");
-        Assert.False(auth.Stands(elena));
-        Assert.False(auth.Stands(new Caller("ghost", "ghost", CallerKind.Account, [])));
+        Assert.False(await auth.StandsAsync(elena));
+        Assert.False(await auth.StandsAsync(new Caller("ghost", "ghost", CallerKind.Account, [])));
     }
 }

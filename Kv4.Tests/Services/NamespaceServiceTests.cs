@@ -70,9 +70,9 @@ public sealed class NamespaceServiceTests : IAsyncLifetime
         await Create("a");
         Assert.Equal(["a"], (await _h.GetAsync(_elena, "ns")).Strings());
         Assert.Single(await _h.Store.GetHistoryAsync(new("elena", "ns", "a", "node"), Kv4.Engine.Model.HistoryQuery.All));
-        Assert.True(_h.Services.Namespaces.Exists(_h.Runtime.Storage.Bucket("elena"), "a"));
-        Assert.False(_h.Services.Namespaces.Exists(_h.Runtime.Storage.Bucket("elena"), "b"));
-        Assert.False(_h.Services.Namespaces.Exists(_h.Runtime.Storage.Bucket("bob"), "a"));
+        Assert.True(await _h.Services.Namespaces.ExistsAsync(_h.Runtime.Storage.Bucket("elena"), "a", CancellationToken.None));
+        Assert.False(await _h.Services.Namespaces.ExistsAsync(_h.Runtime.Storage.Bucket("elena"), "b", CancellationToken.None));
+        Assert.False(await _h.Services.Namespaces.ExistsAsync(_h.Runtime.Storage.Bucket("bob"), "a", CancellationToken.None));
     }
 
     [Fact]

@@ -10,23 +10,27 @@ public sealed class NoStorage(string bucket) : IBucketView
 
     public string Bucket => bucket;
 
-    public long Incarnation => throw Touched();
+    public ValueTask<long> IncarnationAsync(CancellationToken cancellationToken = default) => throw Touched();
 
-    public bool TryGetLatest(string layer, string path, string key, out StoredValue value) => throw Touched();
+    public ValueTask<StoredValue?> GetLatestAsync(string layer, string path, string key, CancellationToken cancellationToken = default) => throw Touched();
 
-    public bool TryGetBySecondaryKey(string layer, string path, SecondaryKeySlot slot, string secondaryKey, out string key, out StoredValue value) => throw Touched();
+    public ValueTask<KeyedValue?> GetBySecondaryKeyAsync(string layer, string path, SecondaryKeySlot slot, string secondaryKey,
+        CancellationToken cancellationToken = default) => throw Touched();
 
-    public bool TryGetSecondaryKeys(string layer, string path, string key, out SecondaryKeys secondaryKeys) => throw Touched();
+    public ValueTask<SecondaryKeys?> GetSecondaryKeysAsync(string layer, string path, string key, CancellationToken cancellationToken = default) => throw Touched();
 
-    public IReadOnlyList<string> ListKeys(string layer, string path) => throw Touched();
+    public ValueTask<IReadOnlyList<string>> ListKeysAsync(string layer, string path, CancellationToken cancellationToken = default) => throw Touched();
 
-    public IReadOnlyList<string> ListKeys(string layer, string path, string? after, int max) => throw Touched();
+    public ValueTask<IReadOnlyList<string>> ListKeysAsync(string layer, string path, string? after, int max, CancellationToken cancellationToken = default) =>
+        throw Touched();
 
-    public IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth = null) => throw Touched();
+    public ValueTask<IReadOnlyList<string>> ListPathsAsync(string layer, string prefix, int? maxDepth = null, CancellationToken cancellationToken = default) =>
+        throw Touched();
 
-    public IReadOnlyList<string> ListPaths(string layer, string prefix, int? maxDepth, string? after, int max) => throw Touched();
+    public ValueTask<IReadOnlyList<string>> ListPathsAsync(string layer, string prefix, int? maxDepth, string? after, int max,
+        CancellationToken cancellationToken = default) => throw Touched();
 
-    public IReadOnlyList<LayerCount> ListLayers() => throw Touched();
+    public ValueTask<IReadOnlyList<LayerCount>> ListLayersAsync(CancellationToken cancellationToken = default) => throw Touched();
 
     public ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string layer, string path, string key, HistoryQuery query, CancellationToken cancellationToken = default) => throw Touched();
 
@@ -40,7 +44,7 @@ public sealed class NoStorage(string bucket) : IBucketView
 
     public IAsyncEnumerable<ChangeEvent> ReadChangesAsync(string? layer, string pathPrefix, FeedCursor after, CancellationToken cancellationToken = default) => throw Touched();
 
-    public FeedCursor CurrentCursor() => throw Touched();
+    public ValueTask<FeedCursor> CurrentCursorAsync(CancellationToken cancellationToken = default) => throw Touched();
 
     public ValueTask<WriteResult> PutAsync(string layer, string path, string key, ReadOnlyMemory<byte> json, string actor,
         WriteCondition condition = default, SecondaryKeys secondaryKeys = default, CancellationToken cancellationToken = default) => throw Touched();
