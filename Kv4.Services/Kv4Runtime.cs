@@ -57,25 +57,37 @@ public sealed class Kv4Runtime : IAsyncDisposable
 
     public RealtimeSet Realtime { get; }
 
+    /// <summary>What runs <see cref="Storage"/> when it is not this node's engine alone (a cluster node): stopped before the engine closes.</summary>
+    private IAsyncDisposable? StorageOwner { get; init; }
+
+    /// <summary>Whether this node can serve now: always once open, for a single node; a cluster node while it holds its lease.</summary>
+    public Func<bool> Serving { get; private init; } = static () => true;
+
     /// <summary>Told about every admitted call (`api:3` stats).</summary>
     public IApiCallRecorder Calls => Platform.Stats;
 
     public static async Task<Kv4Runtime> CreateAsync(Kv4Store store, RuntimeSettings settings, CancellationToken cancellationToken = default)
     {
         var changes = new StandingChanges();
-        var storage = new EngineStore(store);
+        var storage = settings.Storage ?? new EngineStore(store);
         var core = await ServiceSet.CreateAsync(storage, settings.Core, changes, cancellationToken).ConfigureAwait(false);
         var platform = PlatformSet.Create(storage, settings.Platform);
         try
         {
             var realtime = await RealtimeSet.CreateAsync(storage, settings.Realtime, settings.Signing, settings.Validation,
                 core.Authenticator.AuthenticatePasswordAsync, core.Namespaces, platform.HostDirectories, changes, platform.Stats, cancellationToken).ConfigureAwait(false);
-            var services = settings.Services ?? core.Services.Concat(realtime.Services).Concat(platform.Services);
+            var cluster = settings.Cluster ?? new Cluster.SingleNodeCluster(store.PartitionCount, settings.Realtime.PublicUrl,
+                () => (realtime.Hub.ConnectionCount, 0));
+            var services = settings.Services ?? core.Services.Concat(realtime.Services).Concat(platform.Services).Append(new Cluster.ClusterService(cluster));
             var catalog = new ServiceCatalog(services.Concat(settings.ExtraServices), platform.Fallback);
             var admission = new Admission(settings.Authenticator ?? core.Authenticator, realtime.Tokens, realtime.Sessions,
                 settings.AccessPolicy ?? core.AccessPolicy);
             var connections = new LiveConnections(admission, changes, settings.Core.Clock);
-            return new Kv4Runtime(store, storage, catalog, admission, connections, core, platform, realtime);
+            return new Kv4Runtime(store, storage, catalog, admission, connections, core, platform, realtime)
+            {
+                StorageOwner = settings.StorageOwner,
+                Serving = settings.Serving ?? (static () => true),
+            };
         }
         catch
         {
@@ -90,6 +102,8 @@ public sealed class Kv4Runtime : IAsyncDisposable
         Realtime.Hub.CloseAll(Signal.SignalCloseReason.ServerStopping);
         // Stats still in memory are flushed while the store is open.
         await Platform.DisposeAsync().ConfigureAwait(false);
+        // A cluster node stops talking to the others before its engine closes under it.
+        if (StorageOwner is { } owner) await owner.DisposeAsync().ConfigureAwait(false);
         await Store.FlushAsync().ConfigureAwait(false);
         await Store.DisposeAsync().ConfigureAwait(false);
     }
@@ -120,4 +134,16 @@ public sealed record RuntimeSettings
 
     /// <summary>Replaces the deny list in admission (host tests that deny at will).</summary>
     public IAccessPolicy? AccessPolicy { get; init; }
+
+    /// <summary>The storage services use instead of this node's engine alone: a cluster's router.</summary>
+    public IStore? Storage { get; init; }
+
+    /// <summary>What `/_cluster` reports; null: a cluster of one (this node).</summary>
+    public Cluster.IClusterView? Cluster { get; init; }
+
+    /// <summary>Runs <see cref="Storage"/> (a cluster node): disposed after the services stop, before the engine closes.</summary>
+    public IAsyncDisposable? StorageOwner { get; init; }
+
+    /// <summary>Whether the node can serve now (a cluster node: in touch with a quorum); null: always, once open.</summary>
+    public Func<bool>? Serving { get; init; }
 }

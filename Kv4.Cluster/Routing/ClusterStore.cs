@@ -31,7 +31,13 @@ public sealed class ClusterStore : IStore
     private readonly ClusterNode _node;
     private readonly ConcurrentDictionary<string, View> _views = new(StringComparer.Ordinal);
 
-    public ClusterStore(ClusterNode node) => _node = node;
+    public ClusterStore(ClusterNode node)
+    {
+        _node = node;
+        node.Invalidated += (bucket, layer) => ChangedElsewhere?.Invoke(bucket, layer);
+    }
+
+    public event Action<string, string>? ChangedElsewhere;
 
     private LocalPartitions Local => _node.Local;
 
@@ -322,7 +328,11 @@ public sealed class ClusterStore : IStore
                     .ToList();
                 var primaries = new string?[Local.PartitionCount];
                 foreach (var (node, parts) in groups) foreach (var part in parts) primaries[part] = node;
-                _ = cluster._node.WhenPrimariesDifferAsync(primaries, round.Token).ContinueWith(_ => round.Cancel(), TaskScheduler.Default);
+                _ = cluster._node.WhenPrimariesDifferAsync(primaries, round.Token).ContinueWith(_ =>
+                {
+                    try { round.Cancel(); }
+                    catch (ObjectDisposedException) { }
+                }, TaskScheduler.Default);
                 while (true)
                 {
                     ChangeEvent? change;

@@ -12,7 +12,7 @@ public static class HealthEndpoints
     {
         endpoints.MapGet("/healthz", (HttpContext context) => Write(context.Response, 200, "{\"s\":\"ok\",\"v\":\"alive\"}"u8))
             .ExcludeFromDescription();
-        endpoints.MapGet("/readyz", (HttpContext context, EngineLifetime engine) => engine.IsReady
+        endpoints.MapGet("/readyz", (HttpContext context, EngineLifetime engine) => engine.Runtime is { } runtime && runtime.Serving()
                 ? Write(context.Response, 200, "{\"s\":\"ok\",\"v\":\"ready\"}"u8)
                 : Write(context.Response, 503, "{\"s\":\"error\",\"v\":\"unavailable\"}"u8))
             .ExcludeFromDescription();

@@ -1,4 +1,7 @@
+using Kv4.Cluster;
+using Kv4.Cluster.Routing;
 using Kv4.Engine;
+using Kv4.Services.Paging;
 using Kv4.Server.Authentication;
 using Kv4.Server.Configuration;
 using Kv4.Services;
@@ -13,21 +16,72 @@ namespace Kv4.Server.Hosting;
 /// are added to the catalog too.
 /// </summary>
 public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, ServerSecrets secrets, IEnumerable<IApiService> extraServices,
-    JwtSigningKey jwt, Microsoft.AspNetCore.Hosting.Server.IServer server, Kv4.Server.Metrics.CommitMetrics commitMetrics)
+    JwtSigningKey jwt, Microsoft.AspNetCore.Hosting.Server.IServer server, Kv4.Server.Metrics.CommitMetrics commitMetrics,
+    Kv4.Server.Metrics.ApiMetrics apiMetrics, ILoggerFactory loggerFactory, IHostApplicationLifetime application)
     : IServiceRuntimeFactory
 {
     public async Task<Kv4Runtime> OpenAsync(CancellationToken cancellationToken)
     {
-        var store = OpenStore(options.Value, commitMetrics);
+        var o = options.Value;
+        var store = OpenStore(o, commitMetrics);
+        ClusterNode? node = null;
         try
         {
-            return await Kv4Runtime.CreateAsync(store, Settings(options.Value, secrets, jwt, server, extraServices), cancellationToken);
+            var settings = Settings(o, secrets, jwt, server, extraServices);
+            if (o.Cluster.IsConfigured)
+            {
+                node = await StartClusterNodeAsync(o, store, cancellationToken);
+                settings = settings with { Storage = new ClusterStore(node), Cluster = new ClusterView(node), StorageOwner = node, Serving = () => node.Ready };
+            }
+            var runtime = await Kv4Runtime.CreateAsync(store, settings, cancellationToken);
+            if (node is not null) node.Load = LoadOf(runtime);
+            return runtime;
         }
         catch
         {
+            if (node is not null) await node.DisposeAsync();
             await store.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Joins the cluster and waits (as long as it takes: `/healthz` answers meanwhile, `/readyz` does not) until this node
+    /// is in touch with a quorum, since the services read the store as they start.
+    /// </summary>
+    private async Task<ClusterNode> StartClusterNodeAsync(Kv4Options o, Kv4Store store, CancellationToken cancellationToken)
+    {
+        var shared = o.Cluster.Secret ?? secrets.SystemSecret;
+        PageCursor.UseSharedKey(shared);
+        var clusterOptions = o.Cluster.ToOptions(o.DataDirFullPath, shared, o.Node.PublicUrl);
+        var node = await ClusterNode.StartAsync(clusterOptions, store, loggerFactory, cancellationToken);
+        node.Removed += application.StopApplication;
+        while (!node.Ready)
+        {
+            try
+            {
+                await node.StateChangeAsync(TimeSpan.FromMilliseconds(100), cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await node.DisposeAsync();
+                throw;
+            }
+        }
+        return node;
+    }
+
+    /// <summary>What a node's heartbeat reports: its open sockets and watches, and its requests per second since the last beat.</summary>
+    private Func<(long Sockets, double RequestsPerSecond)> LoadOf(Kv4Runtime runtime)
+    {
+        var last = (Count: apiMetrics.Answered, AtMs: Environment.TickCount64);
+        return () =>
+        {
+            var now = (Count: apiMetrics.Answered, AtMs: Environment.TickCount64);
+            var rate = now.AtMs > last.AtMs ? (now.Count - last.Count) * 1000.0 / (now.AtMs - last.AtMs) : 0;
+            last = now;
+            return (runtime.Realtime.Hub.ConnectionCount + runtime.Connections.Count, rate);
+        };
     }
 
     public static Kv4Store OpenStore(Kv4Options o, Kv4.Server.Metrics.CommitMetrics? commitMetrics = null)
@@ -40,6 +94,8 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
             CommitIntervalMs = o.CommitIntervalMs,
             MaxValueBytes = o.Api.MaxValueBytes,
             CommitObserved = commitMetrics is null ? null : commitMetrics.Observe,
+            Replicated = o.Cluster.IsConfigured,
+            PartitionCount = o.Cluster.IsConfigured ? o.Cluster.Partitions : 64,
         });
     }
 

@@ -24,8 +24,14 @@ public sealed class ApiMetrics(CollectorRegistry registry)
     private readonly ConcurrentDictionary<(string Service, string Method, int Status), Counter.Child> _requests = new();
     private readonly ConcurrentDictionary<(string Service, string Method), Histogram.Child> _latency = new();
 
+    private long _answered;
+
+    /// <summary>Requests answered since the start (a cluster node's heartbeat turns it into a rate for `_host` and `/_cluster`).</summary>
+    public long Answered => Interlocked.Read(ref _answered);
+
     public void Observe(string service, string method, int status, TimeSpan elapsed)
     {
+        Interlocked.Increment(ref _answered);
         var key = (service, method, status);
         if (!_requests.TryGetValue(key, out var counter))
             counter = _requests.GetOrAdd(key, k => _requestsTotal.WithLabels(k.Service, k.Method, k.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)));

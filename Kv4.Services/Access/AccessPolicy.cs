@@ -31,6 +31,11 @@ public sealed class AccessPolicy : IAccessPolicy
     {
         _store = store;
         _changes = changes;
+        // Another node of a cluster wrote a rule: this node's snapshot of that bucket is read again.
+        store.ChangedElsewhere += (bucket, layer) =>
+        {
+            if (layer == Layer) _ = RebuildAsync(bucket).AsTask();
+        };
     }
 
     /// <summary>Loads the deny lists of every bucket from the engine (memory only: the path and key indexes).</summary>

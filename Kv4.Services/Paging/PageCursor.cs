@@ -22,6 +22,13 @@ public static class PageCursor
 
     private static readonly byte[] Key = RandomNumberGenerator.GetBytes(32);
 
+    /// <summary>
+    /// At start, before any request: the nodes of a cluster seal with one key derived from their shared secret, so a
+    /// cursor one node handed out continues on any other. A single node keeps its random key.
+    /// </summary>
+    public static void UseSharedKey(string secret) =>
+        HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret), "kv4 paging cursors v1"u8).CopyTo(Key, 0);
+
     public static string Seal(string scope, ReadOnlySpan<byte> payload)
     {
         var sealedBytes = new byte[payload.Length + TagBytes];

@@ -14,6 +14,13 @@ public sealed class EngineStore(Kv4Store store) : IStore
 
     private readonly ConcurrentDictionary<string, View> _views = new(StringComparer.Ordinal);
 
+    // One node: nothing changes elsewhere.
+    public event Action<string, string>? ChangedElsewhere
+    {
+        add { }
+        remove { }
+    }
+
     public IBucketView Bucket(string bucket)
     {
         if (_views.TryGetValue(bucket, out var view)) return view;

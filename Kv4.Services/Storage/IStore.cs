@@ -18,6 +18,12 @@ public interface IStore
     /// <summary>Buckets that hold live entries, sorted; with a prefix only those that start with it.</summary>
     ValueTask<IReadOnlyList<string>> ListBucketsAsync(string prefix = "", CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Raised when a layer that every node keeps in memory (the deny rules, `auth`) changed through another node, with
+    /// the bucket and the layer: a single node's store never raises it; a cluster's does when told.
+    /// </summary>
+    event Action<string, string>? ChangedElsewhere;
+
     /// <summary>Drops every entry of the bucket (its histories go with it); answers how many live entries it held.</summary>
     ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default);
 }
