@@ -9,7 +9,7 @@ public static class PathsCommand
     public static Command Create(GlobalOptions options)
     {
         var path = new Argument<string>("path") { Description = "where to start (default: everywhere)", DefaultValueFactory = _ => "" };
-        var depth = new Option<int?>("--depth") { Description = "at most this many segments, counted from the root" };
+        var depth = new Option<int?>("--depth") { Description = "at most this many levels below PATH" };
         var command = new Command("paths", "list the paths that hold entries in the layer") { path, depth };
         CommandAction.Set(command, options, async (context, cancellationToken) =>
         {

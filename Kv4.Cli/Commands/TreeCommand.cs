@@ -10,7 +10,7 @@ public static class TreeCommand
     public static Command Create(GlobalOptions options)
     {
         var path = new Argument<string>("path") { Description = "the node to start from (default: the whole namespace)", DefaultValueFactory = _ => "" };
-        var depth = new Option<int?>("--depth") { Description = "at most this many segments, counted from the root" };
+        var depth = new Option<int?>("--depth") { Description = "at most this many levels below PATH" };
         var command = new Command("tree", "draw the namespace tree (_ns)") { path, depth };
         CommandAction.Set(command, options, async (context, cancellationToken) =>
         {

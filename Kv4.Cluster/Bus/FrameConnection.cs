@@ -26,18 +26,24 @@ internal sealed class FrameConnection : IAsyncDisposable
     private readonly SocketConnection _connection;
     private readonly Channel<(FrameKind Kind, long Id, byte[] Payload, int Length)> _outbox =
         Channel.CreateBounded<(FrameKind, long, byte[], int)>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true });
-    private readonly Action<FrameKind, long, ReadOnlySequence<byte>> _onFrame;
-    private readonly Task _writing;
-    private readonly Task _reading;
+    private readonly Action<FrameConnection, FrameKind, long, ReadOnlySequence<byte>> _onFrame;
     private readonly CancellationTokenSource _closing = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public FrameConnection(SocketConnection connection, Action<FrameKind, long, ReadOnlySequence<byte>> onFrame)
+    /// <summary>Nothing is read or written until <see cref="Start"/>: the owner keeps the connection first, so a frame never finds it unknown.</summary>
+    public FrameConnection(SocketConnection connection, Action<FrameConnection, FrameKind, long, ReadOnlySequence<byte>> onFrame)
     {
         _connection = connection;
         _onFrame = onFrame;
-        _writing = WriteLoopAsync();
-        _reading = ReadLoopAsync();
-        Closed = Task.WhenAll(_reading.ContinueWith(_ => { }, TaskScheduler.Default), _writing.ContinueWith(_ => { }, TaskScheduler.Default));
+        Closed = _started.Task.ContinueWith(_ => Task.WhenAll(
+                ReadLoopAsync().ContinueWith(_ => { }, TaskScheduler.Default),
+                WriteLoopAsync().ContinueWith(_ => { }, TaskScheduler.Default)), TaskScheduler.Default).Unwrap();
+    }
+
+    public FrameConnection Start()
+    {
+        _started.TrySetResult();
+        return this;
     }
 
     public string Peer => _connection.Peer;
@@ -111,7 +117,7 @@ internal sealed class FrameConnection : IAsyncDisposable
                 var result = await input.ReadAsync(_closing.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 while (TryTakeFrame(ref buffer, out var kind, out var id, out var payload))
-                    _onFrame(kind, id, payload);
+                    _onFrame(this, kind, id, payload);
                 input.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted || result.IsCanceled) return;
             }
@@ -158,6 +164,7 @@ internal sealed class FrameConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Shut();
+        _started.TrySetResult();
         await Closed.ConfigureAwait(false);
         while (_outbox.Reader.TryRead(out var frame)) ArrayPool<byte>.Shared.Return(frame.Payload);
         await _connection.DisposeAsync().ConfigureAwait(false);

@@ -45,14 +45,14 @@ internal sealed class NodeBus(ClusterKey key, string self, Func<string, EndPoint
         Link(peer).PostAsync(notice, cancellationToken);
 
     private NodeLink Link(string peer) =>
-        _links.GetOrAdd(peer, name => new NodeLink(name, () => endpointOf(name), key, Self, connectTimeout));
+        _links.GetOrAdd(peer, name => new NodeLink(name, () => endpointOf(name), key, Self, connectTimeout, logger));
 
     /// <summary>The cluster port hands over a connection another node dialled for its calls.</summary>
     public Task AcceptAsync(SocketConnection connection)
     {
-        FrameConnection? frames = null;
-        frames = new FrameConnection(connection, (kind, id, payload) => OnInbound(frames!, kind, id, payload));
+        var frames = new FrameConnection(connection, OnInbound);
         _inbound[frames] = 0;
+        frames.Start();
         _ = frames.Closed.ContinueWith(async _ =>
         {
             _inbound.TryRemove(frames, out byte _);

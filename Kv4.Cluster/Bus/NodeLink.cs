@@ -12,11 +12,13 @@ namespace Kv4.Cluster.Bus;
 /// <see cref="RedialAfter"/>: calls in between fail at once instead of piling up on a node that is down. Calls are
 /// matched to answers by id, so any number can be in flight on the one connection.
 /// </summary>
-internal sealed class NodeLink(string peer, Func<EndPoint?> endpoint, ClusterKey key, string self, TimeSpan connectTimeout) : IAsyncDisposable
+internal sealed class NodeLink(string peer, Func<EndPoint?> endpoint, ClusterKey key, string self, TimeSpan connectTimeout,
+    Microsoft.Extensions.Logging.ILogger? logger = null) : IAsyncDisposable
 {
     private static readonly TimeSpan RedialAfter = TimeSpan.FromMilliseconds(200);
 
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<BusMessage>> _pending = new();
+    // Each call in flight, with the connection it went out on (a lost connection fails only its own calls).
+    private readonly ConcurrentDictionary<long, (FrameConnection? Connection, TaskCompletionSource<BusMessage> Answer)> _pending = new();
     private readonly SemaphoreSlim _dialing = new(1, 1);
     private FrameConnection? _connection;
     private long _nextId;
@@ -31,12 +33,13 @@ internal sealed class NodeLink(string peer, Func<EndPoint?> endpoint, ClusterKey
     {
         var id = Interlocked.Increment(ref _nextId);
         var answer = new TaskCompletionSource<BusMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = answer;
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(timeout);
             var connection = await ConnectedAsync(deadline.Token).ConfigureAwait(false);
+            _pending[id] = (connection, answer);
+            if (!connection.IsOpen) throw new BusCallException(BusFault.Unavailable, $"the connection to {Peer} was lost", sent: false);
             await connection.SendAsync(FrameKind.Request, id, request, deadline.Token).ConfigureAwait(false);
             return await answer.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
@@ -80,9 +83,12 @@ internal sealed class NodeLink(string peer, Func<EndPoint?> endpoint, ClusterKey
             if (endpoint() is not { } target) throw new BusCallException(BusFault.Unavailable, $"no cluster endpoint is known for {Peer}", sent: false);
             try
             {
+                if (logger is not null) Microsoft.Extensions.Logging.LoggerExtensions.LogTrace(logger, "bus: dialling {Peer} at {Endpoint}", Peer, target);
                 var socket = await SocketConnection.ConnectAsync(target, key, ChannelKind.Bus, self, connectTimeout, cancellationToken).ConfigureAwait(false);
+                if (logger is not null) Microsoft.Extensions.Logging.LoggerExtensions.LogTrace(logger, "bus: connected to {Peer}", Peer);
                 var connection = new FrameConnection(socket, OnFrame);
                 _connection = connection;
+                connection.Start();
                 _ = connection.Closed.ContinueWith(_ => FailPending(connection), TaskScheduler.Default);
                 return connection;
             }
@@ -98,9 +104,10 @@ internal sealed class NodeLink(string peer, Func<EndPoint?> endpoint, ClusterKey
         }
     }
 
-    private void OnFrame(FrameKind kind, long id, ReadOnlySequence<byte> payload)
+    private void OnFrame(FrameConnection connection, FrameKind kind, long id, ReadOnlySequence<byte> payload)
     {
-        if (kind is not (FrameKind.Reply or FrameKind.Failure) || !_pending.TryRemove(id, out var answer)) return;
+        if (kind is not (FrameKind.Reply or FrameKind.Failure) || !_pending.TryRemove(id, out var pending)) return;
+        var answer = pending.Answer;
         try
         {
             var message = MessagePackSerializer.Deserialize<BusMessage>(payload, BusSerializer.Options);
@@ -118,9 +125,9 @@ internal sealed class NodeLink(string peer, Func<EndPoint?> endpoint, ClusterKey
     {
         Interlocked.CompareExchange(ref _connection, null, lost);
         Interlocked.Exchange(ref _lastFailureTicks, Environment.TickCount64);
-        foreach (var id in _pending.Keys)
-            if (_pending.TryRemove(id, out var answer))
-                answer.TrySetException(new BusCallException(BusFault.Unavailable, $"the connection to {Peer} was lost"));
+        foreach (var (id, pending) in _pending)
+            if (pending.Connection == lost && _pending.TryRemove(id, out _))
+                pending.Answer.TrySetException(new BusCallException(BusFault.Unavailable, $"the connection to {Peer} was lost"));
     }
 
     public async ValueTask DisposeAsync()

@@ -286,12 +286,14 @@ internal sealed class PartitionLeader : IAsyncDisposable
                 {
                     // Sync: the backup voids what it holds beyond our common history, and says where it is.
                     var state = store.State(p);
+                    leader._logger.LogTrace("partition {Partition}: syncing {Backup} from {Sequence}", p, Backup, state.Sequence);
                     var synced = await leader._bus.CallAsync<BackupSynced>(Backup, new SyncBackup
                     {
                         Partition = p, Epoch = leader.Epoch, Sequence = state.Sequence,
                         Epochs = [.. state.Epochs.Select(e => e.Epoch)], FirstSequences = [.. state.Epochs.Select(e => e.FirstSequence)],
                     }, leader._options.RequestTimeout, token).ConfigureAwait(false);
                     Interlocked.Exchange(ref _applied, synced.Sequence);
+                    leader._logger.LogDebug("partition {Partition}: {Backup} synced at {Sequence}", p, Backup, synced.Sequence);
                     var next = synced.Sequence + 1;
                     long resume = 0;
                     while (!token.IsCancellationRequested)
@@ -345,6 +347,7 @@ internal sealed class PartitionLeader : IAsyncDisposable
             }, leader._options.RequestTimeout, token).ConfigureAwait(false);
             Interlocked.Exchange(ref _applied, answer.Applied);
             Interlocked.Exchange(ref _durable, answer.Durable);
+            leader._logger.LogTrace("partition {Partition}: {Backup} has {Applied}, {Durable} on disk", leader.Partition, Backup, answer.Applied, answer.Durable);
             leader.Recompute();
         }
 

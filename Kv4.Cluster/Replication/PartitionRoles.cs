@@ -167,6 +167,7 @@ internal sealed class PartitionRoles : IAppendObserver, IAsyncDisposable
     public async Task<BackupSynced> SyncAsync(string primary, SyncBackup sync, CancellationToken cancellationToken)
     {
         var p = sync.Partition;
+        _logger.LogTrace("partition {Partition}: {Primary} asks to sync (epoch {Epoch})", p, primary, sync.Epoch);
         await _backupGates[p].WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

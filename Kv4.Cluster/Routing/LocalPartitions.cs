@@ -30,7 +30,8 @@ internal sealed class LocalPartitions(Kv4Store store, PartitionRoles roles, Node
     private PartitionLeader Lead(int partition)
     {
         if (roles.LeaderOf(partition) is not { } leader) throw new BusCallException(BusFault.NotPrimary, $"{plane.State.Partitions.ElementAtOrDefault(partition)?.Primary ?? "no node"} leads partition {partition}");
-        if (!lease.IsValid(plane.AppliedVersion)) throw new BusCallException(BusFault.Unavailable, "this node has lost touch with the control plane");
+        // Refused before anything ran, so the caller may look again (and answer unavailable if no primary serves in time).
+        if (!lease.IsValid(plane.AppliedVersion)) throw new BusCallException(BusFault.NotPrimary, "this node has lost touch with the control plane");
         return leader;
     }
 

@@ -191,7 +191,7 @@ public sealed class CliDataCommandTests(CliServerFixture fixture) : IClassFixtur
 
             """.ReplaceLineEndings("\n"), (await Kv4Cli.RunAsync(env, "tree")).Ok());
         Assert.Equal("rooms/lobby\n└── side\n", (await Kv4Cli.RunAsync(env, "tree", "rooms/lobby")).Ok());
-        Assert.Equal("rooms\n├── kitchen\n└── lobby\n", (await Kv4Cli.RunAsync(env, "tree", "rooms", "--depth", "2")).Ok());
+        Assert.Equal("rooms\n├── kitchen\n└── lobby\n", (await Kv4Cli.RunAsync(env, "tree", "rooms", "--depth", "1")).Ok());
         Assert.Equal("removed 2 nodes\n", (await Kv4Cli.RunAsync(env, "ns", "del", "rooms/lobby")).Ok());
         Assert.Equal("rooms\n└── kitchen\n", (await Kv4Cli.RunAsync(env, "tree", "rooms")).Ok());
     }
