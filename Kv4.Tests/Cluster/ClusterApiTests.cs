@@ -1,0 +1,106 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Kv4.Tests.Cluster;
+
+/// <summary>
+/// Three Kv4 server processes as one cluster: any node answers any request of the API with a single node's replies.
+/// An account created through n1 logs in on n3; data written through n1 is read through n2 and n3 with its history;
+/// a compare-and-set made with a `_ver_` read from another node works; listings, the namespace tree and a watch span
+/// every node's partitions; `/_cluster` tells the members and where each partition lives.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class ClusterApiTests : IAsyncLifetime
+{
+    private ClusterProcesses _cluster = null!;
+
+    public async Task InitializeAsync() => _cluster = await ClusterProcesses.StartAsync(3);
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    private static string Text(JsonElement element) => element.GetRawText();
+
+    [Fact]
+    public async Task Any_node_answers_any_request_with_the_same_replies()
+    {
+        var created = await _cluster.SendAsync("n1", HttpMethod.Put, "/_acc/accounts", """{"k":"elena","v":{"email":"elena@example.com"}}""");
+        Assert.True(created.Status == HttpStatusCode.OK, Text(created.Body) + _cluster.Logs);
+        var secret = created.Body.GetProperty("v").GetProperty("secret").GetString()!;
+
+        // Written through n1, in many paths (so in many partitions, led by every node).
+        var versions = new Dictionary<string, string>();
+        for (var i = 0; i < 12; i++)
+        {
+            var put = await _cluster.SendAsync("n1", HttpMethod.Put, $"/_data/rooms/r{i}", $"{{\"k\":\"state\",\"v\":{{\"n\":{i}}}}}", "elena", secret);
+            Assert.Equal(HttpStatusCode.OK, put.Status);
+            versions[$"r{i}"] = put.Body.GetProperty("v").GetProperty("_ver_").GetString()!;
+        }
+        foreach (var node in new[] { "n2", "n3" })
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                var get = await _cluster.SendAsync(node, HttpMethod.Get, $"/_data/rooms/r{i}?k=state", user: "elena", secret: secret);
+                Assert.Equal(HttpStatusCode.OK, get.Status);
+                Assert.Equal(i, get.Body.GetProperty("v").GetProperty("n").GetInt32());
+                Assert.Equal(versions[$"r{i}"], get.Body.GetProperty("v").GetProperty("_ver_").GetString());
+            }
+            // A listing of paths spans the partitions of every node: the same answer everywhere.
+            var paths = await _cluster.SendAsync(node, HttpMethod.Get, "/_ds/rooms?l=data", user: "elena", secret: secret);
+            Assert.Equal(12, paths.Body.GetProperty("v").GetArrayLength());
+        }
+
+        // Compare-and-set with a version read from n3, written through n2; the stale version is refused through n1.
+        var read = await _cluster.SendAsync("n3", HttpMethod.Get, "/_data/rooms/r5?k=state", user: "elena", secret: secret);
+        var ver = read.Body.GetProperty("v").GetProperty("_ver_").GetString();
+        var cas = await _cluster.SendAsync("n2", HttpMethod.Post, "/_data/rooms/r5", $$"""{"k":"state","v":{"n":50},"_ver_":"{{ver}}"}""", "elena", secret);
+        Assert.Equal(HttpStatusCode.OK, cas.Status);
+        var stale = await _cluster.SendAsync("n1", HttpMethod.Post, "/_data/rooms/r5", $$"""{"k":"state","v":{"n":51},"_ver_":"{{ver}}"}""", "elena", secret);
+        Assert.Equal(HttpStatusCode.Conflict, stale.Status);
+        Assert.Equal("version_conflict", stale.Body.GetProperty("v").GetString());
+
+        var history = await _cluster.SendAsync("n1", HttpMethod.Get, "/_data/rooms/r5?k=state&time_series=1", user: "elena", secret: secret);
+        Assert.Equal(2, history.Body.GetProperty("v").GetArrayLength());
+
+        // Another account never sees elena's data, whichever node it asks.
+        var bob = await _cluster.SendAsync("n2", HttpMethod.Put, "/_acc/accounts", """{"k":"bob","v":{"email":"bob@example.com"}}""");
+        var bobSecret = bob.Body.GetProperty("v").GetProperty("secret").GetString()!;
+        var notBobs = await _cluster.SendAsync("n3", HttpMethod.Get, "/_data/rooms/r5?k=state", user: "bob", secret: bobSecret);
+        Assert.Equal(HttpStatusCode.NotFound, notBobs.Status);
+    }
+
+    [Fact]
+    public async Task The_cluster_service_tells_members_and_partitions_and_only_to_sys()
+    {
+        var members = await _cluster.SendAsync("n2", HttpMethod.Get, "/_cluster");
+        Assert.Equal(HttpStatusCode.OK, members.Status);
+        var v = members.Body.GetProperty("v");
+        Assert.Equal("n2", v.GetProperty("self").GetString());
+        Assert.Contains(v.GetProperty("leader").GetString(), new[] { "n1", "n2", "n3" });
+        var list = v.GetProperty("members").EnumerateArray().ToList();
+        Assert.Equal(["n1", "n2", "n3"], list.Select(m => m.GetProperty("name").GetString()));
+        foreach (var member in list)
+        {
+            Assert.Equal("up", member.GetProperty("state").GetString());
+            Assert.Equal(_cluster[member.GetProperty("name").GetString()!].Url, member.GetProperty("url").GetString());
+            Assert.Equal(_cluster[member.GetProperty("name").GetString()!].Endpoint, member.GetProperty("endpoint").GetString());
+        }
+        Assert.Equal(64, list.Sum(m => m.GetProperty("load").GetProperty("primaries").GetInt32()));
+
+        var partitions = await _cluster.SendAsync("n3", HttpMethod.Get, "/_cluster/partitions");
+        var all = partitions.Body.GetProperty("v").EnumerateArray().ToList();
+        Assert.Equal(64, all.Count);
+        foreach (var p in all)
+        {
+            var primary = p.GetProperty("primary").GetString()!;
+            var replicas = p.GetProperty("replicas").EnumerateArray().Select(r => r.GetString()!).ToList();
+            Assert.Equal(2, replicas.Count);
+            Assert.DoesNotContain(primary, replicas);
+            Assert.True(p.GetProperty("epoch").GetInt32() >= 1);
+        }
+
+        var created = await _cluster.SendAsync("n1", HttpMethod.Put, "/_acc/accounts", """{"k":"carol","v":{"email":"carol@example.com"}}""");
+        var secret = created.Body.GetProperty("v").GetProperty("secret").GetString()!;
+        var refused = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster", user: "carol", secret: secret);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
+    }
+}
