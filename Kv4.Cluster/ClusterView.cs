@@ -9,6 +9,8 @@ namespace Kv4.Cluster;
 /// </summary>
 public sealed class ClusterView(ClusterNode node) : IClusterView
 {
+    private readonly Placement _placement = new();
+
     public ClusterSnapshot Snapshot()
     {
         var state = node.State;
@@ -25,7 +27,7 @@ public sealed class ClusterView(ClusterNode node) : IClusterView
             var lag = p.Backups.ToDictionary(b => b, b => heard.TryGetValue(b, out var beat) && i < beat.Sequences.Length ? Math.Max(0, head - beat.Sequences[i]) : head);
             return new PartitionView(i, p.Epoch, p.Primary, [.. p.Backups], p.InSync, lag);
         }).ToList();
-        return new ClusterSnapshot(node.Name, node.Leader, members, partitions);
+        return new ClusterSnapshot(node.Name, node.Leader, members, partitions, _placement.Moving(state));
     }
 
     public async Task<DecommissionOutcome> DecommissionAsync(string name, CancellationToken cancellationToken)

@@ -61,6 +61,8 @@ public sealed class Fence : BusMessage
 {
     [Key(0)] public int Partition { get; set; }
     [Key(1)] public int Epoch { get; set; }
+    /// <summary>A handoff, to the primary itself: take no new write, and first see the ones in flight acknowledged.</summary>
+    [Key(2)] public bool Drain { get; set; }
 }
 
 [MessagePackObject]

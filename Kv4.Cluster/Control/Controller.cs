@@ -31,10 +31,14 @@ internal sealed class Controller : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Heartbeat> _latest = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
+    private readonly HashSet<System.Net.EndPoint> _leavingVoters = new(NodeEndpoints.Comparer);
     private long _confirmedAtMs = long.MinValue;
+    private long _leadingSinceMs;
+
+    /// <summary>How long founding members have, from the bootstrap, before the failure timeout applies (they start at once, on busy machines).</summary>
+    private static readonly TimeSpan StartupGrace = TimeSpan.FromSeconds(5);
     private bool _leading;
-    private HashRing? _ring;
-    private string _ringKey = "";
+    private readonly Placement _placement = new();
 
     public Controller(ClusterOptions options, ControlPlane plane, NodeBus bus, ILoggerFactory loggerFactory)
     {
@@ -108,6 +112,7 @@ internal sealed class Controller : IAsyncDisposable
                     _leading = true;
                     var grace = Environment.TickCount64 + (long)_options.Lease.TotalMilliseconds;
                     foreach (var member in _plane.State.Members) _lastSeen[member.Name] = grace;
+                    _leadingSinceMs = Environment.TickCount64;
                     _logger.LogInformation("control: {Node} leads the control plane", _bus.Self);
                 }
                 await DecideAsync(token).ConfigureAwait(false);
@@ -133,6 +138,9 @@ internal sealed class Controller : IAsyncDisposable
         }
         var now = Environment.TickCount64;
         var timeout = (long)_options.FailureTimeout.TotalMilliseconds;
+        // Just after a leader change the heartbeats of some nodes may still go to the old leader: none is declared down
+        // before it had a full failure timeout (and a lease) of talking to this one.
+        if (now - _leadingSinceMs < timeout + (long)_options.Lease.TotalMilliseconds) timeout = long.MaxValue;
         foreach (var member in state.Members)
         {
             var seen = _lastSeen.GetOrAdd(member.Name, now);
@@ -165,7 +173,7 @@ internal sealed class Controller : IAsyncDisposable
             var record = state.Partitions[p];
             if (record.Primary is null || !state.IsUp(record.Primary))
             {
-                await PromoteAsync(p, record, handoff: false, token).ConfigureAwait(false);
+                await PromoteAsync(p, record, preferred: null, token).ConfigureAwait(false);
                 continue;
             }
             var downInSync = record.InSync.Where(n => n != record.Primary && !state.IsUp(n)).ToList();
@@ -185,24 +193,29 @@ internal sealed class Controller : IAsyncDisposable
                 continue;
             }
             if (!target.All(record.IsInSync)) continue;
-            if (!target.Contains(record.Primary))
+            if (record.Primary != target[0])
             {
-                await PromoteAsync(p, record, handoff: true, token).ConfigureAwait(false);
+                // The ring's first node leads (so primaries spread as the ring spreads partitions): hand over to it.
+                await PromoteAsync(p, record, target[0], token).ConfigureAwait(false);
                 continue;
             }
             if (record.Replicas.Length > target.Count)
                 await ChangeAsync(p, record, record with { Replicas = [.. target], InSync = [.. record.InSync.Where(target.Contains)] }, token).ConfigureAwait(false);
         }
 
+        // A leaving member that holds nothing leaves the state first, so that it hears it (a node taken out of the Raft
+        // group first would never learn it was removed), then the Raft group.
         state = _plane.State;
         foreach (var leaving in state.Members.Where(m => m.State == MemberState.Leaving))
         {
             if (state.Partitions.Any(r => r.IsReplica(leaving.Name))) continue;
-            if (!NodeEndpoints.TryParse(leaving.Endpoint, out var endpoint)) continue;
             _logger.LogInformation("control: {Node} holds no partition any more: removing it", leaving.Name);
-            if (await _plane.RemoveVoterAsync(endpoint, token).ConfigureAwait(false))
-                await _plane.ProposeAsLeaderAsync(new RemoveMember { Name = leaving.Name }, token).ConfigureAwait(false);
+            if (await _plane.ProposeAsLeaderAsync(new RemoveMember { Name = leaving.Name }, token).ConfigureAwait(false)
+                && NodeEndpoints.TryParse(leaving.Endpoint, out var endpoint))
+                _leavingVoters.Add(endpoint);
         }
+        foreach (var endpoint in _leavingVoters.ToList())
+            if (await _plane.RemoveVoterAsync(endpoint, token).ConfigureAwait(false)) _leavingVoters.Remove(endpoint);
     }
 
     private async Task BootstrapAsync(CancellationToken token)
@@ -218,7 +231,8 @@ internal sealed class Controller : IAsyncDisposable
             var owners = ring.OwnersOfPartition(p, replicas).ToArray();
             partitions[p] = new PartitionRecord { Epoch = 1, Config = 0, Primary = owners[0], Replicas = owners, InSync = owners };
         }
-        var now = Environment.TickCount64 + (long)_options.Lease.TotalMilliseconds;
+        // Founding members are still starting (and busy with it): they get the start-up grace before anyone is down.
+        var now = Environment.TickCount64 + (long)StartupGrace.TotalMilliseconds;
         foreach (var member in members) _lastSeen[member.Name] = now;
         if (await _plane.ProposeAsLeaderAsync(new Bootstrap { PartitionCount = count, Replicas = replicas, Members = members, Partitions = partitions }, token)
             .ConfigureAwait(false))
@@ -226,54 +240,48 @@ internal sealed class Controller : IAsyncDisposable
                 string.Join(",", members.Select(m => m.Name)), replicas);
     }
 
-    /// <summary>Where the ring puts the partition's replicas: over the members that are not leaving (up or down: a node down for a while keeps its place).</summary>
-    private IReadOnlyList<string> Placement(ClusterState state, int partition)
-    {
-        var names = state.Members.Where(m => m.State is MemberState.Up or MemberState.Down).Select(m => m.Name).ToList();
-        if (names.Count == 0) return [];
-        var key = string.Join('\n', names);
-        if (_ring is null || key != _ringKey || _ring.PartitionCount != state.PartitionCount)
-        {
-            var ring = new HashRing(state.PartitionCount);
-            foreach (var name in names) ring.AddNode(name);
-            (_ring, _ringKey) = (ring, key);
-        }
-        return _ring.OwnersOfPartition(partition, state.Replicas);
-    }
+    private IReadOnlyList<string> Placement(ClusterState state, int partition) => _placement.Target(state, partition);
 
     private async Task<bool> ChangeAsync(int p, PartitionRecord current, PartitionRecord next, CancellationToken token) =>
         await _plane.ProposeAsLeaderAsync(new SetPartition { Partition = p, ExpectedConfig = current.Config, Record = next }, token).ConfigureAwait(false);
 
     /// <summary>
     /// A new primary for the partition, in the next epoch. Every in-sync replica that is up is fenced first (it then
-    /// takes nothing from an older epoch and says how far it is): the most advanced one leads — it holds every
-    /// acknowledged write, since each was on every in-sync replica — and those as far as it stay in sync. A handoff
-    /// (the primary is up but off its place) fences the primary too and chooses among the replicas on their place.
+    /// takes nothing from an older epoch and says how far it is). After a loss the most advanced one leads: it holds
+    /// every acknowledged write, since each was on every in-sync replica. A handoff to <paramref name="preferred"/> (the
+    /// primary is up but the ring puts another in-sync replica first) fences the primary too and picks that replica,
+    /// which also holds every acknowledged write. Those exactly as far as the new primary stay in sync; one further
+    /// (the old primary's writes that were never acknowledged) voids the difference when it syncs, and catches up.
     /// </summary>
-    private async Task PromoteAsync(int p, PartitionRecord record, bool handoff, CancellationToken token)
+    private async Task PromoteAsync(int p, PartitionRecord record, string? preferred, CancellationToken token)
     {
         var state = _plane.State;
+        var handoff = preferred is not null;
         var candidates = record.InSync.Where(n => state.IsUp(n) && (handoff || n != record.Primary)).ToList();
         if (candidates.Count == 0) return; // nothing that holds every acknowledged write is up: wait for one
         var epoch = record.Epoch + 1;
-        var fences = candidates.Select(async node =>
+        async Task<(string Node, Fenced? Fenced)> FenceAsync(string node, bool drain)
         {
             try
             {
-                var fenced = await _bus.CallAsync<Fenced>(node, new Fence { Partition = p, Epoch = epoch }, _options.RequestTimeout, token).ConfigureAwait(false);
-                return (Node: node, Fenced: (Fenced?)fenced);
+                var fenced = await _bus.CallAsync<Fenced>(node, new Fence { Partition = p, Epoch = epoch, Drain = drain }, _options.RequestTimeout, token)
+                    .ConfigureAwait(false);
+                return (node, fenced);
             }
             catch (BusCallException)
             {
-                return (Node: node, Fenced: (Fenced?)null);
+                return (node, null);
             }
-        });
-        var positions = (await Task.WhenAll(fences).ConfigureAwait(false)).Where(f => f.Fenced is not null).ToList();
-        var eligible = handoff ? positions.Where(f => Placement(state, p).Contains(f.Node)).ToList() : positions;
+        }
+        // A handoff drains the primary first, while its backups still take its records; then the others are fenced.
+        var drained = handoff && record.Primary is { } old && candidates.Remove(old) ? [await FenceAsync(old, drain: true).ConfigureAwait(false)] : Array.Empty<(string Node, Fenced? Fenced)>();
+        var fenced = await Task.WhenAll(candidates.Select(node => FenceAsync(node, drain: false))).ConfigureAwait(false);
+        var positions = drained.Concat(fenced).Where(f => f.Fenced is not null).ToList();
+        var eligible = handoff ? positions.Where(f => f.Node == preferred).ToList() : positions;
         if (eligible.Count == 0) return;
         var best = eligible.Max(f => f.Fenced!.Position);
-        var chosen = eligible.Where(f => f.Fenced!.Position == best).OrderBy(f => Placement(state, p).ToList().IndexOf(f.Node) is var i && i < 0 ? int.MaxValue : i)
-            .First().Node;
+        var order = Placement(state, p).ToList();
+        var chosen = eligible.Where(f => f.Fenced!.Position == best).OrderBy(f => order.IndexOf(f.Node) is var i && i < 0 ? int.MaxValue : i).First().Node;
         var inSync = positions.Where(f => f.Fenced!.Position == best).Select(f => f.Node).ToArray();
         var next = record with { Epoch = epoch, Primary = chosen, InSync = inSync };
         if (await ChangeAsync(p, record, next, token).ConfigureAwait(false))

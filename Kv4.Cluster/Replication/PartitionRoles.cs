@@ -145,7 +145,20 @@ internal sealed class PartitionRoles : IAppendObserver, IAsyncDisposable
         try
         {
             InterlockedMax(ref _fenced[p], fence.Epoch);
-            if (_leaders[p] is { } leader && leader.Epoch < fence.Epoch) await DemoteAsync(p, PartitionRole.Backup).ConfigureAwait(false);
+            if (_leaders[p] is { } leader && leader.Epoch < fence.Epoch)
+            {
+                if (fence.Drain)
+                {
+                    // A handoff: no new write, and the ones in flight go out to the backups (not yet fenced) and are
+                    // answered, so a planned move fails no write.
+                    _store.Configure(p, PartitionRole.Backup, 0);
+                    using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    patience.CancelAfter(_options.InSyncTimeout);
+                    try { await leader.WaitAcknowledgedAsync(_store.Sequence(p), patience.Token).ConfigureAwait(false); }
+                    catch (Exception e) when (e is OperationCanceledException or BusCallException) { }
+                }
+                await DemoteAsync(p, PartitionRole.Backup).ConfigureAwait(false);
+            }
         }
         finally
         {

@@ -33,8 +33,9 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
                 node = await StartClusterNodeAsync(o, store, cancellationToken);
                 settings = settings with { Storage = new ClusterStore(node), Cluster = new ClusterView(node), StorageOwner = node, Serving = () => node.Ready };
             }
-            var runtime = await Kv4Runtime.CreateAsync(store, settings, cancellationToken);
-            if (node is not null) node.Load = LoadOf(runtime);
+            if (node is null) return await Kv4Runtime.CreateAsync(store, settings, cancellationToken);
+            var runtime = await CreateThroughFailoversAsync(store, settings, cancellationToken);
+            node.Load = LoadOf(runtime);
             return runtime;
         }
         catch
@@ -51,6 +52,10 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
     /// </summary>
     private async Task<ClusterNode> StartClusterNodeAsync(Kv4Options o, Kv4Store store, CancellationToken cancellationToken)
     {
+        // Heartbeats, leases and replication run on the thread pool; a pool that grows by one thread a second under a
+        // burst would let a lease lapse. A cluster node starts with room for them.
+        ThreadPool.GetMinThreads(out var workers, out var completion);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), completion);
         var shared = o.Cluster.Secret ?? secrets.SystemSecret;
         PageCursor.UseSharedKey(shared);
         var clusterOptions = o.Cluster.ToOptions(o.DataDirFullPath, shared, o.Node.PublicUrl);
@@ -69,6 +74,28 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
             }
         }
         return node;
+    }
+
+    /// <summary>
+    /// The services read and write the store as they start (keys, the deny lists, presence left by a crash): on a
+    /// cluster that is starting, a partition may change primary under such a call, which then answers unavailable.
+    /// Building the runtime again is safe (each step looks before it writes), so it is, until it succeeds.
+    /// </summary>
+    private async Task<Kv4Runtime> CreateThroughFailoversAsync(Kv4Store store, RuntimeSettings settings, CancellationToken cancellationToken)
+    {
+        var log = loggerFactory.CreateLogger<StoreServiceRuntimeFactory>();
+        while (true)
+        {
+            try
+            {
+                return await Kv4Runtime.CreateAsync(store, settings, cancellationToken);
+            }
+            catch (Kv4.Engine.Rules.EngineException e) when (e.Error == Kv4.Engine.Rules.EngineError.Unavailable && !cancellationToken.IsCancellationRequested)
+            {
+                log.LogWarning("the cluster could not serve the services' start ({Reason}); trying again", e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+        }
     }
 
     /// <summary>What a node's heartbeat reports: its open sockets and watches, and its requests per second since the last beat.</summary>

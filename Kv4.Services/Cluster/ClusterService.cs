@@ -48,6 +48,7 @@ public sealed class ClusterService(IClusterView cluster) : IApiService
         writer.WriteStartObject();
         writer.WriteString("self", snapshot.Self);
         writer.WriteString("leader", snapshot.Leader);
+        writer.WriteNumber("moving", snapshot.Moving);
         writer.WriteStartArray("members");
         foreach (var member in snapshot.Members)
         {

@@ -22,7 +22,8 @@ public enum DecommissionOutcome
 }
 
 /// <summary>The cluster as one node sees it (the members' loads as their heartbeats last told this node).</summary>
-public sealed record ClusterSnapshot(string Self, string? Leader, IReadOnlyList<MemberView> Members, IReadOnlyList<PartitionView> Partitions);
+/// <summary>The cluster as one node sees it; <see cref="Moving"/> counts partitions not yet where the ring puts them (0: balanced).</summary>
+public sealed record ClusterSnapshot(string Self, string? Leader, IReadOnlyList<MemberView> Members, IReadOnlyList<PartitionView> Partitions, int Moving = 0);
 
 public sealed record MemberView(string Name, string? Endpoint, string? Url, string State, long Sockets, double RequestsPerSecond, int Primaries, int Replicas);
 

@@ -82,7 +82,7 @@ internal sealed class ClusterProcesses : IAsyncDisposable
             ["Kv4__Node__Id"] = node.Name,
             ["Kv4__Cluster__Name"] = node.Name,
             ["Kv4__Cluster__Listen"] = node.Endpoint,
-            ["Logging__LogLevel__Kv4.Cluster"] = "Information",
+            ["Logging__LogLevel__Kv4.Cluster"] = Environment.GetEnvironmentVariable("KV4_CLUSTER_TEST_LOG") ?? "Information",
         };
         if (initial is not null) environment["Kv4__Cluster__Initial"] = initial;
         if (join is not null) environment["Kv4__Cluster__Join"] = join;
@@ -192,6 +192,10 @@ internal sealed class ClusterProcesses : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // For a failure's story: every node's output, when the environment asks for it.
+        if (Environment.GetEnvironmentVariable("KV4_CLUSTER_TEST_LOGS") is { Length: > 0 } folder)
+            foreach (var node in _nodes.Values)
+                File.WriteAllText(Path.Combine(folder, $"{node.Name}-{Guid.NewGuid():N}.log"), node.Process?.Output ?? "(stopped)");
         foreach (var node in _nodes.Values)
         {
             if (node.Process is not { } process) continue;

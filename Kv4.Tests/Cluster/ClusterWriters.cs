@@ -98,6 +98,8 @@ internal sealed class ClusterWriters(ClusterProcesses cluster, string account, s
     /// </summary>
     public async Task<Dictionary<(string Path, string Key), List<(int N, string Version)>>> CheckAsync(string node, int writers)
     {
+        // Only what was acknowledged before the histories are read (the writers may still be writing).
+        var acks = _acks.ToArray();
         var histories = new Dictionary<(string Path, string Key), List<(int N, string Version)>>();
         for (var writer = 0; writer < writers; writer++)
         {
@@ -122,10 +124,14 @@ internal sealed class ClusterWriters(ClusterProcesses cluster, string account, s
                 histories[(path, key)] = versions;
             }
         }
-        foreach (var ack in _acks)
+        foreach (var ack in acks)
         {
-            Assert.True(histories.TryGetValue((ack.Path, ack.Key), out var versions) && versions.Contains((ack.N, ack.Version)),
-                $"acknowledged write {ack} is missing from {ack.Path}'s history");
+            if (histories.TryGetValue((ack.Path, ack.Key), out var versions) && versions.Contains((ack.N, ack.Version))) continue;
+            var latest = await cluster.SendAsync(node, HttpMethod.Get, $"/_data/{ack.Path}?k={ack.Key}", user: account, secret: secret);
+            var partitions = await cluster.SendAsync(node, HttpMethod.Get, "/_cluster/partitions");
+            Assert.Fail($"acknowledged write {ack} is missing from {ack.Path}'s history read through {node}: " +
+                $"[{string.Join(", ", versions ?? [])}]; latest {latest.Body}; partition {PartitionOf(account, ack.Path)}: " +
+                $"{partitions.Body.GetProperty("v")[PartitionOf(account, ack.Path)]}");
         }
         return histories;
     }
