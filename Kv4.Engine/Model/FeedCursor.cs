@@ -64,12 +64,11 @@ public sealed class FeedCursor
         return true;
     }
 
-    /// <summary>A cursor for <paramref name="partitionCount"/> partitions: this one, or its beginning sized for them; null when it names another count.</summary>
-    public FeedCursor? For(int partitionCount)
-    {
-        if (positions.Length == 0) return Beginning(partitionCount);
-        return positions.Length == partitionCount ? this : null;
-    }
+    /// <summary>
+    /// This cursor, bound to <paramref name="partitionCount"/> partitions (a beginning takes the count, in place, so
+    /// whoever holds it sees it advance); null when it names another count.
+    /// </summary>
+    public FeedCursor? For(int partitionCount) => TryBind(partitionCount) ? this : null;
 
     /// <summary>Whether an event of <paramref name="partition"/> with <paramref name="version"/> lies after the cursor.</summary>
     internal bool IsAfter(int partition, long version) => version > positions[partition];

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Kv4.Tests.Cluster;
+
+/// <summary>
+/// A watch on a cluster node streams changes written through any node, and goes on across a failover of the
+/// partitions it watches with no gap and no duplicate; a client whose connection drops resumes from its last cursor
+/// on another node, again with no gap and no duplicate.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class ClusterWatchTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private ClusterProcesses _cluster = null!;
+    private string _secret = "";
+
+    public async Task InitializeAsync()
+    {
+        _cluster = await ClusterProcesses.StartAsync(3);
+        var created = await _cluster.SendAsync("n1", HttpMethod.Put, "/_acc/accounts", """{"k":"elena","v":{"email":"elena@example.com"}}""");
+        _secret = created.Body.GetProperty("v").GetProperty("secret").GetString()!;
+    }
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    /// <summary>An SSE watch: each event's cursor and (path, n), until cancelled or the stream ends.</summary>
+    private async Task WatchAsync(string node, string? since, List<(string Cursor, string Path, int N)> events, Func<int, bool> stopAfter,
+        CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{_cluster[node].Url}/_data/feed?watch=1" + (since is null ? "" : $"&since={since}"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"elena:{_secret}")));
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+        string? id = null;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.StartsWith("id: ", StringComparison.Ordinal)) id = line[4..];
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                using var change = JsonDocument.Parse(line[6..]);
+                var root = change.RootElement;
+                lock (events) events.Add((id!, root.GetProperty("path").GetString()!, root.GetProperty("v").GetProperty("n").GetInt32()));
+                if (stopAfter(events.Count)) return;
+            }
+        }
+    }
+
+    private async Task<int> WriteAsync(string node, string path, int n)
+    {
+        var put = await _cluster.SendAsync(node, HttpMethod.Put, $"/_data/{path}", $"{{\"k\":\"x\",\"v\":{{\"n\":{n}}}}}", "elena", _secret);
+        return (int)put.Status;
+    }
+
+    [Fact]
+    public async Task A_watch_goes_on_across_a_failover_and_a_reconnect_with_no_gap_and_no_duplicate()
+    {
+        const int Paths = 8;
+        var events = new List<(string Cursor, string Path, int N)>();
+        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        // The watcher stays on n2; the partition killed is led by another node.
+        var watch = Task.Run(() => WatchAsync("n2", "0", events, _ => false, watching.Token));
+
+        var acked = new List<(string Path, int N)>();
+        var doubtful = new List<(string Path, int N)>();
+        var victim = "";
+        for (var n = 0; n < 60; n++)
+        {
+            if (n == 20)
+            {
+                var (_, partitions) = await _cluster.SendAsync("n2", HttpMethod.Get, "/_cluster/partitions");
+                victim = Enumerable.Range(0, Paths).Select(i => partitions.GetProperty("v")[ClusterWriters.PartitionOf("elena", $"feed/p{i}")].GetProperty("primary").GetString()!)
+                    .First(primary => primary != "n2");
+                await _cluster.KillAsync(victim);
+                output.WriteLine($"killed {victim} after {acked.Count} writes");
+            }
+            for (var i = 0; i < Paths; i++)
+            {
+                var path = $"feed/p{i}";
+                var live = new[] { "n1", "n2", "n3" }.Where(name => _cluster[name].Process is not null).ToArray();
+                var through = live[(n + i) % live.Length];
+                var status = await WriteAsync(through, path, n);
+                if (status == 200) acked.Add((path, n));
+                else doubtful.Add((path, n));
+            }
+        }
+        await ClusterProcesses.WaitUntilAsync(() =>
+        {
+            lock (events) return Task.FromResult(acked.All(a => events.Any(e => e.Path == a.Path && e.N == a.N)));
+        }, "every acknowledged write seen by the watch");
+        watching.Cancel();
+        try { await watch; }
+        catch (OperationCanceledException) { }
+        List<(string Cursor, string Path, int N)> seen;
+        lock (events) seen = [.. events];
+        output.WriteLine($"{acked.Count} acknowledged, {doubtful.Count} in doubt, {seen.Count} events");
+        Assert.Equal(seen.Count, seen.Select(e => (e.Path, e.N)).Distinct().Count());
+        Assert.All(seen, e => Assert.True(acked.Contains((e.Path, e.N)) || doubtful.Contains((e.Path, e.N)), $"{e} was never written"));
+        foreach (var group in seen.GroupBy(e => e.Path))
+        {
+            var ns = group.Select(e => e.N).ToList();
+            Assert.Equal(ns.Order(), ns);
+        }
+
+        // Resume from the middle on another node: exactly the rest.
+        var middle = seen[seen.Count / 2];
+        var rest = new List<(string Cursor, string Path, int N)>();
+        using var resuming = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var expected = seen.Count - seen.Count / 2 - 1;
+        await WatchAsync("n1" == victim ? "n3" : "n1", middle.Cursor, rest, count => count >= expected, resuming.Token);
+        Assert.Equal(seen.Skip(seen.Count / 2 + 1).Select(e => (e.Path, e.N)).Order(), rest.Select(e => (e.Path, e.N)).Order());
+    }
+}
