@@ -41,7 +41,7 @@ cleanup() {
   local name
   for name in "${!PID[@]}"; do kill "${PID[$name]}" 2>/dev/null || true; done
   for name in "${!PID[@]}"; do wait "${PID[$name]}" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  if [ -n "${KEEP:-}" ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -69,7 +69,7 @@ start() {
   ( cd "$SERVER_DIR" && KV4_SYS_SECRET="$SYS_SECRET" exec dotnet Kv4.Server.dll \
       --urls "http://127.0.0.1:${HTTP[$name]}" --Kv4:DataDir="${DATA[$name]}" --Kv4:Durability="$DURABILITY" \
       --Kv4:Node:Id="$name" --Kv4:Node:PublicUrl="http://127.0.0.1:${HTTP[$name]}" \
-      --Logging:LogLevel:Default=Warning "$@" ) >>"$WORK/$name.log" 2>&1 &
+      --Logging:LogLevel:Default=Warning --Logging:LogLevel:Kv4.Cluster="${CLUSTER_LOG:-Warning}" "$@" ) >>"$WORK/$name.log" 2>&1 &
   PID[$name]=$!
 }
 
@@ -101,14 +101,19 @@ cluster_get() { curl -fsS -u "$SYS" "http://127.0.0.1:${HTTP[$1]}/_cluster$2"; }
 # Every partition has all its replicas in sync and nothing is moving (asked of a node that is up).
 wait_settled() { # node
   local i
-  for i in $(seq 1 1200); do
+  local until=$(( $(now_ms) + 120000 ))
+  while [ "$(now_ms)" -lt "$until" ]; do
     if [ "$(cluster_get "$1" "" 2>/dev/null | jq -r '.v.moving')" = 0 ] \
-      && cluster_get "$1" /partitions 2>/dev/null | jq -e '.v | all(.primary != null and (.in_sync | length) == (.replicas | length))' >/dev/null; then
+      && cluster_get "$1" /partitions 2>/dev/null | jq -e '.v | all(.primary != null and (.in_sync | length) == (.replicas | length) + 1)' >/dev/null; then
       return 0
     fi
     sleep 0.1
   done
-  log "the cluster did not settle"; cluster_get "$1" /partitions | jq -c '.v[]' | head >&2; exit 1
+  log "the cluster did not settle: $(cluster_get "$1" "" | jq -c '.v | {leader, moving, members: [.members[] | {name, state}]}')"
+  cluster_get "$1" /partitions | jq -c '.v[] | select(.primary == null or (.in_sync | length) != (.replicas | length) + 1)' >&2
+  for name in "${!PID[@]}"; do log "$name's log:"; grep -v '^\s*$' "$WORK/$name.log" | tail -15 >&2 || true; done
+  KEEP=1
+  exit 1
 }
 
 if [ "$MODE" = up ]; then
@@ -130,14 +135,16 @@ key_of() { printf 'user%06d' "$1"; }
 
 # PUTs COUNT keys at PATH through NAME, 32 at a time over reused connections.
 seed() { # name path count
-  local cfg=$WORK/seed.curl i
-  : >"$cfg"
-  for ((i = 0; i < $3; i++)); do
-    printf 'url = "http://127.0.0.1:%s/_data/%s"\nrequest = "PUT"\ndata = "{\\"k\\":\\"%s\\",\\"v\\":%s}"\noutput = "/dev/null"\nfail-with-body\nnext\n' \
-      "${HTTP[$1]}" "$2" "$(key_of "$i")" "$(sed 's/"/\\"/g' <<<"$VALUE")" >>"$cfg"
-  done
-  sed -i '$d' "$cfg"
-  curl -sS -u "$SYS" -H 'Content-Type: application/json' --parallel --parallel-max 32 -K "$cfg"
+  local cfg=$WORK/seed.curl
+  awk -v url="http://127.0.0.1:${HTTP[$1]}/_data/$2" -v user="$SYS" -v value="$VALUE" -v count="$3" 'BEGIN {
+    gsub(/"/, "\\\"", value)
+    for (i = 0; i < count; i++) {
+      if (i > 0) print "next"
+      printf "url = \"%s\"\nrequest = \"PUT\"\nuser = \"%s\"\nheader = \"Content-Type: application/json\"\n", url, user
+      printf "data = \"{\\\"k\\\":\\\"user%06d\\\",\\\"v\\\":%s}\"\noutput = \"/dev/null\"\nfail-with-body\n", i, value
+    }
+  }' >"$cfg"
+  curl -sS --no-progress-meter --parallel --parallel-max 32 -K "$cfg"
 }
 
 # The partition of a path: the _ver_ of a write packs it (bits 37..46; see Kv4.Engine/Model/VersionId.cs). A
@@ -150,12 +157,13 @@ partition_of() { # name path
 }
 primary_of() { cluster_get "$1" /partitions | jq -r --argjson p "$2" '.v[] | select(.partition == $p) | .primary'; }
 
-requests_file() { # path -> prints the file name
-  local file=$WORK/req-$1-$(date +%s%N) i
-  for ((i = 0; i < KEYS; i++)); do
-    if [ "$1" = get ]; then printf 'GET\t/_data/bench/users?k=%s\n' "$(key_of "$i")"
-    else printf 'PUT\t/_data/bench/users\t{"k":"%s","v":%s}\n' "$(key_of "$i")" "$VALUE"; fi
-  done >"$file"
+requests_file() { # get|put -> prints the file name
+  local file=$WORK/req-$1
+  awk -v kind="$1" -v value="$VALUE" -v count="$KEYS" 'BEGIN {
+    for (i = 0; i < count; i++)
+      if (kind == "get") printf "GET\t/_data/bench/users?k=user%06d\n", i
+      else printf "PUT\t/_data/bench/users\t{\"k\":\"user%06d\",\"v\":%s}\n", i, value
+  }' >"$file"
   echo "$file"
 }
 
@@ -172,6 +180,7 @@ GET_REQUESTS=$(requests_file get)
 PUT_REQUESTS=$(requests_file put)
 
 measure() { # label node
+  [ -n "${SKIP_RATES:-}" ] && return 0
   local round scenario file result
   for scenario in put get; do
     [ "$scenario" = put ] && file=$PUT_REQUESTS || file=$GET_REQUESTS
@@ -228,7 +237,7 @@ HTTP[n4]=$(free_port); PEER[n4]=$(free_port); DATA[n4]=$WORK/n4
 start n4 --Kv4:Cluster:Name=n4 --Kv4:Cluster:Listen="127.0.0.1:${PEER[n4]}" --Kv4:Cluster:Join="127.0.0.1:${PEER[n1]}"
 wait_ready n4
 wait_settled n1
-HOLDERS=$(cluster_get n1 /partitions | jq -r --argjson p "$BIG" '.v[] | select(.partition == $p) | .replicas | join(" ")')
+HOLDERS=$(cluster_get n1 /partitions | jq -r --argjson p "$BIG" '.v[] | select(.partition == $p) | [.primary] + .replicas | join(" ")')
 LEAVER=$(for n in $HOLDERS; do [ "$n" != n1 ] && echo "$n"; done | head -1)
 NEWCOMER=$(for n in n1 n2 n3 n4; do [[ " $HOLDERS " != *" $n "* ]] && echo "$n"; done | head -1)
 moving_before=$(cluster_get n1 "" | jq -r '.v.moving')

@@ -30,7 +30,7 @@ internal sealed class PartitionLeader : IAsyncDisposable
     private readonly Func<ClusterCommand, CancellationToken, Task<bool>> _propose;
     private readonly Func<string, bool> _isUp;
     private readonly ILogger _logger;
-    private readonly RecentRecords _recent = new();
+    private readonly RecentRecords _recent;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, BackupStream> _streams = new(StringComparer.Ordinal);
     private readonly HashSet<string> _joining = new(StringComparer.Ordinal);
@@ -54,6 +54,7 @@ internal sealed class PartitionLeader : IAsyncDisposable
         _logger = logger;
         // What this node holds when it takes over is what the in-sync backups hold (the most advanced was chosen).
         _acknowledged = store.Sequence(partition);
+        _recent = new RecentRecords(_acknowledged + 1);
         store.Acknowledge(partition, _acknowledged);
         Update(record);
         _watching = WatchInSyncAsync();
@@ -335,6 +336,12 @@ internal sealed class PartitionLeader : IAsyncDisposable
                 {
                     leader._logger.LogDebug("partition {Partition}: stream to {Backup} restarts: {Reason}", p, Backup, e.Message);
                     await PauseAsync(TimeSpan.FromMilliseconds(100), token).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    // Anything else would end the stream for good and leave the backup behind forever.
+                    leader._logger.LogWarning(e, "partition {Partition}: stream to {Backup} failed; it restarts", p, Backup);
+                    await PauseAsync(TimeSpan.FromMilliseconds(500), token).ConfigureAwait(false);
                 }
             }
         }

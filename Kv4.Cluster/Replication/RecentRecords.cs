@@ -5,13 +5,15 @@ namespace Kv4.Cluster.Replication;
 /// reading the log. Bounded by count and bytes: a backup that falls further behind reads the log instead.
 /// <code>
 ///   after #101..#104 with room for 3:   base 102 [#102 #103 #104]    from 103: [#103 #104]   from 101: null (read the log)
+///   a new primary whose lane is at #101:  base 102 []                  from 102: [] (wait)     from 1: null (read the log)
 /// </code>
+/// It starts empty at the sequence after the lane's when its primary took over: everything before is only in the log.
 /// </summary>
-internal sealed class RecentRecords(int maxRecords = 4096, long maxBytes = 16 << 20)
+internal sealed class RecentRecords(long firstSequence, int maxRecords = 4096, long maxBytes = 16 << 20)
 {
     private readonly Lock _gate = new();
     private readonly Queue<byte[]> _records = new();
-    private long _firstSequence = 1;
+    private long _firstSequence = firstSequence;
     private long _bytes;
 
     /// <summary>The lane held: the partition's next record (sequences come in order; a gap restarts the buffer).</summary>

@@ -85,4 +85,28 @@ public sealed class RebalancingTests(ITestOutputHelper output) : IAsyncLifetime
         foreach (var node in new[] { "n1", "n2", "j4" }) await writers.CheckAsync(node, Writers);
         output.WriteLine($"acknowledged {writers.Acks.Count}, unknown outcomes {writers.Unknown.Count}");
     }
+
+    [Fact]
+    public async Task A_new_replica_catches_up_a_partition_that_has_had_no_write_since_its_primary_changed()
+    {
+        // Writes, then quiet: every partition n1 led gets a new primary twice (failover, then the handoff back when
+        // n1 returns), and no record is appended after either. A replica added then has nothing but the log to learn from.
+        var writers = new ClusterWriters(_cluster, "elena", _secret);
+        using (var stop = new CancellationTokenSource())
+        {
+            var running = writers.RunAsync(Writers, ["n1", "n2", "n3"], stop.Token);
+            await ClusterProcesses.WaitUntilAsync(() => Task.FromResult(writers.Acks.Count >= 100), "100 writes");
+            stop.Cancel();
+            await running;
+        }
+        await _cluster.KillAsync("n1");
+        await ClusterProcesses.WaitUntilAsync(async () => (await PartitionsAsync("n2")).All(p => p.GetProperty("primary").GetString() is "n2" or "n3"),
+            "n1's partitions led by n2 and n3");
+        await _cluster.RestartAsync("n1");
+        await WaitBalancedAsync("n1 back, leading its partitions again");
+
+        await _cluster.JoinAsync("j4", "n2");
+        await WaitBalancedAsync("j4 holds its share, every copy in sync");
+        foreach (var node in new[] { "n1", "n2", "n3", "j4" }) await writers.CheckAsync(node, Writers);
+    }
 }
