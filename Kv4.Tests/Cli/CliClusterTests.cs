@@ -10,10 +10,10 @@ using Microsoft.Extensions.Logging;
 namespace Kv4.Tests.Cli;
 
 /// <summary>
-/// `kv4 cluster` against a stand-in that answers the `/_cluster` replies as /work/helpers/cluster-api.md fixes them
-/// (a real Kestrel on 127.0.0.1 checking the `$sys` login): the server's cluster service is built elsewhere, so the
-/// end-to-end run against a real cluster is for when it exists. The stand-in checks what kv4 sends; the test checks
-/// the tables kv4 draws from the replies.
+/// `kv4 cluster` against a stand-in that answers the `/_cluster` replies in docs/cluster.md's shapes (a real Kestrel
+/// on 127.0.0.1 checking the `$sys` login), for states a live cluster does not hold still (a node leaving, a replica
+/// behind). The stand-in checks what kv4 sends; the test checks the tables kv4 draws from the replies. The run against
+/// three real nodes is in Kv4.Tests/Cluster/ClusterApiTests.
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class CliClusterTests

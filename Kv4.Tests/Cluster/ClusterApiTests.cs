@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Kv4.Tests.Cli;
 
 namespace Kv4.Tests.Cluster;
 
@@ -102,5 +104,27 @@ public sealed class ClusterApiTests : IAsyncLifetime
         var secret = created.Body.GetProperty("v").GetProperty("secret").GetString()!;
         var refused = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster", user: "carol", secret: secret);
         Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
+    }
+
+    [Fact]
+    public async Task The_command_line_reads_and_drives_a_real_cluster()
+    {
+        Dictionary<string, string> Login(string node) => new()
+        {
+            ["KV4_URL"] = _cluster[node].Url, ["KV4_USER"] = "$sys", ["KV4_SECRET"] = ClusterProcesses.Secret,
+        };
+
+        (await Kv4Cli.RunAsync(Login("n1"), "put", "cli/notes", "today", """{"text":"hello"}""")).Ok();
+        Assert.Contains("hello", (await Kv4Cli.RunAsync(Login("n3"), "get", "cli/notes", "today")).Ok());
+
+        var status = (await Kv4Cli.RunAsync(Login("n2"), "cluster", "status")).Ok();
+        Assert.Matches(@"^this node: n2    leader: n[123]\n", status);
+        foreach (var node in new[] { "n1", "n2", "n3" })
+            Assert.Matches($@"(?m)^{node}[ *(leader)]* +up +127\.0\.0\.1:\d+ +{Regex.Escape(_cluster[node].Url)} ", status);
+        // One row a partition: number, epoch, a primary, two backups, three in sync.
+        Assert.Equal(64, Regex.Matches(status, @"(?m)^ +\d+ +\d+  n[123] +n[123],n[123] +n[123],n[123],n[123] ").Count);
+
+        Assert.Equal("n3: leaving\n", (await Kv4Cli.RunAsync(Login("n1"), "cluster", "decommission", "n3")).Ok());
+        Assert.Matches(@"(?m)^n3 .*leaving ", (await Kv4Cli.RunAsync(Login("n2"), "cluster", "status")).Ok());
     }
 }

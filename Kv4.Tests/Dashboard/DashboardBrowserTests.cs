@@ -212,17 +212,6 @@ public sealed class DashboardBrowserTests
         Assert.Equal("$sys · secret, in memory", (await browser.EvaluateAsync("document.getElementById('who').textContent")).GetString());
 
         await browser.ClickAsync("nav a[data-view=cluster]");
-        if (answer.Status == HttpStatusCode.NotFound)
-        {
-            // No cluster service on this server yet: said plainly, and not asked again.
-            answer.IsError("unknown_service", HttpStatusCode.NotFound);
-            await browser.WaitForAsync("document.getElementById('cluster').dataset.state === 'unavailable'");
-            Assert.Equal("Cluster view not available on this server.", (await browser.EvaluateAsync("document.getElementById('cluster-unavailable').textContent")).GetString());
-            // The browser notes each 404 of the two requests; nothing else went wrong.
-            Assert.All(browser.ConsoleErrors, e => Assert.Matches(@"^network: .*404.*/_cluster(/partitions)?\)$", e));
-            Assert.InRange(browser.ConsoleErrors.Count, 1, 2);
-            return;
-        }
         var cluster = answer.IsOk().V;
         var partitions = (await sys.GetReplyAsync("/_cluster/partitions")).IsOk().V;
         var self = cluster.GetProperty("self").GetString()!;
