@@ -71,7 +71,17 @@ internal sealed class PartitionRoles : IAppendObserver, IAsyncDisposable
             var state = _plane.State;
             if (!state.IsBootstrapped) return;
             for (var p = 0; p < state.PartitionCount && p < _leaders.Length; p++)
-                await ReconcileAsync(p, state.Partitions[p]).ConfigureAwait(false);
+            {
+                try
+                {
+                    await ReconcileAsync(p, state.Partitions[p]).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // One partition's trouble must not keep the others from following the state.
+                    _logger.LogError(e, "partition {Partition}: taking the role the state gives failed", p);
+                }
+            }
         }
         finally
         {
@@ -103,8 +113,11 @@ internal sealed class PartitionRoles : IAppendObserver, IAsyncDisposable
     private async Task ReconcileAsync(int p, PartitionRecord record)
     {
         var self = _bus.Self;
-        var role = record.Primary == self && record.Epoch >= Volatile.Read(ref _fenced[p]) ? PartitionRole.Primary
-            : record.IsReplica(self) ? PartitionRole.Backup : PartitionRole.None;
+        // A state that makes this node primary in an epoch older than records it already holds is one it is still
+        // catching up through (a restarted node replays the control plane's log): a newer state follows; lead then.
+        var current = record.Epoch >= Volatile.Read(ref _fenced[p]) && record.Epoch >= _store.State(p).Epoch;
+        var role = record.Primary == self && current ? PartitionRole.Primary
+            : record.IsReplica(self) || record.Primary == self ? PartitionRole.Backup : PartitionRole.None;
         var leader = _leaders[p];
         if (role == PartitionRole.Primary)
         {
