@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using Kv4.Engine.Rules;
 using Kv4.Server.Endpoints;
 using Kv4.Server.Hosting;
 using Kv4.Services.Api;
@@ -27,6 +28,9 @@ public sealed class Kv4AuthenticationHandler(
     /// <summary>Where a throttled login leaves its wait for the challenge (the same request, maybe another handler instance).</summary>
     private static readonly object RetryAfterItem = new();
 
+    /// <summary>Where a credential that could not be checked (its account's partition unreachable) leaves that for the challenge.</summary>
+    private static readonly object UncheckedItem = new();
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var credential = HttpCredential.Read(Request);
@@ -35,28 +39,46 @@ public sealed class Kv4AuthenticationHandler(
         // Before the engine is open nobody can be checked; the endpoint answers `unavailable` then.
         if (engine.Runtime is not { } runtime) return AuthenticateResult.NoResult();
         Caller? caller;
-        if (credential.Kind == HttpCredentialKind.Basic)
+        try
         {
-            var login = await runtime.Admission.AuthenticateBasicAsync(credential.UserName, credential.Password,
-                Context.Connection.RemoteIpAddress, Context.RequestAborted);
-            if (login.Throttled)
+            if (credential.Kind == HttpCredentialKind.Basic)
             {
-                Context.Items[RetryAfterItem] = login.RetryAfter;
-                return AuthenticateResult.Fail("login throttled");
+                var login = await runtime.Admission.AuthenticateBasicAsync(credential.UserName, credential.Password,
+                    Context.Connection.RemoteIpAddress, Context.RequestAborted);
+                if (login.Throttled)
+                {
+                    Context.Items[RetryAfterItem] = login.RetryAfter;
+                    return AuthenticateResult.Fail("login throttled");
+                }
+                caller = login.Caller;
             }
-            caller = login.Caller;
+            else
+            {
+                caller = await runtime.Admission.AuthenticateBearerAsync(credential.Token, Context.RequestAborted);
+            }
         }
-        else
+        catch (EngineException e)
         {
-            caller = await runtime.Admission.AuthenticateBearerAsync(credential.Token, Context.RequestAborted);
+            // The store could not answer (on a cluster: the partition holding the account is failing over). The
+            // credential is neither good nor bad yet: the client hears `unavailable` and tries again, not `unauthorized`.
+            Context.Items[UncheckedItem] = ErrorCodes.FromEngine(e.Error);
+            return AuthenticateResult.Fail("credential could not be checked: " + e.Message);
         }
         if (caller is null) return AuthenticateResult.Fail("credential refused");
         return AuthenticateResult.Success(new AuthenticationTicket(CallerPrincipal.Create(caller, SchemeName), SchemeName));
     }
 
-    /// <summary>A refused credential answers `unauthorized`; a throttled login `rate_limited` with Retry-After.</summary>
+    /// <summary>
+    /// A refused credential answers `unauthorized`; a throttled login `rate_limited` with Retry-After; one the store
+    /// could not check `unavailable`.
+    /// </summary>
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.TryGetValue(UncheckedItem, out var why) && why is ErrorCode code)
+        {
+            await replies.WriteErrorAsync(Response, code);
+            return;
+        }
         if (Context.Items.TryGetValue(RetryAfterItem, out var wait) && wait is TimeSpan retryAfter)
         {
             Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -174,6 +174,14 @@ internal sealed class ClusterProcesses : IAsyncDisposable
         }
     }
 
+    /// <summary>Creates an account through <paramref name="node"/> as `$sys`; answers its secret.</summary>
+    public async Task<string> CreateAccountAsync(string name, string node = "n1")
+    {
+        var (status, body) = await SendAsync(node, HttpMethod.Put, "/_acc/accounts", $$$"""{"k":"{{{name}}}","v":{"email":"{{{name}}}@example.com"}}""");
+        if (status != HttpStatusCode.OK) throw new InvalidOperationException($"creating {name}: {status} {body.GetRawText()}{Logs}");
+        return body.GetProperty("v").GetProperty("secret").GetString()!;
+    }
+
     /// <summary>A request to a node as `$sys` (or with <paramref name="user"/> and <paramref name="secret"/>); the reply's status and body.</summary>
     public async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(string node, HttpMethod method, string pathAndQuery, string? body = null,
         string user = "$sys", string secret = Secret, CancellationToken cancellationToken = default)

@@ -21,9 +21,7 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _cluster = await ClusterProcesses.StartAsync(3);
-        var created = await _cluster.SendAsync("n1", HttpMethod.Put, "/_acc/accounts", """{"k":"elena","v":{"email":"elena@example.com"}}""");
-        Assert.True(created.Status == HttpStatusCode.OK, created.Body.GetRawText());
-        _secret = created.Body.GetProperty("v").GetProperty("secret").GetString()!;
+        _secret = await _cluster.CreateAccountAsync("elena");
     }
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
@@ -194,6 +192,8 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n1", HttpMethod.Put, $"/_data/{path}", $"{{\"k\":\"x\",\"v\":{i}}}", "elena", _secret)).Status);
             written.Add((path, i));
         }
+        // bob's credential has never been checked on n1: there it needs his account's partition.
+        var bob = await _cluster.CreateAccountAsync("bob", "n2");
         await _cluster.KillAsync("n2");
         await _cluster.KillAsync("n3");
         // No quorum: the survivor's lease runs out and it serves nothing, writes least of all.
@@ -202,6 +202,10 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
             var put = await _cluster.SendAsync("n1", HttpMethod.Put, "/_data/quorum/late", """{"k":"x","v":-1}""", "elena", _secret);
             return put.Status == HttpStatusCode.ServiceUnavailable && put.Body.GetProperty("v").GetString() == "unavailable";
         }, "the survivor refusing writes");
+        // A credential that cannot be checked is neither accepted nor called wrong: `unavailable`, try again later.
+        var notChecked = await _cluster.SendAsync("n1", HttpMethod.Get, "/_data/quorum/p0?k=x", user: "bob", secret: bob);
+        Assert.True(notChecked.Status == HttpStatusCode.ServiceUnavailable, $"{notChecked.Status} {notChecked.Body}");
+        Assert.Equal("unavailable", notChecked.Body.GetProperty("v").GetString());
         var ready = await new HttpClient().GetAsync(_cluster["n1"].Url + "/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
 

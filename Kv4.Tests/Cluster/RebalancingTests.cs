@@ -19,8 +19,7 @@ public sealed class RebalancingTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _cluster = await ClusterProcesses.StartAsync(3);
-        var created = await _cluster.SendAsync("n1", HttpMethod.Put, "/_acc/accounts", """{"k":"elena","v":{"email":"elena@example.com"}}""");
-        _secret = created.Body.GetProperty("v").GetProperty("secret").GetString()!;
+        _secret = await _cluster.CreateAccountAsync("elena");
     }
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
