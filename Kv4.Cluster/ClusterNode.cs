@@ -290,6 +290,12 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
                 return _local.ListKeys(listKeys);
             case StoreListPaths listPaths:
                 return _local.ListPaths(listPaths);
+            case StoreGetAt getAt:
+                return await _local.GetAtAsync(getAt, cancellationToken).ConfigureAwait(false);
+            case StoreListKeysAt listKeysAt:
+                return await _local.ListKeysAtAsync(listKeysAt, cancellationToken).ConfigureAwait(false);
+            case StoreListPathsAt listPathsAt:
+                return await _local.ListPathsAtAsync(listPathsAt, cancellationToken).ConfigureAwait(false);
             case StoreListLayers listLayers:
                 return _local.ListLayers(listLayers);
             case StoreListBuckets listBuckets:

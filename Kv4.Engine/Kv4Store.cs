@@ -85,7 +85,7 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxValueBytes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.CheckpointEveryRecords, 1);
         Directory.CreateDirectory(options.DataDirectory);
-        var log = RecordLog.Open(options.DataDirectory, options.MaxValueBytes, options.LogMemorySizeBits);
+        var log = RecordLog.Open(options.DataDirectory, options.MaxValueBytes, options.LogMemorySizeBits, options.LogSegmentSizeMB);
         try
         {
             var recovered = StoreRecovery.Run(options.DataDirectory, log, options.PartitionCount);

@@ -39,6 +39,14 @@ public sealed class StoreOptions
     public int LogMemorySizeBits { get; init; } = 26;
 
     /// <summary>
+    /// The size of one log segment file, in MiB: a power of two from <see cref="Log.LogSegments.MinSizeMB"/> (and at
+    /// least one log page) up to <see cref="Log.LogSegments.MaxSizeMB"/>. Space is reclaimed in whole segments, so
+    /// small deployments and tests take small ones. Fixed when the data directory is created (see
+    /// <see cref="Log.LogSegments"/>): opening it with another size is refused.
+    /// </summary>
+    public int LogSegmentSizeMB { get; init; } = Log.LogSegments.DefaultSizeMB;
+
+    /// <summary>
     /// Called after every log commit with how long it took (sync mode: each group commit; interval mode: each
     /// periodic one), before the writers waiting for it are released. Runs on the commit loop: keep it cheap.
     /// The host feeds its commit-latency histogram from it.

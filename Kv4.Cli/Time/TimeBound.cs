@@ -37,6 +37,34 @@ public static partial class TimeBound
         return Group(at, depth);
     }
 
+    /// <summary>
+    /// `--at T` as the server's `at` (unix ms): unix ms as given, an ISO 8601 date or time (no zone means UTC), or a
+    /// time ago (`15m`). Null when not given.
+    /// </summary>
+    public static string? ToInstant(string? text, string option, DateTimeOffset now)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        text = text.Trim();
+        if (text.Length <= 15 && text.All(char.IsAsciiDigit)) return text;
+        var ago = AgoPattern().Match(text);
+        if (ago.Success)
+        {
+            var amount = long.Parse(ago.Groups[1].Value, CultureInfo.InvariantCulture);
+            var unit = ago.Groups[2].Value switch { "s" => 1L, "m" => 60L, "h" => 3600L, _ => 86400L };
+            if (amount > 100L * 365 * 86400 / unit) throw BadInstant(text, option);
+            return now.AddSeconds(-amount * unit).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+        }
+        var date = DatePattern().Match(text);
+        var styles = DateTimeStyles.AdjustToUniversal | (date.Groups["zone"].Success ? DateTimeStyles.None : DateTimeStyles.AssumeUniversal);
+        if (!date.Success || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, styles, out var at) || at.ToUnixTimeMilliseconds() < 0)
+            throw BadInstant(text, option);
+        return at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static CliFailure BadInstant(string text, string option) =>
+        CliFailure.Usage($"{option} {text}: not a time",
+            "use unix milliseconds, 2026-11-23, 2026-11-23T10:05[:07[.250]][Z|+02:00], or a time ago: 90s, 15m, 2h, 7d");
+
     private static string Group(DateTimeOffset at, int depth)
     {
         var utc = at.UtcDateTime;

@@ -230,6 +230,36 @@ public sealed class ClusterStore : IStore
             return max < 0 ? [.. merged] : [.. merged.Take(max)];
         }
 
+        public async ValueTask<StoredValue?> GetAtAsync(string layer, string path, string key, long atMs, CancellationToken cancellationToken = default)
+        {
+            var call = new StoreGetAt { Bucket = bucket, Layer = layer, Path = path, Key = key, AtMs = atMs };
+            var value = await cluster.OnPrimaryAsync<StoreValue>(PartitionOf(layer, path), call,
+                async l => await l.GetAtAsync(call, cancellationToken).ConfigureAwait(false), write: false, cancellationToken).ConfigureAwait(false);
+            return value.Found ? ToStored(value) : null;
+        }
+
+        public async ValueTask<IReadOnlyList<string>> ListKeysAtAsync(string layer, string path, long atMs, string? after, int max,
+            CancellationToken cancellationToken = default)
+        {
+            var call = new StoreListKeysAt { Bucket = bucket, Layer = layer, Path = path, AtMs = atMs, After = after, Max = max };
+            return (await cluster.OnPrimaryAsync<StoreStrings>(PartitionOf(layer, path), call,
+                async l => await l.ListKeysAtAsync(call, cancellationToken).ConfigureAwait(false), write: false, cancellationToken).ConfigureAwait(false)).Items;
+        }
+
+        /// <summary>Each primary answers its own first <paramref name="max"/> paths; the merged page is the first <paramref name="max"/> of them all.</summary>
+        public async ValueTask<IReadOnlyList<string>> ListPathsAtAsync(string layer, string prefix, int? maxDepth, long atMs, string? after, int max,
+            CancellationToken cancellationToken = default)
+        {
+            if (!AddressRules.TryNormalizePath(prefix ?? "", out _)) throw new EngineException(EngineError.BadPath, "invalid path");
+            StoreListPathsAt Call(int[] parts) => new()
+            {
+                Bucket = bucket, Layer = layer, Prefix = prefix!, MaxDepth = maxDepth, AtMs = atMs, After = after, Max = max, Partitions = parts,
+            };
+            var answers = await cluster.FanOutAsync(Call, async (l, parts) => await l.ListPathsAtAsync(Call(parts), cancellationToken).ConfigureAwait(false),
+                write: false, cancellationToken).ConfigureAwait(false);
+            return [.. answers.Cast<StoreStrings>().SelectMany(a => a.Items).Distinct().Order(StringComparer.Ordinal).Take(max)];
+        }
+
         public async ValueTask<IReadOnlyList<LayerCount>> ListLayersAsync(CancellationToken cancellationToken = default)
         {
             StoreListLayers Call(int[] parts) => new() { Bucket = bucket, Partitions = parts };

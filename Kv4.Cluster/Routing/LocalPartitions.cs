@@ -82,6 +82,28 @@ internal sealed class LocalPartitions(Kv4Store store, PartitionRoles roles, Node
         return new StoreStrings { Items = [.. paths] };
     }
 
+    public async Task<StoreValue> GetAtAsync(StoreGetAt call, CancellationToken cancellationToken)
+    {
+        Lead(PartitionOf(call.Bucket, call.Layer, call.Path));
+        return await store.GetAtAsync(new EntryAddress(call.Bucket, call.Layer, call.Path, call.Key), call.AtMs, cancellationToken).ConfigureAwait(false)
+            is { } value ? ToMessage(value) : new StoreValue();
+    }
+
+    public async Task<StoreStrings> ListKeysAtAsync(StoreListKeysAt call, CancellationToken cancellationToken)
+    {
+        Lead(PartitionOf(call.Bucket, call.Layer, call.Path));
+        var keys = await store.ListKeysAtAsync(call.Bucket, call.Layer, call.Path, call.AtMs, call.After, call.Max, cancellationToken).ConfigureAwait(false);
+        return new StoreStrings { Items = [.. keys] };
+    }
+
+    public async Task<StoreStrings> ListPathsAtAsync(StoreListPathsAt call, CancellationToken cancellationToken)
+    {
+        var partitions = LeadAll(call.Partitions);
+        var paths = await store.ListPathsAtAsync(call.Bucket, call.Layer, call.Prefix, call.MaxDepth, call.AtMs, call.After, call.Max, partitions,
+            cancellationToken).ConfigureAwait(false);
+        return new StoreStrings { Items = [.. paths] };
+    }
+
     public StoreLayers ListLayers(StoreListLayers call)
     {
         var layers = store.ListLayers(call.Bucket, LeadAll(call.Partitions));

@@ -85,6 +85,43 @@ public sealed class StoreListPaths : BusMessage
     [Key(6)] public int[] Partitions { get; set; } = [];
 }
 
+/// <summary>An entry's value as of an instant (reply: <see cref="StoreValue"/>).</summary>
+[MessagePackObject]
+public sealed class StoreGetAt : BusMessage
+{
+    [Key(0)] public string Bucket { get; set; } = "";
+    [Key(1)] public string Layer { get; set; } = "";
+    [Key(2)] public string Path { get; set; } = "";
+    [Key(3)] public string Key { get; set; } = "";
+    [Key(4)] public long AtMs { get; set; }
+}
+
+/// <summary>A page of the keys live at an instant (reply: <see cref="StoreStrings"/>).</summary>
+[MessagePackObject]
+public sealed class StoreListKeysAt : BusMessage
+{
+    [Key(0)] public string Bucket { get; set; } = "";
+    [Key(1)] public string Layer { get; set; } = "";
+    [Key(2)] public string Path { get; set; } = "";
+    [Key(3)] public long AtMs { get; set; }
+    [Key(4)] public string? After { get; set; }
+    [Key(5)] public int Max { get; set; }
+}
+
+/// <summary>A page of the paths with a live entry at an instant, of the partitions named (reply: <see cref="StoreStrings"/>).</summary>
+[MessagePackObject]
+public sealed class StoreListPathsAt : BusMessage
+{
+    [Key(0)] public string Bucket { get; set; } = "";
+    [Key(1)] public string Layer { get; set; } = "";
+    [Key(2)] public string Prefix { get; set; } = "";
+    [Key(3)] public int? MaxDepth { get; set; }
+    [Key(4)] public long AtMs { get; set; }
+    [Key(5)] public string? After { get; set; }
+    [Key(6)] public int Max { get; set; }
+    [Key(7)] public int[] Partitions { get; set; } = [];
+}
+
 [MessagePackObject]
 public sealed class StoreListLayers : BusMessage
 {

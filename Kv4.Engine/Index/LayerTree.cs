@@ -79,6 +79,27 @@ internal sealed class LayerTree(string layer)
         return result;
     }
 
+    /// <summary>
+    /// Every node at or under <paramref name="prefix"/>, at most <paramref name="maxDepth"/> segments deep, unsorted,
+    /// whether or not it holds a live entry now (a read as of an earlier instant needs the paths emptied since).
+    /// </summary>
+    public IEnumerable<PathNode> EnumerateNodes(string prefix, int? maxDepth)
+    {
+        var start = Find(prefix);
+        if (start is null) yield break;
+        var limit = maxDepth ?? int.MaxValue;
+        var pending = new Stack<PathNode>();
+        pending.Push(start);
+        while (pending.TryPop(out var node))
+        {
+            if (node.Depth > limit) continue;
+            yield return node;
+            if (node.Children is { } children)
+                foreach (var child in children.Values)
+                    pending.Push(child);
+        }
+    }
+
     /// <summary>The same paths as <see cref="ListPaths"/>, unsorted, found as the walk goes.</summary>
     public IEnumerable<string> EnumeratePaths(string prefix, int? maxDepth)
     {

@@ -26,13 +26,14 @@ internal sealed class RecordLog : IDisposable
         inMemoryReach = Math.Max(0, (1L << (memoryBits - pageBits)) - 2) << pageBits;
     }
 
-    public static RecordLog Open(string dataDirectory, int maxValueBytes, int memorySizeBits)
+    public static RecordLog Open(string dataDirectory, int maxValueBytes, int memorySizeBits, int segmentSizeMB = LogSegments.DefaultSizeMB)
     {
         var logDirectory = Path.Combine(dataDirectory, "log");
         Directory.CreateDirectory(logDirectory);
         // A record must fit in one page: value plus generous room for path, key, bucket and secondary keys.
         var pageBits = Math.Max(22, (int)Math.Ceiling(Math.Log2(maxValueBytes + (1 << 17))) + 1);
         var memoryBits = Math.Max(memorySizeBits, pageBits + 2);
+        var segmentBits = LogSegments.Bits(logDirectory, segmentSizeMB, pageBits);
         var device = Devices.CreateLogDevice(Path.Combine(logDirectory, "kv4.log"), preallocateFile: false);
         try
         {
@@ -42,6 +43,7 @@ internal sealed class RecordLog : IDisposable
                 LogCommitDir = Path.Combine(dataDirectory, "log-commits"),
                 PageSizeBits = pageBits,
                 MemorySizeBits = memoryBits,
+                SegmentSizeBits = segmentBits,
                 LogChecksum = LogChecksumType.PerEntry,
                 TryRecoverLatest = true,
             });

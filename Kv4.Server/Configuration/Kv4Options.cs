@@ -54,6 +54,12 @@ public sealed class Kv4Options
     /// <summary>`Kv4:Stats:FlushSeconds`: how often recorded stats are written as rollups (default 15).</summary>
     public Kv4.Services.Stats.StatsOptions Stats { get; set; } = new();
 
+    /// <summary>`Kv4:Log:SegmentSizeMB`: the log's segment size (see <see cref="LogOptions"/>).</summary>
+    public LogOptions Log { get; set; } = new();
+
+    /// <summary>`Kv4:Retention:*`: which versions are kept, per layer and path prefix (see <see cref="RetentionOptions"/>).</summary>
+    public RetentionOptions Retention { get; set; } = new();
+
     /// <summary>`Kv4:Cluster:*`: set, the server is a node of a cluster (docs/cluster.md); unset, a single node.</summary>
     public ClusterSettings Cluster { get; set; } = new();
 
@@ -92,6 +98,17 @@ public sealed class ApiOptions
     /// it and offers a `next` cursor. At least one item is always sent, so keep it above MaxValueBytes.
     /// </summary>
     public long MaxReplyBytes { get; set; } = Kv4.Services.Api.ReplyStream.DefaultBudget;
+}
+
+/// <summary>
+/// The log on disk. `SegmentSizeMB` is the size of its segment files and the unit space is reclaimed in: a power of two
+/// from 16 to 65536, default 1024. It is fixed when the data directory is created; another value later stops the start.
+/// </summary>
+public sealed class LogOptions
+{
+    public int SegmentSizeMB { get; set; } = 1024;
+
+    public bool IsValid => SegmentSizeMB is >= 16 and <= 1 << 16 && (SegmentSizeMB & (SegmentSizeMB - 1)) == 0;
 }
 
 public sealed class NodeOptions

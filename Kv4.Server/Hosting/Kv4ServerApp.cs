@@ -33,8 +33,9 @@ public static class Kv4ServerApp
         services.AddOptions<Kv4Options>().Bind(builder.Configuration.GetSection(Kv4Options.Section))
             .Validate(o => o.CommitIntervalMs > 0 && o.Api.MaxBodyBytes > 0 && o.Api.MaxValueBytes > 0 && o.RateLimit.PermitsPerSecond >= 0
                     && o.Api.MinBodyBytesPerSecond >= 0 && o.Api.BodyGraceSeconds >= 2 && o.Api.HeadersTimeoutSeconds > 0
-                    && o.Cors.OriginsAreExact && o.Login.IsValid,
-                "Kv4 options out of range");
+                    && o.Cors.OriginsAreExact && o.Login.IsValid && o.Log.IsValid,
+                "Kv4 options out of range")
+            .Validate(o => o.Retention.Problems.Count == 0, "Kv4:Retention has invalid rules (MaxVersions and MaxAgeSeconds at least 1, valid layer names and path prefixes)");
         var kv4 = builder.Configuration.GetSection(Kv4Options.Section).Get<Kv4Options>() ?? new Kv4Options();
 
         services.AddSingleton<ServerSecrets>();

@@ -120,6 +120,7 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
             Durability = o.Durability,
             CommitIntervalMs = o.CommitIntervalMs,
             MaxValueBytes = o.Api.MaxValueBytes,
+            LogSegmentSizeMB = o.Log.SegmentSizeMB,
             CommitObserved = commitMetrics is null ? null : commitMetrics.Observe,
             Replicated = o.Cluster.IsConfigured,
             PartitionCount = o.Cluster.IsConfigured ? o.Cluster.Partitions : 64,

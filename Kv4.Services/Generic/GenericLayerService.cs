@@ -7,7 +7,7 @@ namespace Kv4.Services.Generic;
 
 /// <summary>
 /// The generic layer semantics of http-api.md §2 Request template, for any layer: latest value by key or secondary key,
-/// key listing, time series (`time_series=1`, `gs`/`ge`, `format=full`), both paged (`limit`, `cursor`: see
+/// key listing, either as of an instant (`at`, see <see cref="PointInTime"/>), time series (`time_series=1`, `gs`/`ge`, `format=full`), both paged (`limit`, `cursor`: see
 /// <see cref="PagedArray"/>), PUT (create or replace), POST (create a new key, else compare-and-set on `_ver_`), DELETE of one key or of
 /// a whole path. `_data` is this over layer `data`;
 /// `_cfg` reuses it over layer `cfg`. Every address is (caller's bucket, this layer, request path, key).
@@ -27,10 +27,21 @@ public class GenericLayerService : ApiService
     protected override async ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
         var query = request.Query;
-        if (TimeSeriesQuery.IsAsked(request)) return await TimeSeriesAsync(request).ConfigureAwait(false);
+        if (!PointInTime.TryGet(query, out var atMs)) return ErrorCode.BadParam;
+        if (TimeSeriesQuery.IsAsked(request))
+            return atMs is null ? await TimeSeriesAsync(request).ConfigureAwait(false) : ErrorCode.BadParam;
         var store = request.Store;
 
         if (!TryGetSingleLookup(query, out var slot, out var lookup, out var error)) return error;
+        if (atMs is { } at)
+        {
+            // As of an instant: by key or a key listing. A secondary key names whoever holds it now, not then.
+            if (slot is not null) return ErrorCode.BadParam;
+            if (lookup is null) return await PagedArray.KeysAtAsync(query, store, Layer, request.Path, at, request.CancellationToken).ConfigureAwait(false);
+            return await store.GetAtAsync(Layer, request.Path, lookup, at, request.CancellationToken).ConfigureAwait(false) is { } then
+                ? ApiReply.OkStored(then.Json, then.Version)
+                : ApiReply.Fail(ErrorCode.NotFound);
+        }
         if (lookup is null) return await PagedArray.KeysAsync(query, store, Layer, request.Path, request.CancellationToken).ConfigureAwait(false);
 
         var found = slot is null

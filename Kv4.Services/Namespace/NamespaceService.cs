@@ -52,18 +52,25 @@ public sealed class NamespaceService() : ApiService(BuiltInServices.Namespace), 
     }
 
     /// <summary>
-    /// The nodes at or under the path, at most `depth` segments below it; with `time_series=1` the history of the
-    /// node itself (`true` when created, null when deleted).
+    /// The nodes at or under the path, at most `depth` segments below it (with `at`: the nodes that existed at that
+    /// instant); with `time_series=1` the history of the node itself (`true` when created, null when deleted).
     /// </summary>
     protected override async ValueTask<ApiReply> GetAsync(ApiRequest request)
     {
-        if (TimeSeriesQuery.IsAsked(request)) return await TimeSeriesQuery.ReadAsync(request, Layer, MarkerKey).ConfigureAwait(false);
+        if (!PointInTime.TryGet(request.Query, out var atMs)) return ErrorCode.BadParam;
+        if (TimeSeriesQuery.IsAsked(request))
+            return atMs is null ? await TimeSeriesQuery.ReadAsync(request, Layer, MarkerKey).ConfigureAwait(false) : ErrorCode.BadParam;
+        var at = atMs?.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (!QueryValues.TryGetDepth(request.Query, request.Path, out var depth)
-            || await PageRequest.ReadAsync(request.Query, QueryValues.DefaultListingPageSize, request.Store, "ns", [request.Path],
-                request.CancellationToken).ConfigureAwait(false) is not { } page)
+            || await PageRequest.ReadAsync(request.Query, QueryValues.DefaultListingPageSize, request.Store, at is null ? "ns" : "ns-at",
+                at is null ? [request.Path] : [request.Path, at], request.CancellationToken).ConfigureAwait(false) is not { } page)
             return ErrorCode.BadParam;
-        return PagedArray.Reply(await request.Store.ListPathsAsync(Layer, request.Path, depth, page.AfterItem, page.Limit + 1,
-            request.CancellationToken).ConfigureAwait(false), page);
+        var nodes = atMs is { } instant
+            ? await request.Store.ListPathsAtAsync(Layer, request.Path, depth, instant, page.AfterItem, page.Limit + 1, request.CancellationToken)
+                .ConfigureAwait(false)
+            : await request.Store.ListPathsAsync(Layer, request.Path, depth, page.AfterItem, page.Limit + 1, request.CancellationToken)
+                .ConfigureAwait(false);
+        return PagedArray.Reply(nodes, page);
     }
 
     protected override async ValueTask<ApiReply> DeleteAsync(ApiRequest request) =>

@@ -30,6 +30,18 @@ public static class PagedArray
             ? Reply(await store.ListKeysAsync(layer, path, page.AfterItem, page.Limit + 1, cancellationToken).ConfigureAwait(false), page)
             : ApiReply.Fail(ErrorCode.BadParam);
 
+    /// <summary>
+    /// <see cref="KeysAsync"/> as of an instant (`at`): the keys live then. The cursor is bound to the instant too, so
+    /// a page of one instant never continues a listing of another.
+    /// </summary>
+    public static async ValueTask<ApiReply> KeysAtAsync(ApiQuery query, Kv4.Services.Storage.IBucketReadView store, string layer, string path,
+        long atMs, CancellationToken cancellationToken) =>
+        await PageRequest.ReadAsync(query, Common.QueryValues.DefaultListingPageSize, store, "keys-at",
+                [layer, path, atMs.ToString(System.Globalization.CultureInfo.InvariantCulture)], cancellationToken).ConfigureAwait(false)
+            is { } page
+            ? Reply(await store.ListKeysAtAsync(layer, path, atMs, page.AfterItem, page.Limit + 1, cancellationToken).ConfigureAwait(false), page)
+            : ApiReply.Fail(ErrorCode.BadParam);
+
     /// <summary>A page of items already in memory (an engine page of up to limit + 1 items tells whether more remain).</summary>
     public static ApiReply Reply(IReadOnlyList<string> items, PageRequest page) =>
         ApiReply.OkStream(new Page<string>(new ListCursor<string>(items), items.Count > 0, page.Limit,

@@ -65,6 +65,17 @@ public sealed class EngineStore(Kv4Store store) : IStore
 
         public ValueTask<IReadOnlyList<LayerCount>> ListLayersAsync(CancellationToken cancellationToken = default) => new(store.ListLayers(bucket));
 
+        public ValueTask<StoredValue?> GetAtAsync(string layer, string path, string key, long atMs, CancellationToken cancellationToken = default) =>
+            store.GetAtAsync(new EntryAddress(bucket, layer, path, key), atMs, cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> ListKeysAtAsync(string layer, string path, long atMs, string? after, int max,
+            CancellationToken cancellationToken = default) =>
+            store.ListKeysAtAsync(bucket, layer, path, atMs, after, max, cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> ListPathsAtAsync(string layer, string prefix, int? maxDepth, long atMs, string? after, int max,
+            CancellationToken cancellationToken = default) =>
+            store.ListPathsAtAsync(bucket, layer, prefix, maxDepth, atMs, after, max, null, cancellationToken);
+
         public ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string layer, string path, string key, HistoryQuery query,
             CancellationToken cancellationToken = default) =>
             store.GetHistoryAsync(new EntryAddress(bucket, layer, path, key), query, cancellationToken);

@@ -34,6 +34,20 @@ public interface IBucketReadView
 
     ValueTask<IReadOnlyList<LayerCount>> ListLayersAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The entry's value as of <paramref name="atMs"/> (unix ms): its newest version stamped at or before then; null
+    /// when it was not live then (not yet written, or deleted). Read back from the log when the latest is newer.
+    /// </summary>
+    ValueTask<StoredValue?> GetAtAsync(string layer, string path, string key, long atMs, CancellationToken cancellationToken = default);
+
+    /// <summary>A page of the keys that were live at <paramref name="atMs"/>: the first <paramref name="max"/> after <paramref name="after"/>.</summary>
+    ValueTask<IReadOnlyList<string>> ListKeysAtAsync(string layer, string path, long atMs, string? after, int max,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>A page of the paths that held a live entry at <paramref name="atMs"/> (as <see cref="ListPathsAsync(string, string, int?, string?, int, CancellationToken)"/>).</summary>
+    ValueTask<IReadOnlyList<string>> ListPathsAtAsync(string layer, string prefix, int? maxDepth, long atMs, string? after, int max,
+        CancellationToken cancellationToken = default);
+
     ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string layer, string path, string key, HistoryQuery query,
         CancellationToken cancellationToken = default);
 

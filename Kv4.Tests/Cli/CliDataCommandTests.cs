@@ -88,6 +88,36 @@ public sealed class CliDataCommandTests(CliServerFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Get_ls_and_tree_at_a_time_show_what_was_there_then()
+    {
+        var (_, _, env) = await fixture.AccountAsync();
+        (await Kv4Cli.RunAsync(env, "put", "notes", "today", """{"text":"hello"}""")).Ok();
+        (await Kv4Cli.RunAsync(env, "ns", "put", "rooms/old")).Ok();
+        // The instant after those writes, once the clock has passed it (server and test share the clock).
+        var then = DateTimeOffset.UtcNow;
+        while (DateTimeOffset.UtcNow <= then.AddMilliseconds(1)) await Task.Delay(1);
+        (await Kv4Cli.RunAsync(env, "put", "notes", "today", """{"text":"hello again"}""")).Ok();
+        (await Kv4Cli.RunAsync(env, "put", "notes", "later", "1")).Ok();
+        (await Kv4Cli.RunAsync(env, "ns", "del", "rooms/old")).Ok();
+        (await Kv4Cli.RunAsync(env, "ns", "put", "rooms/new")).Ok();
+
+        var ms = then.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var iso = then.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var at in new[] { ms, iso })
+        {
+            using (var shown = JsonDocument.Parse((await Kv4Cli.RunAsync(env, "get", "notes", "today", "--at", at)).Ok()))
+                Assert.Equal("hello", shown.RootElement.GetProperty("text").GetString());
+            Assert.Equal("today\n", (await Kv4Cli.RunAsync(env, "ls", "notes", "--at", at)).Ok());
+            var tree = (await Kv4Cli.RunAsync(env, "tree", "--at", at)).Ok();
+            Assert.Contains("old", tree);
+            Assert.DoesNotContain("new", tree);
+        }
+        Assert.Equal("later\ntoday\n", (await Kv4Cli.RunAsync(env, "ls", "notes")).Ok());
+        (await Kv4Cli.RunAsync(env, "get", "notes", "later", "--at", ms)).Failed(ExitCodes.Server, "server error: not_found");
+        (await Kv4Cli.RunAsync(env, "get", "notes", "today", "--at", "yesterday")).Failed(ExitCodes.Usage, "--at yesterday: not a time");
+    }
+
+    [Fact]
     public async Task Usage_errors_server_refusals_and_unreachable_servers_exit_2_3_and_4_and_write_nothing()
     {
         var (name, secret, env) = await fixture.AccountAsync();

@@ -71,6 +71,50 @@ public sealed class ClusterApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reads_as_of_an_instant_answer_the_same_through_every_node()
+    {
+        var created = await _cluster.SendAsync("n1", HttpMethod.Put, "/_acc/accounts", """{"k":"elena","v":{"email":"elena@example.com"}}""");
+        Assert.True(created.Status == HttpStatusCode.OK, Text(created.Body) + _cluster.Logs);
+        var secret = created.Body.GetProperty("v").GetProperty("secret").GetString()!;
+
+        // Many paths, so many partitions led by every node; then, after t1, half of it deleted and one value changed.
+        for (var i = 0; i < 12; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n1", HttpMethod.Put, $"/_data/rooms/r{i}", $"{{\"k\":\"state\",\"v\":{{\"n\":{i}}}}}", "elena", secret)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n1", HttpMethod.Put, $"/_ns/rooms/r{i}", "", "elena", secret)).Status);
+        }
+        var t1 = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() <= t1) await Task.Delay(1);
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n2", HttpMethod.Delete, $"/_data/rooms/r{i}?k=state", user: "elena", secret: secret)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n2", HttpMethod.Delete, $"/_ns/rooms/r{i}", user: "elena", secret: secret)).Status);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n3", HttpMethod.Put, "/_data/rooms/r7", """{"k":"state","v":{"n":70}}""", "elena", secret)).Status);
+
+        var then = Enumerable.Range(0, 12).Select(i => $"rooms/r{i}").Order(StringComparer.Ordinal).ToArray();
+        var now = Enumerable.Range(6, 6).Select(i => $"rooms/r{i}").Order(StringComparer.Ordinal).ToArray();
+        foreach (var node in new[] { "n1", "n2", "n3" })
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                var get = await _cluster.SendAsync(node, HttpMethod.Get, $"/_data/rooms/r{i}?k=state&at={t1}", user: "elena", secret: secret);
+                Assert.True(get.Status == HttpStatusCode.OK, Text(get.Body));
+                Assert.Equal(i, get.Body.GetProperty("v").GetProperty("n").GetInt32());
+                var keys = await _cluster.SendAsync(node, HttpMethod.Get, $"/_data/rooms/r{i}?at={t1}", user: "elena", secret: secret);
+                Assert.Equal("[\"state\"]", Text(keys.Body.GetProperty("v")));
+            }
+            Assert.Equal(HttpStatusCode.NotFound, (await _cluster.SendAsync(node, HttpMethod.Get, "/_data/rooms/r0?k=state", user: "elena", secret: secret)).Status);
+            var tree = await _cluster.SendAsync(node, HttpMethod.Get, $"/_ns/rooms?at={t1}", user: "elena", secret: secret);
+            Assert.Equal(then, tree.Body.GetProperty("v").EnumerateArray().Select(e => e.GetString()!));
+            var paged = await _cluster.SendAsync(node, HttpMethod.Get, $"/_ns/rooms?at={t1}&limit=5", user: "elena", secret: secret);
+            Assert.Equal(then.Take(5), paged.Body.GetProperty("v").EnumerateArray().Select(e => e.GetString()!));
+            var current = await _cluster.SendAsync(node, HttpMethod.Get, "/_ns/rooms", user: "elena", secret: secret);
+            Assert.Equal(now, current.Body.GetProperty("v").EnumerateArray().Select(e => e.GetString()!));
+        }
+    }
+
+    [Fact]
     public async Task The_cluster_service_tells_members_and_partitions_and_only_to_sys()
     {
         var members = await _cluster.SendAsync("n2", HttpMethod.Get, "/_cluster");

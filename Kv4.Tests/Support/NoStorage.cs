@@ -32,6 +32,14 @@ public sealed class NoStorage(string bucket) : IBucketView
 
     public ValueTask<IReadOnlyList<LayerCount>> ListLayersAsync(CancellationToken cancellationToken = default) => throw Touched();
 
+    public ValueTask<StoredValue?> GetAtAsync(string layer, string path, string key, long atMs, CancellationToken cancellationToken = default) => throw Touched();
+
+    public ValueTask<IReadOnlyList<string>> ListKeysAtAsync(string layer, string path, long atMs, string? after, int max,
+        CancellationToken cancellationToken = default) => throw Touched();
+
+    public ValueTask<IReadOnlyList<string>> ListPathsAtAsync(string layer, string prefix, int? maxDepth, long atMs, string? after, int max,
+        CancellationToken cancellationToken = default) => throw Touched();
+
     public ValueTask<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string layer, string path, string key, HistoryQuery query, CancellationToken cancellationToken = default) => throw Touched();
 
     public ValueTask<IReadOnlyList<HistoryEntry>> GetPathHistoryAsync(string layer, string path, HistoryQuery query, CancellationToken cancellationToken = default) => throw Touched();
