@@ -49,6 +49,11 @@ namespace Kv4.Cluster.Bus;
 [Union(54, typeof(FeedEvents))]
 [Union(55, typeof(FeedClose))]
 [Union(56, typeof(Invalidate))]
+[Union(57, typeof(Realtime.SignalBatch))]
+[Union(58, typeof(Realtime.SignalSnapshotRequest))]
+[Union(59, typeof(Realtime.SignalSnapshot))]
+[Union(60, typeof(Realtime.SignalKick))]
+[Union(61, typeof(Realtime.SignalKicked))]
 public abstract class BusMessage;
 
 /// <summary>A call that failed on the node that took it. <see cref="Code"/> is one of <see cref="BusFault"/>'s constants or an engine error's name.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Kv4.Engine.Model;
+using Kv4.Engine.Rules;
 using Kv4.Services.Storage;
 
 namespace Kv4.Services.Signal;
@@ -61,7 +62,7 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
             {
                 onEntryFailed(e);
             }
-            hub.Join(connection);
+            await hub.JoinAsync(connection).ConfigureAwait(false);
             return connection;
         }
         finally
@@ -108,7 +109,13 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
     /// Deletes the entries this node left behind when it stopped without cleaning up (a crash): every `subs` entry
     /// whose origin is this node, in every bucket. Run once at start, before accepting connections. Returns how many.
     /// </summary>
-    public async Task<int> RemoveStaleAsync(CancellationToken cancellationToken = default)
+    public Task<int> RemoveStaleAsync(CancellationToken cancellationToken = default) => RemoveOriginAsync(nodeId, static () => true, cancellationToken);
+
+    /// <summary>
+    /// Deletes every `subs` entry another node <paramref name="origin"/> wrote, in every bucket, as long as
+    /// <paramref name="stillGone"/> says that node is down (a node that came back writes entries of its own again).
+    /// </summary>
+    public async Task<int> RemoveOriginAsync(string origin, Func<bool> stillGone, CancellationToken cancellationToken = default)
     {
         var removed = 0;
         foreach (var bucket in await store.ListBucketsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
@@ -117,9 +124,10 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
             {
                 foreach (var key in await store.Bucket(bucket).ListKeysAsync(Layer, path, cancellationToken).ConfigureAwait(false))
                 {
+                    if (!stillGone()) return removed;
                     var address = new EntryAddress(bucket, Layer, path, key);
-                    if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsOurs(value.Json.Span)) continue;
-                    var result = await store.DeleteAsync(address, nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsFrom(value.Json.Span, origin, null)) continue;
+                    var result = await store.DeleteAsync(address, nodeId, WriteCondition.IfVersion(value.Version), cancellationToken).ConfigureAwait(false);
                     if (result.Applied) removed++;
                 }
             }
@@ -127,24 +135,70 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
         return removed;
     }
 
+    /// <summary>
+    /// Deletes the entry of one connection of another node (that node died), only if the entry is still that
+    /// connection's: a successor's entry, written since on another node, stays. True if deleted.
+    /// </summary>
+    public async Task<bool> RemoveRemoteAsync(string bucket, string channel, string user, string origin, long connection, CancellationToken cancellationToken = default)
+    {
+        var address = new EntryAddress(bucket, Layer, PathOf(channel), user);
+        if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsFrom(value.Json.Span, origin, connection)) return false;
+        var result = await store.DeleteAsync(address, nodeId, WriteCondition.IfVersion(value.Version), cancellationToken).ConfigureAwait(false);
+        return result.Applied;
+    }
+
+    /// <summary>
+    /// Kicks this node's connections at <paramref name="path"/> (a topic path; with a user: that user's at exactly
+    /// that topic node; without: every one at or under the path), each entry deleted before the others hear
+    /// `peer_removed`, as when a member leaves by itself. Returns the (topic path, user) pairs kicked.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Path, string User)>> KickLocalAsync(string bucket, string path, string? user, CancellationToken cancellationToken)
+    {
+        Func<string, bool> onChannel = user is null
+            ? channel => AddressRules.IsUnder(PathOf(channel), path)
+            : channel => PathOf(channel) == path;
+        var gone = new List<(string, string)>();
+        foreach (var connection in hub.Connections(bucket, onChannel, user))
+        {
+            await RemoveAsync(connection, cancellationToken).ConfigureAwait(false);
+            if (hub.Leave(connection, SignalCloseReason.Kicked)) gone.Add((PathOf(connection.Channel), connection.User));
+        }
+        return gone;
+    }
+
     /// <summary>True when the entry was written by this node's signal service.</summary>
-    public bool IsOurs(ReadOnlySpan<byte> json)
+    public bool IsOurs(ReadOnlySpan<byte> json) => IsFrom(json, nodeId, null);
+
+    /// <summary>True when the entry was written by the signal service of <paramref name="origin"/> (for that connection, when given).</summary>
+    private static bool IsFrom(ReadOnlySpan<byte> json, string origin, long? connection)
     {
         try
         {
             var reader = new Utf8JsonReader(json);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-            string? origin = null, service = null;
+            string? writer = null, service = null;
+            long? id = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var isOrigin = reader.ValueTextEquals("origin"u8);
                 var isService = reader.ValueTextEquals("service"u8);
+                var isMeta = reader.ValueTextEquals("meta"u8);
                 reader.Read();
-                if (isOrigin && reader.TokenType == JsonTokenType.String) origin = reader.GetString();
+                if (isOrigin && reader.TokenType == JsonTokenType.String) writer = reader.GetString();
                 else if (isService && reader.TokenType == JsonTokenType.String) service = reader.GetString();
+                else if (isMeta && reader.TokenType == JsonTokenType.StartObject)
+                {
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var isConn = reader.ValueTextEquals("conn"u8);
+                        reader.Read();
+                        if (isConn && reader.TokenType == JsonTokenType.Number) id = reader.GetInt64();
+                        else reader.Skip();
+                    }
+                }
                 else reader.Skip();
             }
-            return origin == nodeId && service == Service;
+            return writer == origin && service == Service && (connection is null || id == connection);
         }
         catch (JsonException)
         {
