@@ -127,8 +127,15 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
                     if (!stillGone()) return removed;
                     var address = new EntryAddress(bucket, Layer, path, key);
                     if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsFrom(value.Json.Span, origin, null)) continue;
-                    var result = await store.DeleteAsync(address, nodeId, WriteCondition.IfVersion(value.Version), cancellationToken).ConfigureAwait(false);
-                    if (result.Applied) removed++;
+                    try
+                    {
+                        var result = await store.DeleteAsync(address, nodeId, WriteCondition.IfVersion(value.Version), cancellationToken).ConfigureAwait(false);
+                        if (result.Applied) removed++;
+                    }
+                    catch (EngineException e) when (e.Error is EngineError.NotFound or EngineError.VersionConflict)
+                    {
+                        // Deleted or rewritten meanwhile: not this origin's to remove any more.
+                    }
                 }
             }
         }
@@ -143,8 +150,15 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
     {
         var address = new EntryAddress(bucket, Layer, PathOf(channel), user);
         if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsFrom(value.Json.Span, origin, connection)) return false;
-        var result = await store.DeleteAsync(address, nodeId, WriteCondition.IfVersion(value.Version), cancellationToken).ConfigureAwait(false);
-        return result.Applied;
+        try
+        {
+            var result = await store.DeleteAsync(address, nodeId, WriteCondition.IfVersion(value.Version), cancellationToken).ConfigureAwait(false);
+            return result.Applied;
+        }
+        catch (EngineException e) when (e.Error is EngineError.NotFound or EngineError.VersionConflict)
+        {
+            return false; // another node deleted it first, or a successor wrote its own
+        }
     }
 
     /// <summary>
@@ -161,7 +175,9 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
         foreach (var connection in hub.Connections(bucket, onChannel, user))
         {
             await RemoveAsync(connection, cancellationToken).ConfigureAwait(false);
-            if (hub.Leave(connection, SignalCloseReason.Kicked)) gone.Add((PathOf(connection.Channel), connection.User));
+            hub.Leave(connection, SignalCloseReason.Kicked);
+            // Counted by its close reason, not by who removed it: the socket's own leave, woken by the close, may win the race.
+            if (connection.CloseReason == SignalCloseReason.Kicked) gone.Add((PathOf(connection.Channel), connection.User));
         }
         return gone;
     }
