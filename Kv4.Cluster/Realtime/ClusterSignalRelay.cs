@@ -105,7 +105,8 @@ public sealed class ClusterSignalRelay : ISignalRelay, IBusHandler, IAsyncDispos
         }
         lock (_gate)
         {
-            if (!_held.Remove((bucket, channel, other), out var held)) held = [];
+            // Another catch-up of the same channel and node finished first: its answer and the events since stand.
+            if (!_held.Remove((bucket, channel, other), out var held)) return;
             var after = 0L;
             if (snapshot is not null)
             {
@@ -217,8 +218,22 @@ public sealed class ClusterSignalRelay : ISignalRelay, IBusHandler, IAsyncDispos
     internal void StateChanged(ClusterState state)
     {
         var live = LiveOthers(state);
-        var gone = Volatile.Read(ref _live).Where(name => !live.Contains(name)).ToArray();
+        var before = Volatile.Read(ref _live);
+        var gone = before.Where(name => !live.Contains(name)).ToArray();
+        var back = live.Where(name => !before.Contains(name)).ToArray();
         Volatile.Write(ref _live, live);
+        foreach (var name in back)
+        {
+            // A node up again (restarted, or thawed after it was declared down) is asked who it has on every open
+            // channel: its members were dropped here while it was down, and some of its events may have been lost.
+            (string, string)[] channels;
+            lock (_gate)
+            {
+                channels = [.. _hub.Channels()];
+                foreach (var (bucket, channel) in channels) _held.TryAdd((bucket, channel, name), []);
+            }
+            foreach (var (bucket, channel) in channels) _ = CatchUpAsync(bucket, channel, name);
+        }
         foreach (var name in gone)
         {
             lock (_gate)
@@ -241,6 +256,7 @@ public sealed class ClusterSignalRelay : ISignalRelay, IBusHandler, IAsyncDispos
     /// </summary>
     private async Task RemoveMembersOfAsync(string name)
     {
+        var foundDownAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         try
         {
             var members = _hub.RemoteMembersOf(name);
@@ -251,7 +267,8 @@ public sealed class ClusterSignalRelay : ISignalRelay, IBusHandler, IAsyncDispos
             {
                 try
                 {
-                    await _presence.RemoveRemoteAsync(bucket, channel, member.User, name, member.Connection, patience.Token).ConfigureAwait(false);
+                    if (await _presence.RemoveRemoteAsync(bucket, channel, member.User, name, member.Connection, patience.Token).ConfigureAwait(false))
+                        _log.LogInformation("signal: deleted the entry of {User} on {Channel} (connection {Connection} on {Node})", member.User, channel, member.Connection, name);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
                 {
@@ -262,7 +279,7 @@ public sealed class ClusterSignalRelay : ISignalRelay, IBusHandler, IAsyncDispos
             }
             if (_node.Leader == _node.Name)
             {
-                var swept = await _presence.RemoveOriginAsync(name, () => _node.State.Member(name)?.State is null or MemberState.Down, _stopping.Token)
+                var swept = await _presence.RemoveOriginAsync(name, foundDownAtMs, () => _node.State.Member(name)?.State is null or MemberState.Down, _stopping.Token)
                     .ConfigureAwait(false);
                 if (swept > 0) _log.LogInformation("signal: removed {Count} more entries of {Node}", swept, name);
             }

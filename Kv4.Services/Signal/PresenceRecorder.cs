@@ -109,13 +109,14 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
     /// Deletes the entries this node left behind when it stopped without cleaning up (a crash): every `subs` entry
     /// whose origin is this node, in every bucket. Run once at start, before accepting connections. Returns how many.
     /// </summary>
-    public Task<int> RemoveStaleAsync(CancellationToken cancellationToken = default) => RemoveOriginAsync(nodeId, static () => true, cancellationToken);
+    public Task<int> RemoveStaleAsync(CancellationToken cancellationToken = default) => RemoveOriginAsync(nodeId, long.MaxValue, static () => true, cancellationToken);
 
     /// <summary>
-    /// Deletes every `subs` entry another node <paramref name="origin"/> wrote, in every bucket, as long as
-    /// <paramref name="stillGone"/> says that node is down (a node that came back writes entries of its own again).
+    /// Deletes every `subs` entry another node <paramref name="origin"/> wrote for a connection made before
+    /// <paramref name="beforeMs"/> (when it was found down), in every bucket, as long as <paramref name="stillGone"/>
+    /// says that node is down: a node that came back writes entries of its own again, and those stay.
     /// </summary>
-    public async Task<int> RemoveOriginAsync(string origin, Func<bool> stillGone, CancellationToken cancellationToken = default)
+    public async Task<int> RemoveOriginAsync(string origin, long beforeMs, Func<bool> stillGone, CancellationToken cancellationToken = default)
     {
         var removed = 0;
         foreach (var bucket in await store.ListBucketsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
@@ -126,7 +127,7 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
                 {
                     if (!stillGone()) return removed;
                     var address = new EntryAddress(bucket, Layer, path, key);
-                    if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsFrom(value.Json.Span, origin, null)) continue;
+                    if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsFrom(value.Json.Span, origin, null, beforeMs)) continue;
                     try
                     {
                         var result = await store.DeleteAsync(address, nodeId, WriteCondition.IfVersion(value.Version), cancellationToken).ConfigureAwait(false);
@@ -185,8 +186,11 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
     /// <summary>True when the entry was written by this node's signal service.</summary>
     public bool IsOurs(ReadOnlySpan<byte> json) => IsFrom(json, nodeId, null);
 
-    /// <summary>True when the entry was written by the signal service of <paramref name="origin"/> (for that connection, when given).</summary>
-    private static bool IsFrom(ReadOnlySpan<byte> json, string origin, long? connection)
+    /// <summary>
+    /// True when the entry was written by the signal service of <paramref name="origin"/> (for that connection, when
+    /// given; for a connection made before <paramref name="beforeMs"/>, when given).
+    /// </summary>
+    private static bool IsFrom(ReadOnlySpan<byte> json, string origin, long? connection, long beforeMs = long.MaxValue)
     {
         try
         {
@@ -194,6 +198,7 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
             string? writer = null, service = null;
             long? id = null;
+            var since = 0L;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var isOrigin = reader.ValueTextEquals("origin"u8);
@@ -207,14 +212,16 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         var isConn = reader.ValueTextEquals("conn"u8);
+                        var isSince = reader.ValueTextEquals("since"u8);
                         reader.Read();
                         if (isConn && reader.TokenType == JsonTokenType.Number) id = reader.GetInt64();
+                        else if (isSince && reader.TokenType == JsonTokenType.Number) since = reader.GetInt64();
                         else reader.Skip();
                     }
                 }
                 else reader.Skip();
             }
-            return writer == origin && service == Service && (connection is null || id == connection);
+            return writer == origin && service == Service && (connection is null || id == connection) && since < beforeMs;
         }
         catch (JsonException)
         {

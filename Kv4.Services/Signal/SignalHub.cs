@@ -63,10 +63,11 @@ public sealed class SignalHub(SignalOptions options, IStatsSink? stats = null)
     {
         while (true)
         {
-            var room = _rooms.GetOrAdd((connection.Bucket, connection.Channel), static key => new Room(key.Channel));
-            Task opening;
-            lock (room) opening = room.Opening ??= _relay.OpenChannelAsync(connection.Bucket, connection.Channel);
-            await opening.ConfigureAwait(false);
+            var room = _rooms.GetOrAdd((connection.Bucket, connection.Channel), static key => new Room(key.Bucket, key.Channel));
+            Lazy<Task> opening;
+            lock (room) opening = room.Opening ??= new Lazy<Task>(() => _relay.OpenChannelAsync(room.Bucket, room.Channel));
+            // Started outside the room's lock: the relay takes its own lock, which it holds while it calls into rooms.
+            await opening.Value.ConfigureAwait(false);
             if (TryJoin(room, connection)) return;
         }
     }
@@ -290,6 +291,13 @@ public sealed class SignalHub(SignalOptions options, IStatsSink? stats = null)
             old.Close(SignalCloseReason.Replaced);
             Broadcast(members, SignalFrames.PeerRemoved(old.Address), except: null);
             _relay.Publish(EventOf(SignalEventKind.Left, old), null);
+            if (members.Length == 0)
+            {
+                // No local member left to tell: the room goes, as when its last member leaves.
+                room.Retired = true;
+                _rooms.TryRemove(new KeyValuePair<(string, string), Room>((room.Bucket, room.Channel), room));
+                return;
+            }
         }
         room.SetRemote(room.Remote.Append(new KeyValuePair<string, RemoteMember>(member.User, member)));
         Broadcast(members, SignalFrames.PeerConnected(SignalAddress.Of(room.Channel, member.User)), except: null);
@@ -437,14 +445,15 @@ public sealed class SignalHub(SignalOptions options, IStatsSink? stats = null)
         return hasMeta;
     }
 
-    private sealed class Room(string channel)
+    private sealed class Room(string bucket, string channel)
     {
+        public readonly string Bucket = bucket;
         public readonly string Channel = channel;
         public volatile SignalConnection[] Members = [];
         public bool Retired;
 
         /// <summary>Set once by the first joiner: completes when the other nodes' members are known.</summary>
-        public Task? Opening;
+        public Lazy<Task>? Opening;
 
         /// <summary>Members on other nodes by user; replaced whole under the lock, read without it.</summary>
         public volatile IReadOnlyDictionary<string, RemoteMember> Remote = new Dictionary<string, RemoteMember>();

@@ -191,6 +191,53 @@ public sealed class ClusterSignalTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_frozen_node_holds_nobody_up_and_its_members_are_let_go()
+    {
+        await using var alice = await JoinAsync("n1", "alice");
+        Assert.Equal(Peers("alice"), await alice.NextAsync());
+        await using var bob = await JoinAsync("n2", "bob");
+        Assert.Equal(Peers("alice", "bob"), await bob.NextAsync());
+        Assert.Equal(Connected("bob"), await alice.NextAsync());
+        await using var carol = await JoinAsync("n3", "carol");
+        Assert.Equal(Peers("alice", "bob", "carol"), await carol.NextAsync());
+        Assert.Equal(Connected("carol"), await alice.NextAsync());
+        Assert.Equal(Connected("carol"), await bob.NextAsync());
+
+        // n3 stops reading (SIGSTOP): alice and bob go on talking, whatever waits for n3.
+        _cluster.Freeze("n3");
+        const int Count = 300;
+        var payload = new string('x', 2000);
+        for (var i = 0; i < Count; i++) await alice.SendAsync("{\"t\":\"u\",\"m\":{\"o\":\"message\"},\"p\":{\"n\":" + i + ",\"pad\":\"" + payload + "\"}}");
+        var received = 0;
+        while (received < Count)
+        {
+            var frame = await bob.NextAsync();
+            if (frame == Removed("carol")) continue; // n3 may be declared down meanwhile
+            Assert.Equal(Message("alice", null, "{\"n\":" + received + ",\"pad\":\"" + payload + "\"}"), frame);
+            received++;
+        }
+
+        // Once the cluster declares n3 down, its member is gone for the others.
+        await ClusterProcesses.WaitUntilAsync(async () => (await SubsAsync("n1")).SequenceEqual(["alice", "bob"]), "carol gone from _subs");
+        string frameOfAlice;
+        do frameOfAlice = await alice.NextAsync(); while (frameOfAlice != Removed("carol"));
+
+        // Thawed, n3 learns it was declared down and lets its sockets go: carol reconnects, like after a crash.
+        _cluster.Thaw("n3");
+        var (status, _) = await carol.WaitClosedAsync();
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, status);
+        await using var carolAgain = await JoinAsync("n3", "carol");
+        Assert.Equal(Peers("alice", "bob", "carol"), await carolAgain.NextAsync());
+        Assert.Equal(["alice", "bob", "carol"], await SubsAsync("n2"));
+        // Whatever alice heard while n3 came back (its old socket may have been seen again before it closed), she ends
+        // with carol there: the last presence frame before carol's message is her arrival.
+        await carolAgain.SendAsync("""{"t":"u","m":{"o":"message"},"p":"back"}""");
+        var last = "";
+        for (var frame = await alice.NextAsync(); frame != Message("carol", null, "\"back\""); frame = await alice.NextAsync()) last = frame;
+        Assert.Equal(Connected("carol"), last);
+    }
+
+    [Fact]
     public async Task The_host_service_names_the_least_loaded_live_node()
     {
         // n1 and n2 hold sockets, n3 none: signal and api hosts are n3's, for any user, asked on any node.
