@@ -83,7 +83,7 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (WrittenId(key) == connection.Id) await DeleteWrittenAsync(key, cancellationToken).ConfigureAwait(false);
+            if (WrittenId(key) == connection.Id) await DeleteWrittenAsync(key, connection.Id, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -99,9 +99,13 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
         lock (_written) return _written.TryGetValue(key, out var id) ? id : null;
     }
 
-    private async Task DeleteWrittenAsync((string Bucket, string Channel, string User) key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes only that connection's own entry (the version read is the one deleted): a delete that timed out here but
+    /// lands late on a cluster's primary cannot take a successor's entry, written since, with it.
+    /// </summary>
+    private async Task DeleteWrittenAsync((string Bucket, string Channel, string User) key, long connection, CancellationToken cancellationToken)
     {
-        await store.DeleteAsync(new EntryAddress(key.Bucket, Layer, PathOf(key.Channel), key.User), nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await RemoveRemoteAsync(key.Bucket, key.Channel, key.User, nodeId, connection, cancellationToken).ConfigureAwait(false);
         lock (_written) _written.Remove(key);
     }
 
