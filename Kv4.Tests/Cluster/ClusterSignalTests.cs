@@ -228,11 +228,22 @@ public sealed class ClusterSignalTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task The_host_service_names_the_least_loaded_live_node()
     {
-        // n1 and n2 hold sockets, n3 none: signal and api hosts are n3's, for any user, asked on any node.
-        await using var a = await JoinAsync("n1", "a");
-        await using var b = await JoinAsync("n1", "b");
-        await using var c = await JoinAsync("n2", "c");
-        await using var d = await JoinAsync("n2", "d");
+        // n1 and n2 hold sockets, n3 none: signal and api hosts are n3's, for any user, asked on any node. Enough
+        // sockets that this test's own requests (one load unit per ten a second) cannot make up the difference.
+        var sockets = new List<SignalClient>();
+        try
+        {
+            for (var i = 0; i < 40; i++) sockets.Add(await JoinAsync(i % 2 == 0 ? "n1" : "n2", $"u{i}"));
+            await HostsAreN3Async();
+        }
+        finally
+        {
+            foreach (var socket in sockets) await socket.DisposeAsync();
+        }
+    }
+
+    private async Task HostsAreN3Async()
+    {
         var n3Signal = $"ws://127.0.0.1:{_cluster["n3"].HttpPort}/ws";
         await ClusterProcesses.WaitUntilAsync(async () =>
             (await Elena("n1", HttpMethod.Get, "/_host?type=signal&k=x")).Body.GetProperty("v").GetString() == n3Signal, "n3 named as the least loaded");
