@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Kv4.Cluster.Bus;
 using Kv4.Cluster.Control;
+using Kv4.Cluster.Realtime;
 using Kv4.Cluster.Replication;
 using Kv4.Cluster.Routing;
 using Kv4.Cluster.Transport;
@@ -119,6 +120,9 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
             if (member.Name != Name) await _bus.PostAsync(member.Name, notice).ConfigureAwait(false);
     }
 
+    /// <summary>Signal channels across the nodes, once the server's realtime part is built (it attaches itself).</summary>
+    internal ClusterSignalRelay? SignalRelay { get; set; }
+
     internal LocalPartitions Local => _local;
 
     internal NodeBus Bus => _bus;
@@ -166,6 +170,7 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
             _logger.LogWarning("cluster: {Node} was removed from the cluster", Name);
             ThreadPool.QueueUserWorkItem(_ => Removed?.Invoke());
         }
+        SignalRelay?.StateChanged(state);
     }
 
     private async Task HeartbeatLoopAsync()
@@ -318,6 +323,8 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
                 return await _local.NextAsync(next, cancellationToken).ConfigureAwait(false);
             case FeedClose close:
                 return _local.CloseFeed(close);
+            case SignalSnapshotRequest or SignalKick when SignalRelay is IBusHandler signal:
+                return await signal.HandleAsync(peer, request, cancellationToken).ConfigureAwait(false);
             default:
                 throw new BusCallException(BusFault.Internal, $"no handler for {request.GetType().Name}");
         }
@@ -326,6 +333,7 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
     void IBusHandler.Notice(string peer, BusMessage notice)
     {
         if (notice is Invalidate invalidate) Invalidated?.Invoke(invalidate.Bucket, invalidate.Layer);
+        else if (notice is SignalBatch && SignalRelay is IBusHandler signal) signal.Notice(peer, notice);
     }
 
     public async ValueTask DisposeAsync()
@@ -333,6 +341,7 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
         _stopping.Cancel();
         try { await Task.WhenAll(_heartbeats, _joining).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
+        if (SignalRelay is { } relay) await relay.DisposeAsync().ConfigureAwait(false);
         await _controller.DisposeAsync().ConfigureAwait(false);
         await _roles.DisposeAsync().ConfigureAwait(false);
         await _plane.DisposeAsync().ConfigureAwait(false);

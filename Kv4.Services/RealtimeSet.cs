@@ -48,10 +48,11 @@ public sealed class RealtimeSet
     {
         var hub = new SignalHub(settings.Signal, stats);
         var presence = new PresenceRecorder(store, hub, settings.NodeId);
+        hub.UseRelay(settings.SignalRelay?.Invoke(hub, presence) ?? new LocalSignalRelay(settings.NodeId));
         await presence.RemoveStaleAsync(cancellationToken).ConfigureAwait(false);
         var sessions = new SessionStore(store, changes, settings.Clock);
         var tokens = new TokenAuthority(signing, validation, sessions, settings.Clock);
-        var directories = new List<IHostDirectory> { new LocalHostDirectory(settings.NodeId, settings.PublicUrl, () => hub.ConnectionCount) };
+        var directories = new List<IHostDirectory> { settings.Hosts ?? new LocalHostDirectory(settings.NodeId, settings.PublicUrl, () => hub.ConnectionCount) };
         directories.AddRange(hostDirectories);
         IApiService[] services =
         [
@@ -74,6 +75,12 @@ public sealed class RealtimeSettings
     public required Func<string> PublicUrl { get; init; }
 
     public SignalOptions Signal { get; init; } = new();
+
+    /// <summary>A cluster's other nodes, made for the hub and presence of this node; none for a single node.</summary>
+    public Func<SignalHub, PresenceRecorder, ISignalRelay>? SignalRelay { get; init; }
+
+    /// <summary>Where `_host` finds "signal" and "api" hosts; this node alone when null.</summary>
+    public IHostDirectory? Hosts { get; init; }
 
     public SessionOptions Sessions { get; init; } = new();
 

@@ -52,6 +52,11 @@ namespace Kv4.Cluster.Bus;
 [Union(57, typeof(StoreGetAt))]
 [Union(58, typeof(StoreListKeysAt))]
 [Union(59, typeof(StoreListPathsAt))]
+[Union(60, typeof(Realtime.SignalBatch))]
+[Union(61, typeof(Realtime.SignalSnapshotRequest))]
+[Union(62, typeof(Realtime.SignalSnapshot))]
+[Union(63, typeof(Realtime.SignalKick))]
+[Union(64, typeof(Realtime.SignalKicked))]
 public abstract class BusMessage;
 
 /// <summary>A call that failed on the node that took it. <see cref="Code"/> is one of <see cref="BusFault"/>'s constants or an engine error's name.</summary>

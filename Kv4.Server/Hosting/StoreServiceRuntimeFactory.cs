@@ -31,7 +31,18 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
             if (o.Cluster.IsConfigured)
             {
                 node = await StartClusterNodeAsync(o, store, cancellationToken);
-                settings = settings with { Storage = new ClusterStore(node), Cluster = new ClusterView(node), StorageOwner = node, Serving = () => node.Ready };
+                var realtime = settings.Realtime;
+                var clustered = node;
+                settings = settings with
+                {
+                    Storage = new ClusterStore(node), Cluster = new ClusterView(node), StorageOwner = node, Serving = () => clustered.Ready,
+                    Realtime = new RealtimeSettings
+                    {
+                        NodeId = realtime.NodeId, PublicUrl = realtime.PublicUrl, Signal = realtime.Signal, Sessions = realtime.Sessions, Clock = realtime.Clock,
+                        SignalRelay = (hub, presence) => new Kv4.Cluster.Realtime.ClusterSignalRelay(clustered, hub, presence, loggerFactory),
+                        Hosts = new Kv4.Cluster.Realtime.ClusterHostDirectory(clustered),
+                    },
+                };
             }
             if (node is null) return await Kv4Runtime.CreateAsync(store, settings, cancellationToken);
             var runtime = await CreateThroughFailoversAsync(store, settings, cancellationToken);

@@ -2,13 +2,15 @@ namespace Kv4.Services.Hosts;
 
 /// <summary>
 /// This node as a "signal" host: its WebSocket base, from the configured public URL (`Kv4:Node:PublicUrl`,
-/// http→ws, https→wss, "/ws" appended), at the load of its live signal connections. Other nodes of a cluster
+/// http→ws, https→wss, "/ws" appended), at the load of its live signal connections; and as an "api" host: the
+/// public URL itself. Other nodes of a cluster
 /// (and other types) come from further <see cref="IHostDirectory"/> implementations.
 /// </summary>
 /// <param name="publicUrl">Asked once, on first use: a host without a configured URL answers with the address it listens on, known only after start.</param>
 public sealed class LocalHostDirectory(string nodeId, Func<string> publicUrl, Func<double>? signalLoad = null) : IHostDirectory
 {
     public const string SignalType = "signal";
+    public const string ApiType = "api";
 
     private readonly Lazy<string> _signalUrl = new(() => SignalBase(publicUrl()));
 
@@ -23,9 +25,17 @@ public sealed class LocalHostDirectory(string nodeId, Func<string> publicUrl, Fu
             candidates = [new HostCandidate(nodeId, _signalUrl.Value, signalLoad?.Invoke() ?? 0)];
             return true;
         }
+        if (type == ApiType)
+        {
+            candidates = [new HostCandidate(nodeId, ApiBase(publicUrl()), signalLoad?.Invoke() ?? 0)];
+            return true;
+        }
         candidates = [];
         return false;
     }
+
+    /// <summary>"http://127.0.0.1:5000/" → "http://127.0.0.1:5000".</summary>
+    public static string ApiBase(string publicUrl) => publicUrl.TrimEnd('/');
 
     /// <summary>"https://n1.example.com" → "wss://n1.example.com/ws"; "http://127.0.0.1:5000/" → "ws://127.0.0.1:5000/ws".</summary>
     public static string SignalBase(string publicUrl)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Kv4.Engine.Model;
+using Kv4.Engine.Rules;
 using Kv4.Services.Storage;
 
 namespace Kv4.Services.Signal;
@@ -61,7 +62,7 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
             {
                 onEntryFailed(e);
             }
-            hub.Join(connection);
+            await hub.JoinAsync(connection).ConfigureAwait(false);
             return connection;
         }
         finally
@@ -82,7 +83,7 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (WrittenId(key) == connection.Id) await DeleteWrittenAsync(key, cancellationToken).ConfigureAwait(false);
+            if (WrittenId(key) == connection.Id) await DeleteWrittenAsync(key, connection.Id, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -98,9 +99,13 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
         lock (_written) return _written.TryGetValue(key, out var id) ? id : null;
     }
 
-    private async Task DeleteWrittenAsync((string Bucket, string Channel, string User) key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes only that connection's own entry (the version read is the one deleted): a delete that timed out here but
+    /// lands late on a cluster's primary cannot take a successor's entry, written since, with it.
+    /// </summary>
+    private async Task DeleteWrittenAsync((string Bucket, string Channel, string User) key, long connection, CancellationToken cancellationToken)
     {
-        await store.DeleteAsync(new EntryAddress(key.Bucket, Layer, PathOf(key.Channel), key.User), nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await RemoveRemoteAsync(key.Bucket, key.Channel, key.User, nodeId, connection, cancellationToken).ConfigureAwait(false);
         lock (_written) _written.Remove(key);
     }
 
@@ -108,7 +113,14 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
     /// Deletes the entries this node left behind when it stopped without cleaning up (a crash): every `subs` entry
     /// whose origin is this node, in every bucket. Run once at start, before accepting connections. Returns how many.
     /// </summary>
-    public async Task<int> RemoveStaleAsync(CancellationToken cancellationToken = default)
+    public Task<int> RemoveStaleAsync(CancellationToken cancellationToken = default) => RemoveOriginAsync(nodeId, long.MaxValue, static () => true, cancellationToken);
+
+    /// <summary>
+    /// Deletes every `subs` entry another node <paramref name="origin"/> wrote for a connection made before
+    /// <paramref name="beforeMs"/> (when it was found down), in every bucket, as long as <paramref name="stillGone"/>
+    /// says that node is down: a node that came back writes entries of its own again, and those stay.
+    /// </summary>
+    public async Task<int> RemoveOriginAsync(string origin, long beforeMs, Func<bool> stillGone, CancellationToken cancellationToken = default)
     {
         var removed = 0;
         foreach (var bucket in await store.ListBucketsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
@@ -117,34 +129,103 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
             {
                 foreach (var key in await store.Bucket(bucket).ListKeysAsync(Layer, path, cancellationToken).ConfigureAwait(false))
                 {
+                    if (!stillGone()) return removed;
                     var address = new EntryAddress(bucket, Layer, path, key);
-                    if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsOurs(value.Json.Span)) continue;
-                    var result = await store.DeleteAsync(address, nodeId, cancellationToken: cancellationToken).ConfigureAwait(false);
-                    if (result.Applied) removed++;
+                    if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsFrom(value.Json.Span, origin, null, beforeMs)) continue;
+                    try
+                    {
+                        var result = await store.DeleteAsync(address, nodeId, WriteCondition.IfVersion(value.Version), cancellationToken).ConfigureAwait(false);
+                        if (result.Applied) removed++;
+                    }
+                    catch (EngineException e) when (e.Error is EngineError.NotFound or EngineError.VersionConflict)
+                    {
+                        // Deleted or rewritten meanwhile: not this origin's to remove any more.
+                    }
                 }
             }
         }
         return removed;
     }
 
+    /// <summary>
+    /// Deletes the entry of one connection of another node (that node died), only if the entry is still that
+    /// connection's: a successor's entry, written since on another node, stays. True if deleted.
+    /// </summary>
+    public async Task<bool> RemoveRemoteAsync(string bucket, string channel, string user, string origin, long connection, CancellationToken cancellationToken = default)
+    {
+        var address = new EntryAddress(bucket, Layer, PathOf(channel), user);
+        if (await store.GetLatestAsync(address, cancellationToken).ConfigureAwait(false) is not { } value || !IsFrom(value.Json.Span, origin, connection)) return false;
+        try
+        {
+            var result = await store.DeleteAsync(address, nodeId, WriteCondition.IfVersion(value.Version), cancellationToken).ConfigureAwait(false);
+            return result.Applied;
+        }
+        catch (EngineException e) when (e.Error is EngineError.NotFound or EngineError.VersionConflict)
+        {
+            return false; // another node deleted it first, or a successor wrote its own
+        }
+    }
+
+    /// <summary>
+    /// Kicks this node's connections at <paramref name="path"/> (a topic path; with a user: that user's at exactly
+    /// that topic node; without: every one at or under the path), each entry deleted before the others hear
+    /// `peer_removed`, as when a member leaves by itself. Returns the (topic path, user) pairs kicked.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Path, string User)>> KickLocalAsync(string bucket, string path, string? user, CancellationToken cancellationToken)
+    {
+        Func<string, bool> onChannel = user is null
+            ? channel => AddressRules.IsUnder(PathOf(channel), path)
+            : channel => PathOf(channel) == path;
+        var gone = new List<(string, string)>();
+        foreach (var connection in hub.Connections(bucket, onChannel, user))
+        {
+            await RemoveAsync(connection, cancellationToken).ConfigureAwait(false);
+            hub.Leave(connection, SignalCloseReason.Kicked);
+            // Counted by its close reason, not by who removed it: the socket's own leave, woken by the close, may win the race.
+            if (connection.CloseReason == SignalCloseReason.Kicked) gone.Add((PathOf(connection.Channel), connection.User));
+        }
+        return gone;
+    }
+
     /// <summary>True when the entry was written by this node's signal service.</summary>
-    public bool IsOurs(ReadOnlySpan<byte> json)
+    public bool IsOurs(ReadOnlySpan<byte> json) => IsFrom(json, nodeId, null);
+
+    /// <summary>
+    /// True when the entry was written by the signal service of <paramref name="origin"/> (for that connection, when
+    /// given; for a connection made before <paramref name="beforeMs"/>, when given).
+    /// </summary>
+    private static bool IsFrom(ReadOnlySpan<byte> json, string origin, long? connection, long beforeMs = long.MaxValue)
     {
         try
         {
             var reader = new Utf8JsonReader(json);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-            string? origin = null, service = null;
+            string? writer = null, service = null;
+            long? id = null;
+            var since = 0L;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var isOrigin = reader.ValueTextEquals("origin"u8);
                 var isService = reader.ValueTextEquals("service"u8);
+                var isMeta = reader.ValueTextEquals("meta"u8);
                 reader.Read();
-                if (isOrigin && reader.TokenType == JsonTokenType.String) origin = reader.GetString();
+                if (isOrigin && reader.TokenType == JsonTokenType.String) writer = reader.GetString();
                 else if (isService && reader.TokenType == JsonTokenType.String) service = reader.GetString();
+                else if (isMeta && reader.TokenType == JsonTokenType.StartObject)
+                {
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var isConn = reader.ValueTextEquals("conn"u8);
+                        var isSince = reader.ValueTextEquals("since"u8);
+                        reader.Read();
+                        if (isConn && reader.TokenType == JsonTokenType.Number) id = reader.GetInt64();
+                        else if (isSince && reader.TokenType == JsonTokenType.Number) since = reader.GetInt64();
+                        else reader.Skip();
+                    }
+                }
                 else reader.Skip();
             }
-            return origin == nodeId && service == Service;
+            return writer == origin && service == Service && (connection is null || id == connection) && since < beforeMs;
         }
         catch (JsonException)
         {

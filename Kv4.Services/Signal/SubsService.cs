@@ -70,22 +70,17 @@ public sealed class SubsService(SignalHub hub, PresenceRecorder presence) : IApi
 
     /// <summary>
     /// Kicks the subscriptions at <paramref name="path"/> (with a user: that user's at exactly that topic node; without:
-    /// every one at or under the path).
+    /// every one at or under the path), on this node and then on the cluster's other nodes.
     /// </summary>
     private async Task<long> KickAsync(IBucketView store, string path, string? user, string actor, CancellationToken cancellationToken)
     {
         var bucket = store.Bucket;
-        var gone = new HashSet<(string Path, string User)>();
+        var gone = new HashSet<(string Path, string User)>(await presence.KickLocalAsync(bucket, path, user, cancellationToken).ConfigureAwait(false));
+        gone.UnionWith(await hub.Relay.KickElsewhereAsync(bucket, path, user, cancellationToken).ConfigureAwait(false));
         Func<string, bool> onChannel = user is null
             ? channel => AddressRules.IsUnder(PresenceRecorder.PathOf(channel), path)
             : channel => PresenceRecorder.PathOf(channel) == path;
         var live = new HashSet<(string Path, string User)>();
-        foreach (var connection in hub.Connections(bucket, onChannel, user))
-        {
-            // The entry goes before the others hear `peer_removed`, as when a member leaves by itself.
-            await presence.RemoveAsync(connection, cancellationToken).ConfigureAwait(false);
-            if (hub.Leave(connection, SignalCloseReason.Kicked)) gone.Add((PresenceRecorder.PathOf(connection.Channel), connection.User));
-        }
         foreach (var connection in hub.Connections(bucket, onChannel, user)) live.Add((PresenceRecorder.PathOf(connection.Channel), connection.User));
         // Entries without a live connection here (left by another node or a crash) are removed too, so the list
         // shows only who is really there.
