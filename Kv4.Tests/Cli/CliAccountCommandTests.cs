@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 
 namespace Kv4.Tests.Cli;
 
@@ -72,8 +73,10 @@ public sealed class CliAccountCommandTests(CliServerFixture fixture) : IClassFix
         (await Kv4Cli.RunAsync(env, "stats", "add", "rooms/lobby", "-m", "bytes", "1500")).Ok();
         (await Kv4Cli.RunAsync(env, "stats", "add", "rooms/lobby", "-m", "bytes", "500")).Ok();
 
-        // The server writes its counts every second here (Kv4:Stats:FlushSeconds): read until they are in.
-        var calls = await EventuallyAsync(env, ["stats"], output => output.Contains("data     PUT", StringComparison.Ordinal) && output.Contains("stats    POST", StringComparison.Ordinal));
+        // The server writes its counts every second here (Kv4:Stats:FlushSeconds): read until all of them are in (a
+        // flush can fall between the two calls of a kind, and then shows the first alone).
+        var calls = await EventuallyAsync(env, ["stats"], output =>
+            Regex.IsMatch(output, @"(?m)^data +PUT +2$") && Regex.IsMatch(output, @"(?m)^stats +POST +2$"));
         Assert.Matches(@"(?m)^SERVICE +METHOD +CALLS$", calls);
         Assert.Matches(@"(?m)^data +PUT +2$", calls);
         Assert.Matches(@"(?m)^stats +POST +2$", calls);
