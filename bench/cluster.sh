@@ -96,6 +96,12 @@ start_cluster() { # names...
 }
 launch() { start "$1" --Kv4:Cluster:Name="$1" --Kv4:Cluster:Listen="127.0.0.1:${PEER[$1]}" --Kv4:Cluster:Initial="$INITIAL"; }
 
+# first_of "SKIP..." CANDIDATES...: the first candidate not among the skipped ones.
+first_of() {
+  local skip=" $1 " n; shift
+  for n in "$@"; do [[ $skip == *" $n "* ]] || { echo "$n"; return 0; }; done
+}
+
 cluster_get() { curl -fsS -u "$SYS" "http://127.0.0.1:${HTTP[$1]}/_cluster$2"; }
 
 # Every partition has all its replicas in sync and nothing is moving (asked of a node that is up).
@@ -206,7 +212,7 @@ wait_settled n1
 seed n1 bench/users "$KEYS"
 P=$(partition_of n1 bench/users)
 PRIMARY=$(primary_of n1 "$P")
-OTHER=$(for n in n1 n2 n3; do [ "$n" != "$PRIMARY" ] && echo "$n"; done | head -1)
+OTHER=$(first_of "$PRIMARY" n1 n2 n3)
 log "bench/users is partition $P, led by $PRIMARY; $OTHER forwards to it"
 measure "3 nodes, at the primary" "$PRIMARY"
 measure "3 nodes, through another node" "$OTHER"
@@ -216,7 +222,7 @@ FAILOVERS=()
 for ((k = 1; k <= KILLS; k++)); do
   wait_settled "$OTHER"
   PRIMARY=$(primary_of "$OTHER" "$P")
-  SURVIVOR=$(for n in n1 n2 n3; do [ "$n" != "$PRIMARY" ] && echo "$n"; done | head -1)
+  SURVIVOR=$(first_of "$PRIMARY" n1 n2 n3)
   killed_at=$(now_ms)
   kill -9 "${PID[$PRIMARY]}"; wait "${PID[$PRIMARY]}" 2>/dev/null || true
   until curl -fsS -o /dev/null --max-time 10 -u "$SYS" -X PUT -H 'Content-Type: application/json' \
@@ -230,16 +236,17 @@ for ((k = 1; k <= KILLS; k++)); do
 done
 wait_settled n1
 
-# --- the move of a partition: a fourth node, then a replica of the big partition decommissioned ------------
-seed n1 bench/big "$KEYS_MOVE"
-BIG=$(partition_of n1 bench/big)
+# --- the move of a partition: a fourth node, a partition of KEYS_MOVE keys, one of its replicas decommissioned --
 HTTP[n4]=$(free_port); PEER[n4]=$(free_port); DATA[n4]=$WORK/n4
 start n4 --Kv4:Cluster:Name=n4 --Kv4:Cluster:Listen="127.0.0.1:${PEER[n4]}" --Kv4:Cluster:Join="127.0.0.1:${PEER[n1]}"
 wait_ready n4
 wait_settled n1
+# Written now, the big partition's records are on three of the four nodes; the fourth has never had any of them.
+seed n1 bench/big "$KEYS_MOVE"
+BIG=$(partition_of n1 bench/big)
 HOLDERS=$(cluster_get n1 /partitions | jq -r --argjson p "$BIG" '.v[] | select(.partition == $p) | [.primary] + .replicas | join(" ")')
-LEAVER=$(for n in $HOLDERS; do [ "$n" != n1 ] && echo "$n"; done | head -1)
-NEWCOMER=$(for n in n1 n2 n3 n4; do [[ " $HOLDERS " != *" $n "* ]] && echo "$n"; done | head -1)
+LEAVER=$(first_of n1 $HOLDERS)
+NEWCOMER=$(first_of "$HOLDERS" n1 n2 n3 n4)
 moving_before=$(cluster_get n1 "" | jq -r '.v.moving')
 moved_at=$(now_ms)
 curl -fsS -o /dev/null -u "$SYS" -X DELETE "http://127.0.0.1:${HTTP[n1]}/_cluster/nodes?k=$LEAVER"
@@ -271,9 +278,11 @@ MD=$OUT/cluster-$STAMP.md
       }
     }' "$TSV"
   echo
+  if [ ${#FAILOVERS[@]} -gt 0 ]; then
   sorted=$(printf '%s\n' "${FAILOVERS[@]}" | sort -n)
   echo "Failover (kill -9 of the primary until a PUT through another node succeeds), ${#FAILOVERS[@]} kills: $(tr '\n' ' ' <<<"$sorted")ms;" \
        "median $(sed -n "$(( (${#FAILOVERS[@]} + 1) / 2 ))p" <<<"$sorted") ms, max $(tail -1 <<<"$sorted") ms."
+  fi
   echo
   echo "Move: decommissioning $LEAVER of 4 nodes moves its replicas ($moving_before moving before, $MOVED partitions); partition $BIG with $KEYS_MOVE keys was in sync on $NEWCOMER after $MOVE_BIG ms, and $LEAVER had left after $MOVE_ALL ms."
 } | tee "$MD"
