@@ -66,7 +66,7 @@ public sealed class RealtimeSet
 }
 
 /// <summary>What <see cref="RealtimeSet"/> is built with (bound by the host from `Kv4:Node`, `Kv4:Signal`, `Kv4:Sessions`).</summary>
-public sealed class RealtimeSettings
+public sealed record RealtimeSettings
 {
     /// <summary>This node's id, stamped as `origin` on presence entries; must stay the same across restarts.</summary>
     public required string NodeId { get; init; }

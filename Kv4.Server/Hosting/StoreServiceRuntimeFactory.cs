@@ -31,14 +31,12 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
             if (o.Cluster.IsConfigured)
             {
                 node = await StartClusterNodeAsync(o, store, cancellationToken);
-                var realtime = settings.Realtime;
                 var clustered = node;
                 settings = settings with
                 {
                     Storage = new ClusterStore(node), Cluster = new ClusterView(node), StorageOwner = node, Serving = () => clustered.Ready,
-                    Realtime = new RealtimeSettings
+                    Realtime = settings.Realtime with
                     {
-                        NodeId = realtime.NodeId, PublicUrl = realtime.PublicUrl, Signal = realtime.Signal, Sessions = realtime.Sessions, Clock = realtime.Clock,
                         SignalRelay = (hub, presence) => new Kv4.Cluster.Realtime.ClusterSignalRelay(clustered, hub, presence, loggerFactory),
                         Hosts = new Kv4.Cluster.Realtime.ClusterHostDirectory(clustered),
                     },

@@ -83,6 +83,8 @@ internal sealed class ClusterProcesses : IAsyncDisposable
             ["Kv4__Cluster__Name"] = node.Name,
             ["Kv4__Cluster__Listen"] = node.Endpoint,
             ["Logging__LogLevel__Kv4.Cluster"] = Environment.GetEnvironmentVariable("KV4_CLUSTER_TEST_LOG") ?? "Information",
+            // The consensus library's own warnings: what a node stuck before its first state would show.
+            ["Logging__LogLevel__DotNext"] = "Warning",
         };
         if (initial is not null) environment["Kv4__Cluster__Initial"] = initial;
         if (join is not null) environment["Kv4__Cluster__Join"] = join;
