@@ -83,26 +83,18 @@ internal sealed class LayerTree(string layer)
     /// Every node at or under <paramref name="prefix"/>, at most <paramref name="maxDepth"/> segments deep, unsorted,
     /// whether or not it holds a live entry now (a read as of an earlier instant needs the paths emptied since).
     /// </summary>
-    public IEnumerable<PathNode> EnumerateNodes(string prefix, int? maxDepth)
-    {
-        var start = Find(prefix);
-        if (start is null) yield break;
-        var limit = maxDepth ?? int.MaxValue;
-        var pending = new Stack<PathNode>();
-        pending.Push(start);
-        while (pending.TryPop(out var node))
-        {
-            if (node.Depth > limit) continue;
-            yield return node;
-            if (node.Children is { } children)
-                foreach (var child in children.Values)
-                    pending.Push(child);
-        }
-    }
+    public IEnumerable<PathNode> EnumerateNodes(string prefix, int? maxDepth) => Walk(prefix, maxDepth, liveOnly: false);
 
     /// <summary>The same paths as <see cref="ListPaths"/>, unsorted, found as the walk goes.</summary>
     public IEnumerable<string> EnumeratePaths(string prefix, int? maxDepth)
     {
+        foreach (var node in Walk(prefix, maxDepth, liveOnly: true))
+            if (node.LiveKeys > 0) yield return node.Path;
+    }
+
+    /// <summary>Depth-first from <paramref name="prefix"/>; with <paramref name="liveOnly"/>, subtrees without a live entry are not entered.</summary>
+    private IEnumerable<PathNode> Walk(string prefix, int? maxDepth, bool liveOnly)
+    {
         var start = Find(prefix);
         if (start is null) yield break;
         var limit = maxDepth ?? int.MaxValue;
@@ -110,8 +102,8 @@ internal sealed class LayerTree(string layer)
         pending.Push(start);
         while (pending.TryPop(out var node))
         {
-            if (node.Depth > limit || node.LiveInSubtree <= 0) continue;
-            if (node.LiveKeys > 0) yield return node.Path;
+            if (node.Depth > limit || (liveOnly && node.LiveInSubtree <= 0)) continue;
+            yield return node;
             if (node.Children is { } children)
                 foreach (var child in children.Values)
                     pending.Push(child);
