@@ -63,6 +63,14 @@ internal sealed class PartitionLane(int partition)
         else Epochs.Add((epoch, first));
     }
 
+    /// <summary>A restore, before the lane's first record: the epochs are the backup's, not those a new store starts in.</summary>
+    public void ForgetEpochs()
+    {
+        if (Sequence != 0) throw new InvalidOperationException($"partition {Partition} has records: its epochs stay");
+        Epochs.Clear();
+        Epoch = 0;
+    }
+
     /// <summary>A checkpoint's epochs, restored in order.</summary>
     public void RestoreEpoch(int epoch) => Epoch = Math.Max(Epoch, epoch);
 
