@@ -20,7 +20,7 @@ foreach (var command in new[]
              PutCommand.Create(options), GetCommand.Create(options), DelCommand.Create(options), LsCommand.Create(options),
              PathsCommand.Create(options), HistoryCommand.Create(options), TreeCommand.Create(options), NsCommand.Create(options),
              WatchCommand.Create(options), ExportCommand.Create(options), ImportCommand.Create(options), AccCommand.Create(options),
-             TokenCommand.Create(options), StatsCommand.Create(options), ClusterCommand.Create(options), ProfileCommand.Create(options),
+             TokenCommand.Create(options), StatsCommand.Create(options), ClusterCommand.Create(options), Kv4.Cli.Backup.BackupCommand.Create(options), ProfileCommand.Create(options),
          })
     root.Subcommands.Add(command);
 

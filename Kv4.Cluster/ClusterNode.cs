@@ -287,6 +287,8 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
                 return await _roles.ApplyAsync(peer, replicate, cancellationToken).ConfigureAwait(false);
             case StoreGet get:
                 return _local.Get(get);
+            case StoreReadRecords readRecords:
+                return await _local.ReadRecordsAsync(readRecords, Name).ConfigureAwait(false);
             case StoreGetBySecondary bySecondary:
                 return _local.GetBySecondary(bySecondary);
             case StoreGetSecondaryKeys secondaryKeys:

@@ -78,7 +78,8 @@ public sealed class Kv4Runtime : IAsyncDisposable
                 core.Authenticator.AuthenticatePasswordAsync, core.Namespaces, platform.HostDirectories, changes, platform.Stats, cancellationToken).ConfigureAwait(false);
             var cluster = settings.Cluster ?? new Cluster.SingleNodeCluster(store.PartitionCount, settings.Realtime.PublicUrl,
                 () => (realtime.Hub.ConnectionCount, 0));
-            var services = settings.Services ?? core.Services.Concat(realtime.Services).Concat(platform.Services).Append(new Cluster.ClusterService(cluster));
+            var services = settings.Services ?? core.Services.Concat(realtime.Services).Concat(platform.Services).Append(new Cluster.ClusterService(cluster))
+                .Append(new Backup.BackupService(storage));
             var catalog = new ServiceCatalog(services.Concat(settings.ExtraServices), platform.Fallback);
             var admission = new Admission(settings.Authenticator ?? core.Authenticator, realtime.Tokens, realtime.Sessions,
                 settings.AccessPolicy ?? core.AccessPolicy);

@@ -66,10 +66,11 @@ public sealed class Kv4Client : IDisposable
     }
 
     /// <summary>
-    /// Opens a streaming GET (a watch): answers the response once its headers are in, for the caller to read and
-    /// dispose. A refusal before the stream (an error envelope) is thrown like any other.
+    /// Opens a streaming GET (a watch, a backup) of <paramref name="mediaType"/>: answers the response once its
+    /// headers are in, for the caller to read and dispose. A refusal before the stream (an error envelope) is thrown
+    /// like any other.
     /// </summary>
-    public async Task<HttpResponseMessage> OpenStreamAsync(ApiTarget target, CancellationToken cancellationToken)
+    public async Task<HttpResponseMessage> OpenStreamAsync(ApiTarget target, string mediaType, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_timeout);
@@ -78,7 +79,7 @@ public sealed class Kv4Client : IDisposable
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, Address(target));
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
             response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -89,7 +90,7 @@ public sealed class Kv4Client : IDisposable
         {
             throw Unreachable(e);
         }
-        if (response.StatusCode == HttpStatusCode.OK && response.Content.Headers.ContentType?.MediaType == "text/event-stream") return response;
+        if (response.StatusCode == HttpStatusCode.OK && response.Content.Headers.ContentType?.MediaType == mediaType) return response;
         using (response)
         {
             string text;
@@ -102,7 +103,7 @@ public sealed class Kv4Client : IDisposable
                 throw CliFailure.Connection($"the reply to {what} broke off: {e.Message}", inner: e);
             }
             ApiReply.Parse(text, (int)response.StatusCode, what);
-            throw CliFailure.Connection($"{what} answered without an event stream", "is the URL a Kv4 server?");
+            throw CliFailure.Connection($"{what} answered without a {mediaType} stream", "is the URL a Kv4 server?");
         }
     }
 

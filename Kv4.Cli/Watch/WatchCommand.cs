@@ -39,7 +39,7 @@ public static class WatchCommand
             {
                 try
                 {
-                    using var response = await client.OpenStreamAsync(ApiTarget.For(layer, prefix).With("watch", "1").With("since", cursor), cancellationToken);
+                    using var response = await client.OpenStreamAsync(ApiTarget.For(layer, prefix).With("watch", "1").With("since", cursor), "text/event-stream", cancellationToken);
                     context.Error.WriteLine(connected
                         ? $"kv4: connected again, resuming {(cursor is null ? "with live changes" : "after " + cursor)}"
                         : $"kv4: watching {layer}/{prefix} on {client.Url} (Ctrl-C to stop)");

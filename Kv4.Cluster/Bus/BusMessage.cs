@@ -57,6 +57,8 @@ namespace Kv4.Cluster.Bus;
 [Union(62, typeof(Realtime.SignalSnapshot))]
 [Union(63, typeof(Realtime.SignalKick))]
 [Union(64, typeof(Realtime.SignalKicked))]
+[Union(65, typeof(StoreReadRecords))]
+[Union(66, typeof(StoreRecords))]
 public abstract class BusMessage;
 
 /// <summary>A call that failed on the node that took it. <see cref="Code"/> is one of <see cref="BusFault"/>'s constants or an engine error's name.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Kv4.Cluster.Bus;
+using Kv4.Engine.Backups;
 using Kv4.Engine.Model;
 using Kv4.Engine.Rules;
 using Kv4.Services.Storage;
@@ -65,6 +66,42 @@ public sealed class ClusterStore : IStore
                 .ConfigureAwait(false),
             write: true, cancellationToken).ConfigureAwait(false);
         return answers.Cast<StoreCount>().Sum(a => a.Count);
+    }
+
+    /// <summary>
+    /// A backup of the whole cluster, in the single node's format: the cut is each partition's acknowledged version,
+    /// read from every primary at about the same moment (one instant per partition, not one for the cluster: there
+    /// is none), then each partition's records up to its cut, page by page from whichever node leads it — a failover
+    /// in between only moves where the next page comes from, since every in-sync copy holds what was acknowledged.
+    /// Restored with the same command as a single node's backup, into a single node of as many partitions.
+    /// </summary>
+    public async ValueTask<BackupSummary> WriteBackupAsync(Stream output, CancellationToken cancellationToken = default)
+    {
+        var answers = await FanOutAsync(parts => new StoreCursor { Partitions = parts },
+            (l, parts) => Task.FromResult<BusMessage>(l.Positions(new StoreCursor { Partitions = parts })), write: false, cancellationToken).ConfigureAwait(false);
+        var cut = FeedCursor.Beginning(Local.PartitionCount);
+        foreach (var answer in answers.Cast<StorePositions>())
+            for (var i = 0; i < answer.Partitions.Length; i++) cut.TryAdvance(answer.Partitions[i], answer.Versions[i]);
+        var writer = BackupWriter.Start(output, Local.PartitionCount, cut.ToString(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        for (var partition = 0; partition < Local.PartitionCount; partition++)
+        {
+            var upTo = new VersionId(cut[partition]).PartitionSequence;
+            var read = new StoreReadRecords { Partition = partition, UpToSequence = upTo };
+            var emptyPages = 0;
+            while (read.AfterSequence < upTo)
+            {
+                var call = read;
+                var page = await OnPrimaryAsync<StoreRecords>(partition, call, async l => await l.ReadRecordsAsync(call, _node.Name).ConfigureAwait(false),
+                    write: false, cancellationToken).ConfigureAwait(false);
+                foreach (var record in page.Records) await writer.WriteRecordAsync(record, cancellationToken).ConfigureAwait(false);
+                // A primary always holds what it acknowledged; pages that bring nothing mean it no longer serves the partition.
+                emptyPages = page.Records.Length == 0 ? emptyPages + 1 : 0;
+                if (emptyPages > 3)
+                    throw new EngineException(EngineError.Unavailable, $"partition {partition}: its primary does not hand out its records up to {upTo}");
+                read = new StoreReadRecords { Partition = partition, AfterSequence = page.Last, UpToSequence = upTo, Resume = page.Resume, ResumeNode = page.Node };
+            }
+        }
+        return await writer.FinishAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -175,6 +175,22 @@ internal sealed class LocalPartitions(Kv4Store store, PartitionRoles roles, Node
         return new StoreHistoryPage { Entries = [.. page], More = more };
     }
 
+    /// <summary>A page of a partition's records for a backup of the cluster, never past what the backup's cut acknowledged.</summary>
+    public async Task<StoreRecords> ReadRecordsAsync(StoreReadRecords call, string self)
+    {
+        Lead(call.Partition);
+        var after = call.AfterSequence;
+        if (after >= call.UpToSequence) return new StoreRecords { Last = after, Node = self };
+        var resume = call.ResumeNode == self ? call.Resume : 0;
+        var (page, next) = await store.Replication!.ReadRecordsAsync(call.Partition, after, resume, BackupPageRecords, BackupPageBytes).ConfigureAwait(false);
+        // The page runs on from after + 1 with no gap: keep the records up to the cut.
+        var keep = (int)Math.Min(page.Records.Count, call.UpToSequence - after);
+        return new StoreRecords { Records = [.. page.Records.Take(keep)], Last = after + keep, Resume = next, Node = self };
+    }
+
+    private const int BackupPageRecords = 1024;
+    private const int BackupPageBytes = 2 << 20;
+
     public StorePositions Positions(StoreCursor call)
     {
         LeadAll(call.Partitions);

@@ -321,3 +321,28 @@ public sealed class Invalidate : BusMessage
     [Key(0)] public string Bucket { get; set; } = "";
     [Key(1)] public string Layer { get; set; } = "";
 }
+
+/// <summary>
+/// A backup of the cluster reading one partition from its primary: its records after <see cref="AfterSequence"/> up to
+/// <see cref="UpToSequence"/> (acknowledged ones, fixed when the backup began), in order. <see cref="Resume"/> is the
+/// place in <see cref="ResumeNode"/>'s log the previous page stopped at; another node ignores it.
+/// </summary>
+[MessagePackObject]
+public sealed class StoreReadRecords : BusMessage
+{
+    [Key(0)] public int Partition { get; set; }
+    [Key(1)] public long AfterSequence { get; set; }
+    [Key(2)] public long UpToSequence { get; set; }
+    [Key(3)] public long Resume { get; set; }
+    [Key(4)] public string ResumeNode { get; set; } = "";
+}
+
+/// <summary>A page of a partition's records (framed, as the log holds them); <see cref="Last"/> the sequence of the last.</summary>
+[MessagePackObject]
+public sealed class StoreRecords : BusMessage
+{
+    [Key(0)] public byte[][] Records { get; set; } = [];
+    [Key(1)] public long Last { get; set; }
+    [Key(2)] public long Resume { get; set; }
+    [Key(3)] public string Node { get; set; } = "";
+}

@@ -30,6 +30,7 @@ public sealed class ReplyWriter(IOptions<Kv4Options> options)
     public ValueTask WriteAsync(HttpResponse response, in ApiReply reply)
     {
         if (reply.IsOk && reply.Kind == ReplyValueKind.Streamed) return WriteStreamedAsync(response, reply);
+        if (reply.IsOk && reply.Kind == ReplyValueKind.Binary) return WriteBinaryAsync(response, reply);
         var buffer = t_buffer ?? new ArrayBufferWriter<byte>(4096);
         t_buffer = null;
         try
@@ -52,6 +53,14 @@ public sealed class ReplyWriter(IOptions<Kv4Options> options)
         }
         var flush = response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted);
         return flush.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitFlush(flush);
+    }
+
+    private static async ValueTask WriteBinaryAsync(HttpResponse response, ApiReply reply)
+    {
+        var value = reply.Binary!;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = value.MediaType;
+        await value.WriteAsync(response.Body, response.HttpContext.RequestAborted);
     }
 
     private async ValueTask WriteStreamedAsync(HttpResponse response, ApiReply reply)

@@ -123,7 +123,12 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
     public static Kv4Store OpenStore(Kv4Options o, Kv4.Server.Metrics.CommitMetrics? commitMetrics = null)
     {
         DataDirectorySecret.EnsureDataDirectory(o.DataDirFullPath);
-        return Kv4Store.Open(new StoreOptions
+        return Kv4Store.Open(StoreOptionsOf(o, commitMetrics));
+    }
+
+    /// <summary>The engine's options from the host's: the store a server opens, and the one a restore builds.</summary>
+    public static StoreOptions StoreOptionsOf(Kv4Options o, Kv4.Server.Metrics.CommitMetrics? commitMetrics = null) =>
+        new()
         {
             DataDirectory = o.DataDirFullPath,
             Durability = o.Durability,
@@ -133,8 +138,7 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
             CommitObserved = commitMetrics is null ? null : commitMetrics.Observe,
             Replicated = o.Cluster.IsConfigured,
             PartitionCount = o.Cluster.IsConfigured ? o.Cluster.Partitions : 64,
-        });
-    }
+        };
 
     /// <summary>The runtime's settings from the host's options; tests start from these and swap in their fakes.</summary>
     public static RuntimeSettings Settings(Kv4Options o, ServerSecrets secrets, JwtSigningKey jwt,

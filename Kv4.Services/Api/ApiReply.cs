@@ -37,6 +37,9 @@ public readonly struct ApiReply
 
     internal object? Payload { get; }
 
+    /// <summary>The body of a binary reply (<see cref="OkBinary"/>); null for any other.</summary>
+    public BinaryValue? Binary => Payload as BinaryValue;
+
     public static ApiReply Fail(ErrorCode code) => new(code, ReplyValueKind.None);
 
     /// <summary>Success with no `v`.</summary>
@@ -65,6 +68,12 @@ public readonly struct ApiReply
     /// </summary>
     public static ApiReply OkStream(StreamedValue value) => new(null, ReplyValueKind.Streamed, payload: value);
 
+    /// <summary>
+    /// Success with a body that is not JSON and not in the envelope (a backup): the host sends it as it is written,
+    /// with its media type; an in-process caller cannot take it.
+    /// </summary>
+    public static ApiReply OkBinary(BinaryValue value) => new(null, ReplyValueKind.Binary, payload: value);
+
     /// <summary>Releases a streamed reply that will not be written; nothing for any other reply.</summary>
     public ValueTask DiscardAsync() => Payload is StreamedValue value ? value.DisposeAsync() : ValueTask.CompletedTask;
 
@@ -81,4 +90,5 @@ public enum ReplyValueKind
     Strings,
     Writer,
     Streamed,
+    Binary,
 }

@@ -18,6 +18,7 @@ namespace Kv4.Services.Api;
 /// stats   Stats      stats
 /// cfg     Config     cfg    yes
 /// cluster Cluster
+/// backup  Backup
 /// </code>
 /// A registered external service gets <see cref="External"/>: no layer of this node's, nothing anonymous.
 /// </summary>
@@ -62,10 +63,12 @@ public static class BuiltInServices
 
     public static readonly ServiceDeclaration Cluster = new() { Name = "cluster", Folder = "Cluster", Summary = "the cluster's members and partitions ($sys)" };
 
+    public static readonly ServiceDeclaration Backup = new() { Name = "backup", Folder = "Backup", Summary = "an online backup of everything stored ($sys)" };
+
     public static readonly ServiceDeclaration Config = new() { Name = "cfg", Folder = "Config", Layer = "cfg", Watchable = true, Summary = "configuration values" };
 
     public static IReadOnlyList<ServiceDeclaration> All { get; } =
-        [Data, Namespace, Accounts, Auth, Discovery, Token, Sessions, Host, Subs, Turn, Registry, Stats, Config, Cluster];
+        [Data, Namespace, Accounts, Auth, Discovery, Token, Sessions, Host, Subs, Turn, Registry, Stats, Config, Cluster, Backup];
 
     /// <summary>A registered external service, forwarded to its hosts.</summary>
     public static ServiceDeclaration External(string name) => new() { Name = name, Folder = "External", Summary = "a registered external service" };

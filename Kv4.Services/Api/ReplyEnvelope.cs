@@ -23,6 +23,8 @@ public static class ReplyEnvelope
     {
         if (reply.IsOk && reply.Kind == ReplyValueKind.Streamed)
             throw new InvalidOperationException("a streamed reply is written with WriteStreamedAsync");
+        if (reply.IsOk && reply.Kind == ReplyValueKind.Binary)
+            throw new InvalidOperationException("a binary reply has no envelope: the host writes its body");
         if (reply.Error is { } error)
         {
             Append(output, ErrorOpen);

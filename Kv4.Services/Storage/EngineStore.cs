@@ -34,6 +34,9 @@ public sealed class EngineStore(Kv4Store store) : IStore
     public ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default) =>
         store.DeleteBucketAsync(bucket, actor, cancellationToken);
 
+    public ValueTask<Kv4.Engine.Backups.BackupSummary> WriteBackupAsync(Stream output, CancellationToken cancellationToken = default) =>
+        store.WriteBackupAsync(output, cancellationToken);
+
     private sealed class View(Kv4Store store, string bucket) : IBucketView
     {
         public string Bucket => bucket;

@@ -26,4 +26,10 @@ public interface IStore
 
     /// <summary>Drops every entry of the bucket (its histories go with it); answers how many live entries it held.</summary>
     ValueTask<long> DeleteBucketAsync(string bucket, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes an online backup of everything stored (docs/operations.md, "Backups"; the format is
+    /// <see cref="Kv4.Engine.Backups.BackupFile"/>) while writes go on.
+    /// </summary>
+    ValueTask<Kv4.Engine.Backups.BackupSummary> WriteBackupAsync(Stream output, CancellationToken cancellationToken = default);
 }

@@ -18,14 +18,14 @@ internal sealed class CliServer : IAsyncDisposable
     private readonly string _urls;
     private ServerProcess? _process;
 
-    private CliServer(string urls, bool durable)
+    private CliServer(string urls, bool durable, string? dataDirectory)
     {
         _urls = urls;
         SysSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         _environment = new Dictionary<string, string>
         {
             ["KV4_SYS_SECRET"] = SysSecret,
-            ["Kv4__DataDir"] = Path.Combine(_work.Path, "data"),
+            ["Kv4__DataDir"] = dataDirectory ?? Path.Combine(_work.Path, "data"),
             ["Kv4__Stats__FlushSeconds"] = "1",
         };
         // A server that is killed and started again keeps every write it acknowledged only with sync durability.
@@ -43,9 +43,10 @@ internal sealed class CliServer : IAsyncDisposable
     /// On a port of the system's choosing; with <paramref name="restartable"/> on a free port picked now and kept across
     /// restarts, and with sync durability, so a kill loses nothing it acknowledged.
     /// </summary>
-    public static async Task<CliServer> StartAsync(bool restartable = false)
+    /// <param name="dataDirectory">An existing data directory to serve (a restored one); null: a new one of its own.</param>
+    public static async Task<CliServer> StartAsync(bool restartable = false, string? dataDirectory = null)
     {
-        var server = new CliServer(restartable ? $"http://127.0.0.1:{FreePort()}" : "http://127.0.0.1:0", durable: restartable);
+        var server = new CliServer(restartable ? $"http://127.0.0.1:{FreePort()}" : "http://127.0.0.1:0", durable: restartable, dataDirectory);
         await server.StartProcessAsync();
         return server;
     }

@@ -171,4 +171,39 @@ public sealed class ClusterApiTests : IAsyncLifetime
         Assert.Equal("n3: leaving\n", (await Kv4Cli.RunAsync(Login("n1"), "cluster", "decommission", "n3")).Ok());
         Assert.Matches(@"(?m)^n3 .*leaving ", (await Kv4Cli.RunAsync(Login("n2"), "cluster", "status")).Ok());
     }
+
+    [Fact]
+    public async Task A_backup_of_the_whole_cluster_taken_through_one_node_restores_into_a_single_node()
+    {
+        var secret = await _cluster.CreateAccountAsync("elena");
+        for (var i = 0; i < 16; i++)
+        {
+            var node = $"n{1 + i % 3}";
+            for (var n = 0; n < 3; n++)
+                Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync(node, HttpMethod.Put, $"/_data/rooms/r{i}", $"{{\"k\":\"state\",\"v\":{{\"n\":{n}}}}}", "elena", secret)).Status);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n3", HttpMethod.Delete, "/_data/rooms/r7?k=state", user: "elena", secret: secret)).Status);
+
+        using var work = new Kv4.Tests.Engine.Support.TempDirectory("cluster-backup");
+        var file = Path.Combine(work.Path, "cluster.backup");
+        var login = new Dictionary<string, string> { ["KV4_URL"] = _cluster["n2"].Url, ["KV4_USER"] = "$sys", ["KV4_SECRET"] = ClusterProcesses.Secret };
+        (await Kv4Cli.RunAsync(login, "backup", file)).Ok();
+        var restoredDir = Path.Combine(work.Path, "single");
+        var restore = await ServerCommand.RunAsync("restore", file, $"--Kv4:DataDir={restoredDir}");
+        Assert.True(restore.ExitCode == 0, restore.Err);
+
+        await using var single = await CliServer.StartAsync(dataDirectory: restoredDir);
+        using var elena = single.Client("elena", secret);
+        for (var i = 0; i < 16; i++)
+        {
+            var query = $"/_data/rooms/r{i}?k=state&time_series=1";
+            var original = await _cluster.SendAsync("n1", HttpMethod.Get, query, user: "elena", secret: secret);
+            var restored = await elena.GetAsync(query);
+            Assert.Equal(HttpStatusCode.OK, restored.StatusCode);
+            using var body = JsonDocument.Parse(await restored.Content.ReadAsStringAsync());
+            Assert.Equal(Text(original.Body.GetProperty("v")), Text(body.RootElement.GetProperty("v")));
+            Assert.Equal(i == 7 ? 4 : 3, body.RootElement.GetProperty("v").GetArrayLength());
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await elena.GetAsync("/_data/rooms/r7?k=state")).StatusCode);
+    }
 }

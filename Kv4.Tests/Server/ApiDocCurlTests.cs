@@ -51,6 +51,10 @@ public sealed class ApiDocCurlTests
     public async Task The_point_in_time_examples_of_operations_md_answer_as_written() =>
         await RunAsync("docs/operations.md", Section("docs/operations.md", "## Point-in-time reads", minimum: 8));
 
+    [ToolFact("curl")]
+    public async Task The_backup_examples_of_operations_md_answer_as_written() =>
+        await RunAsync("docs/operations.md", Section("docs/operations.md", "## Backups", minimum: 2));
+
     /// <summary>The examples under one heading of a page, up to the next heading of the same or a higher level.</summary>
     private static List<(string Command, string Reply, int Line, bool EventStream)> Section(string page, string heading, int minimum)
     {
