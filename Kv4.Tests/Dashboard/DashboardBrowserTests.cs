@@ -244,6 +244,59 @@ public sealed class DashboardBrowserTests
         Assert.Empty(browser.ConsoleErrors);
     }
 
+    [ToolFact("chromium")]
+    public async Task A_path_is_shown_as_of_an_instant_and_a_versions_time_opens_the_path_as_it_was_then()
+    {
+        var chromium = ExternalTool.Require("chromium");
+        await using var server = await Kv4TestServer.StartAsync();
+        var secret = await RealtimeServerFixture.CreateAccountAsync(server, "elena", Password);
+        using var elena = server.Client("elena", secret);
+        // Three writes at three distinct instants: temp c=1, then temp c=2, then a key that did not exist before.
+        var t1 = await PutAtNewInstantAsync(elena, "temp", new { c = 1 }, after: 0);
+        var t2 = await PutAtNewInstantAsync(elena, "temp", new { c = 2 }, after: t1);
+        await PutAtNewInstantAsync(elena, "later", new { c = 3 }, after: t2);
+
+        await using var browser = await HeadlessChromium.StartAsync(chromium, new Uri(server.BaseAddress, "/_dashboard/"));
+        await LogInAsync(browser, "elena", Password);
+        await browser.EvaluateAsync($"location.hash = '#/browse?l=data&p=sensors&k=temp&at={t1}'");
+        await browser.WaitForAsync("document.getElementById('key-value')?.dataset.state === 'present' && document.querySelectorAll('#key-history tbody tr').length === 2"
+            + " && document.querySelector('#keys a[data-key=temp]')");
+        Assert.Equal(1, (await browser.EvaluateAsync("JSON.parse(document.getElementById('key-value').textContent).c")).GetInt32());
+        Assert.StartsWith($"Value as of {t1}", (await browser.EvaluateAsync("document.getElementById('key-value-label').textContent")).GetString());
+        Assert.False((await browser.EvaluateAsync("Boolean(document.querySelector('#keys a[data-key=later]'))")).GetBoolean());
+        // The version that held then is marked; the history stays whole.
+        Assert.Equal(1, (await browser.EvaluateAsync("document.querySelectorAll('#key-history tbody tr.at').length")).GetInt32());
+        Assert.Equal(1, (await browser.EvaluateAsync("[...document.querySelectorAll('#key-history tbody tr')].findIndex(r => r.classList.contains('at'))")).GetInt32());
+
+        // The newer version's time opens the path as of that instant.
+        await browser.ClickAsync("#key-history tbody tr:first-child td a");
+        await browser.WaitForAsync("document.getElementById('key-value')?.dataset.state === 'present' && JSON.parse(document.getElementById('key-value').textContent).c === 2");
+        Assert.False((await browser.EvaluateAsync("Boolean(document.querySelector('#keys a[data-key=later]'))")).GetBoolean());
+
+        // Before the first write the key had no value; "now" (an empty instant) shows the present again.
+        await browser.EvaluateAsync($"location.hash = '#/browse?l=data&p=sensors&k=temp&at={t1 - 1}'");
+        await browser.WaitForAsync("document.getElementById('key-value')?.dataset.state === 'absent'");
+        await browser.TypeAsync("#at-input", "now");
+        await browser.ClickAsync("#at-form button");
+        await browser.WaitForAsync("document.getElementById('key-value')?.dataset.state === 'present' && document.querySelector('#keys a[data-key=later]')");
+        Assert.Equal("Current value", (await browser.EvaluateAsync("document.getElementById('key-value-label').firstChild.textContent")).GetString());
+        // The one failed load is the API's 404 for the key read before it existed (the browser logs every 404).
+        Assert.Equal(["404"], browser.ConsoleErrors.Select(e => System.Text.RegularExpressions.Regex.Match(e, @"status of (\d+)").Groups[1].Value));
+    }
+
+    /// <summary>A PUT stamped after <paramref name="after"/> (waits for the clock to pass it); answers the version's time.</summary>
+    private static async Task<long> PutAtNewInstantAsync(HttpClient client, string key, object value, long after)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() <= after) await Task.Delay(1, timeout.Token);
+        (await client.PutReplyAsync("/_data/sensors", Body(key, value))).IsOk();
+        var history = (await client.GetReplyAsync($"/_data/sensors?k={key}&time_series=1&format=full&limit=1")).IsOk().V;
+        var t = history[0].GetProperty("t");
+        var ms = t.ValueKind == JsonValueKind.Number ? t.GetInt64() : DateTimeOffset.Parse(t.GetString()!).ToUnixTimeMilliseconds();
+        Assert.True(ms > after, $"the version of {key} is stamped {ms}, not after {after}");
+        return ms;
+    }
+
     private static async Task LogInAsync(HeadlessChromium browser, string login, string password, string expectedView = "browse")
     {
         await browser.TypeAsync("#login-name", login);

@@ -1,5 +1,6 @@
 // Browse: the bucket's layers, a layer's path tree, a path's keys, a key's value and history (table and chart),
-// and the live changes under the selected path.
+// and the live changes under the selected path. With an instant ("as of", `at` in the address), the keys and the
+// value are the path's as they were then (the API's `?at=`); the history stays whole, the version of that instant marked.
 
 import { ApiError, call, listAll } from '../api.js';
 import { lineChart } from '../chart.js';
@@ -22,15 +23,16 @@ const HISTORY_PAGE = 500;
 const MAX_CHART_FIELDS = 8;
 const MAX_LIVE_ROWS = 200;
 
-export const link = ({ l, p, k }) => {
+export const link = ({ l, p, k, at }) => {
   const query = new URLSearchParams({ l });
   if (p) query.set('p', p);
   if (k) query.set('k', k);
+  if (at) query.set('at', at);
   return '#/browse?' + query;
 };
 
 export function mount(container, initial) {
-  let selected = { l: null, p: null, k: null };
+  let selected = { l: null, p: null, k: null, at: null };
   let stopWatch = null;
   let treeTruncated = false;
   const timers = {};
@@ -48,16 +50,24 @@ export function mount(container, initial) {
     class: 'goto', onsubmit: e => {
       e.preventDefault();
       const p = gotoInput.value.trim().replace(/^\/+|\/+$/g, '');
-      location.hash = link({ l: selected.l, p });
+      location.hash = link({ l: selected.l, p, at: selected.at });
     },
   }, gotoInput, h('button', { type: 'submit', text: 'Open' }));
+  const atInput = h('input', { id: 'at-input', placeholder: 'now, or 2026-12-01T09:30:00Z', spellcheck: 'false', title: 'unix ms or ISO 8601' });
+  const atForm = h('form', {
+    class: 'goto', id: 'at-form', onsubmit: e => {
+      e.preventDefault();
+      const at = atInput.value.trim();
+      location.hash = link({ ...selected, at: at === '' || at === 'now' ? null : at });
+    },
+  }, h('label', { for: 'at-input', text: 'As of ' }), atInput, h('button', { type: 'submit', text: 'Show' }));
 
   container.append(h('div', { class: 'browse' },
     h('aside', { class: 'sidebar' },
       h('h2', { text: 'Layers' }), layersEl,
       h('h2', { text: 'Paths' }), treeEl),
     h('div', { class: 'content' },
-      h('div', { class: 'path-bar' }, pathTitle, gotoForm),
+      h('div', { class: 'path-bar' }, pathTitle, gotoForm, atForm),
       h('div', { class: 'columns' },
         h('section', { class: 'panel keys-panel' }, h('h3', { text: 'Keys' }), keysEl),
         h('section', { class: 'panel key-panel' }, keyEl)),
@@ -125,7 +135,7 @@ export function mount(container, initial) {
     for (const a of treeEl.querySelectorAll('a[data-path]')) a.classList.toggle('active', a.dataset.path === p);
   }
 
-  async function loadKeys(l, p, k) {
+  async function loadKeys(l, p, k, at) {
     const token = ++tokens.keys;
     const caps = LAYERS[l];
     if (!caps?.keys) {
@@ -134,19 +144,19 @@ export function mount(container, initial) {
     }
     let listing;
     try {
-      listing = await listAll(l, p, {}, MAX_KEYS);
+      listing = await listAll(l, p, at ? { at } : {}, MAX_KEYS);
     } catch (e) {
       if (token === tokens.keys) fill(keysEl, h('p', { class: 'error', text: message(e) }));
       return;
     }
     if (token !== tokens.keys) return;
     if (listing.items.length === 0) {
-      fill(keysEl, h('p', { class: 'muted', text: 'No keys at this path.' }));
+      fill(keysEl, h('p', { class: 'muted', text: at ? `No keys at this path as of ${at}.` : 'No keys at this path.' }));
       return;
     }
     fill(keysEl,
       h('ul', { class: 'keys' }, listing.items.map(key => h('li', {},
-        h('a', { href: link({ l, p, k: key }), class: key === k ? 'active' : null, dataset: { key } }, key)))),
+        h('a', { href: link({ l, p, k: key, at }), class: key === k ? 'active' : null, dataset: { key } }, key)))),
       listing.truncated ? h('p', { class: 'muted', text: `The first ${listing.items.length} keys.` }) : null);
   }
 
@@ -154,7 +164,7 @@ export function mount(container, initial) {
     for (const a of keysEl.querySelectorAll('a[data-key]')) a.classList.toggle('active', a.dataset.key === k);
   }
 
-  async function loadKey(l, p, k) {
+  async function loadKey(l, p, k, at) {
     const token = ++tokens.key;
     const caps = LAYERS[l] ?? {};
     if (!k) {
@@ -166,7 +176,7 @@ export function mount(container, initial) {
       return;
     }
     const [current, history] = await Promise.all([
-      call('GET', l, p, { k }).then(r => ({ value: r.v }), e => ({ error: e })),
+      call('GET', l, p, at ? { k, at } : { k }).then(r => ({ value: r.v }), e => ({ error: e })),
       caps.history
         ? call('GET', l, p, { k, time_series: 1, format: 'full', limit: HISTORY_PAGE }).then(r => ({ versions: r.v, more: Boolean(r.next) }), e => ({ error: e }))
         : Promise.resolve(null),
@@ -175,21 +185,25 @@ export function mount(container, initial) {
 
     const parts = [h('h3', { id: 'key-title', text: k })];
     if (current.error instanceof ApiError && current.error.code === 'not_found') {
-      parts.push(h('p', { class: 'muted', id: 'key-value', dataset: { state: 'absent' }, text: 'No current value (deleted, or never written).' }));
+      parts.push(h('p', { class: 'muted', id: 'key-value', dataset: { state: 'absent' },
+        text: at ? `No value as of ${at} (deleted, or not yet written).` : 'No current value (deleted, or never written).' }));
     } else if (current.error) {
       parts.push(h('p', { class: 'error', text: message(current.error) }));
     } else {
       const version = current.value && typeof current.value === 'object' ? current.value._ver_ : undefined;
       parts.push(
-        h('p', { class: 'muted' }, 'Current value', version ? ` · version ${version}` : ''),
+        h('p', { class: 'muted', id: 'key-value-label' }, at ? `Value as of ${at}` : 'Current value', version ? ` · version ${version}` : ''),
         h('pre', { class: 'value', id: 'key-value', dataset: { state: 'present' }, text: JSON.stringify(withoutVersion(current.value), null, 2) }));
     }
     if (history?.error) parts.push(h('p', { class: 'error', text: message(history.error) }));
-    else if (history) parts.push(...renderHistory(history.versions, history.more));
+    else if (history) parts.push(...renderHistory(history.versions, history.more, { l, p, k, at }));
     fill(keyEl, parts);
   }
 
-  function renderHistory(versions, more) {
+  // Each version's time opens the path as of that instant; with an instant, the version that held then is marked.
+  function renderHistory(versions, more, place) {
+    const atMs = place.at ? instantMs(place.at) : null;
+    const then = atMs === null ? null : versions.find(version => instantMs(version.t) <= atMs);
     const oldestFirst = [...versions].reverse();
     const fields = new Map();
     for (const version of oldestFirst) {
@@ -209,8 +223,8 @@ export function mount(container, initial) {
     chart.id = 'key-chart';
     const table = h('table', { class: 'history', id: 'key-history' },
       h('thead', {}, h('tr', {}, ['time', 'by', 'op', 'value', '_ver_'].map(c => h('th', { text: c })))),
-      h('tbody', {}, versions.map(version => h('tr', { dataset: { ver: version._ver_ } },
-        h('td', { class: 'nowrap', text: dateTime(version.t) }),
+      h('tbody', {}, versions.map(version => h('tr', { dataset: { ver: version._ver_ }, class: version === then ? 'at' : null },
+        h('td', { class: 'nowrap' }, h('a', { href: link({ ...place, at: String(version.t) }), title: 'as of this version', text: dateTime(version.t) })),
         h('td', { text: version.by }),
         h('td', { text: version.op }),
         h('td', { class: 'json', text: version.op === 'delete' ? '—' : compact(version.v) }),
@@ -241,12 +255,12 @@ export function mount(container, initial) {
         const row = h('li', { dataset: { path: change.path, key: change.k, op: change.op } },
           h('span', { class: 'time', text: timeOfDay(change.t) }),
           h('span', { class: `op op-${change.op}`, text: change.op }),
-          h('a', { href: link({ l, p: change.path, k: change.k || undefined }), class: 'where', text: `${change.path || '(root)'} · ${change.k}` }),
+          h('a', { href: link({ l, p: change.path, k: change.k || undefined, at: selected.at }), class: 'where', text: `${change.path || '(root)'} · ${change.k}` }),
           h('span', { class: 'json', text: change.op === 'put' ? compact(change.v, 120) : '' }),
           h('span', { class: 'by', text: change.by }));
         liveList.prepend(row);
         while (liveList.children.length > MAX_LIVE_ROWS) liveList.lastElementChild.remove();
-        const { l: sl, p: sp, k: sk } = selected;
+        const { l: sl, p: sp, k: sk, at: sat } = selected;
         const known = treeEl.querySelector(`a[data-path="${CSS.escape(change.path)}"]`);
         if (!known && !treeTruncated) {
           // A path new to the tree (and maybe a layer's count): both are read again.
@@ -256,8 +270,8 @@ export function mount(container, initial) {
           });
         }
         if (change.path === sp) {
-          later('keys', () => loadKeys(sl, sp, selected.k));
-          if (change.k === sk) later('key', () => loadKey(sl, sp, sk));
+          later('keys', () => loadKeys(sl, sp, selected.k, sat));
+          if (change.k === sk) later('key', () => loadKey(sl, sp, sk, sat));
         }
       },
     });
@@ -267,25 +281,25 @@ export function mount(container, initial) {
     const l = params.get('l') || 'data';
     const p = params.get('p') ?? '';
     const k = params.get('k') || null;
+    const at = params.get('at') || null;
     const layerChanged = l !== selected.l;
+    const atChanged = at !== selected.at;
     const pathChanged = layerChanged || p !== selected.p;
-    const keyChanged = pathChanged || k !== selected.k;
-    selected = { l, p, k };
-    pathTitle.textContent = `${l} / ${p || '(root)'}`;
+    const keyChanged = pathChanged || atChanged || k !== selected.k;
+    selected = { l, p, k, at };
+    pathTitle.textContent = `${l} / ${p || '(root)'}${at ? ` as of ${at}` : ''}`;
     gotoInput.value = p;
+    atInput.value = at ?? '';
     if (layerChanged) {
       loadLayers(l);
       loadTree(l, p);
     } else if (pathChanged) {
       markTree(p);
     }
-    if (pathChanged) {
-      loadKeys(l, p, k);
-      startWatch(l, p);
-    } else if (keyChanged) {
-      markKeys(k);
-    }
-    if (keyChanged) loadKey(l, p, k);
+    if (pathChanged) startWatch(l, p);
+    if (pathChanged || atChanged) loadKeys(l, p, k, at);
+    else if (keyChanged) markKeys(k);
+    if (keyChanged) loadKey(l, p, k, at);
   }
 
   update(initial);
@@ -296,6 +310,11 @@ export function mount(container, initial) {
       for (const timer of Object.values(timers)) clearTimeout(timer);
     },
   };
+}
+
+// An instant as the API takes it (unix ms or ISO 8601) in milliseconds; NaN when it is neither.
+function instantMs(value) {
+  return /^\d+$/.test(String(value)) ? Number(value) : Date.parse(value);
 }
 
 function message(e) {
