@@ -8,7 +8,7 @@ namespace Kv4.Tests.Cluster;
 
 /// <summary>
 /// A watch on a cluster node streams changes written through any node, and goes on across a failover of the
-/// partitions it watches with no gap and no duplicate; a client whose connection drops resumes from its last cursor
+/// partitions it watches, and while they move to a joining node and off a leaving one, with no gap and no duplicate; a client whose connection drops resumes from its last cursor
 /// on another node, again with no gap and no duplicate.
 /// </summary>
 [Trait("Category", "Integration")]
@@ -112,5 +112,79 @@ public sealed class ClusterWatchTests(ITestOutputHelper output) : IAsyncLifetime
         var expected = seen.Count - seen.Count / 2 - 1;
         await WatchAsync("n1" == victim ? "n3" : "n1", middle.Cursor, rest, count => count >= expected, resuming.Token);
         Assert.Equal(seen.Skip(seen.Count / 2 + 1).Select(e => (e.Path, e.N)).Order(), rest.Select(e => (e.Path, e.N)).Order());
+    }
+
+    [Fact]
+    public async Task A_watch_goes_on_while_the_partitions_it_watches_move_to_a_joining_node_and_off_a_leaving_one()
+    {
+        // Half the paths in partitions n3 leads (they must move off it), half elsewhere (j4 may take them).
+        var (_, partitions) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster/partitions");
+        string PrimaryOf(string path) => partitions.GetProperty("v")[ClusterWriters.PartitionOf("elena", path)].GetProperty("primary").GetString()!;
+        var candidates = Enumerable.Range(0, 1000).Select(i => $"feed/m{i}").ToList();
+        string[] paths = [.. candidates.Where(p => PrimaryOf(p) == "n3").Take(4), .. candidates.Where(p => PrimaryOf(p) != "n3").Take(4)];
+        Assert.Equal(8, paths.Length);
+        var events = new List<(string Cursor, string Path, int N)>();
+        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(240));
+        var watch = Task.Run(() => WatchAsync("n1", "0", events, _ => false, watching.Token));
+
+        var acked = new List<(string Path, int N)>();
+        var doubtful = new List<(string Path, int N)>();
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+                for (var i = 0; i < paths.Length; i++)
+                {
+                    var path = paths[i];
+                    var status = await WriteAsync((n + i) % 2 == 0 ? "n1" : "n2", path, n);
+                    lock (acked) (status == 200 ? acked : doubtful).Add((path, n));
+                }
+        });
+        int Acked() { lock (acked) return acked.Count; }
+
+        await ClusterProcesses.WaitUntilAsync(() => Task.FromResult(Acked() >= 80), "writes before the join");
+        await _cluster.JoinAsync("j4", "n2");
+        await ClusterProcesses.WaitUntilAsync(async () => (await PrimariesAsync()).Contains("j4"), "j4 leads partitions");
+        var atJoin = Acked();
+        await ClusterProcesses.WaitUntilAsync(() => Task.FromResult(Acked() >= atJoin + 80), "writes after the join");
+        var decommission = await _cluster.SendAsync("n2", HttpMethod.Delete, "/_cluster/nodes?k=n3");
+        Assert.True(decommission.Status == HttpStatusCode.OK, decommission.Body.GetRawText());
+        await ClusterProcesses.WaitUntilAsync(async () =>
+        {
+            var (_, body) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster");
+            return body.GetProperty("v").GetProperty("members").EnumerateArray().All(m => m.GetProperty("name").GetString() != "n3");
+        }, "n3 removed from the members");
+        var atLeave = Acked();
+        await ClusterProcesses.WaitUntilAsync(() => Task.FromResult(Acked() >= atLeave + 80), "writes after n3 left");
+        await stop.CancelAsync();
+        await writer;
+
+        List<(string Path, int N)> written;
+        lock (acked) written = [.. acked];
+        await ClusterProcesses.WaitUntilAsync(() =>
+        {
+            lock (events) return Task.FromResult(written.All(a => events.Any(e => e.Path == a.Path && e.N == a.N)));
+        }, "every acknowledged write seen by the watch");
+        watching.Cancel();
+        try { await watch; }
+        catch (OperationCanceledException) { }
+        List<(string Cursor, string Path, int N)> seen;
+        lock (events) seen = [.. events];
+        output.WriteLine($"{written.Count} acknowledged, {doubtful.Count} in doubt, {seen.Count} events");
+        Assert.Equal(seen.Count, seen.Select(e => (e.Path, e.N)).Distinct().Count());
+        Assert.All(seen, e => Assert.True(written.Contains((e.Path, e.N)) || doubtful.Contains((e.Path, e.N)), $"{e} was never written"));
+        foreach (var group in seen.GroupBy(e => e.Path))
+        {
+            var ns = group.Select(e => e.N).ToList();
+            Assert.Equal(ns.Order(), ns);
+        }
+        (_, partitions) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster/partitions");
+        Assert.All(paths.Take(4), path => Assert.NotEqual("n3", PrimaryOf(path)));
+    }
+
+    private async Task<HashSet<string>> PrimariesAsync()
+    {
+        var (_, partitions) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster/partitions");
+        return [.. partitions.GetProperty("v").EnumerateArray().Select(p => p.GetProperty("primary").GetString() ?? "")];
     }
 }
