@@ -1,4 +1,3 @@
-using System.Buffers;
 using Kv4.Engine.Backups;
 using Kv4.Engine.Log;
 using Kv4.Engine.Model;
@@ -33,22 +32,47 @@ public sealed partial class Kv4Store
         await commits.WaitDurableAsync().ConfigureAwait(false);
 
         var writer = BackupWriter.Start(output, lanes.Count, cut.ToString(), options.Clock.GetUtcNow().ToUnixTimeMilliseconds());
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        var from = log.BeginAddress;
-        while (from < end)
+        var batch = new List<ReadOnlyMemory<byte>>(BackupBatchRecords);
+        for (var from = log.BeginAddress; from < end;)
         {
-            var batch = ReadRecordBatch(from, end, BackupBatchRecords)
-                ?? throw new Rules.EngineException(Rules.EngineError.Closed, "the store closed during the backup");
-            if (batch.Records.Count == 0) break;
-            foreach (var (record, address) in batch.Records)
-            {
-                if (record.Op == Operation.Truncate || lanes[record.Partition].IsVoid(record.PartitionSequence, address)) continue;
-                record.WriteFramed(buffer);
-                await writer.WriteRecordAsync(buffer.WrittenSpan, cancellationToken).ConfigureAwait(false);
-            }
-            from = batch.NextAddress;
+            var next = ReadBackupBatch(from, end, batch);
+            // Everything below the cut was committed before the first read: a scan that stops short is damage, not the end.
+            if (next <= from) throw new InvalidDataException($"the log ends at {from}, below the backup's cut at {end}");
+            from = next;
+            foreach (var framed in batch) await writer.WriteRecordAsync(framed.Span, cancellationToken).ConfigureAwait(false);
         }
         return await writer.FinishAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Fills <paramref name="batch"/> with the framed bytes, as stored, of up to <see cref="BackupBatchRecords"/> records
+    /// from <paramref name="from"/> below <paramref name="end"/> (what is not a version left out); answers where the next
+    /// batch starts. The log is held only while the batch is read, never while it is written out.
+    /// </summary>
+    private long ReadBackupBatch(long from, long end, List<ReadOnlyMemory<byte>> batch)
+    {
+        batch.Clear();
+        if (!TryEnterLog()) throw new Rules.EngineException(Rules.EngineError.Closed, "the store closed during the backup");
+        try
+        {
+            var skip = Volatile.Read(ref skipRanges);
+            // A range an earlier recovery found damaged holds nothing to back up (the scan jumps over it, too).
+            foreach (var range in skip)
+                if (range.Start <= from && from < range.End) from = range.End;
+            if (from >= end) return end;
+            foreach (var item in log.Scan(from, Math.Min(end, log.CommittedUntilAddress), skip))
+            {
+                if (item.Record is not { } record) throw new InvalidDataException($"damaged log record at address {item.Address}");
+                if (batch.Count == BackupBatchRecords) return item.Address;
+                if (record.Op != Operation.Truncate && !lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address)) batch.Add(item.Framed);
+                from = item.NextAddress;
+            }
+            return from;
+        }
+        finally
+        {
+            ExitLog();
+        }
     }
 
     /// <summary>

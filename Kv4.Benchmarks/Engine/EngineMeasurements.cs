@@ -12,11 +12,14 @@ namespace Kv4.Benchmarks.Engine;
 /// <code>
 ///   dotnet run -c Release --project Kv4.Benchmarks -- --measure-memory [--keys 1000000]
 ///   dotnet run -c Release --project Kv4.Benchmarks -- --measure-reopen [--keys 1000000]
+///   dotnet run -c Release --project Kv4.Benchmarks -- --measure-backup [--keys 1000000]
 /// </code>
 /// Memory: index overhead per live key beyond the key's and value's own bytes (UTF-8 key length +
 /// value length), from GC.GetTotalMemory around building the index; then the same for a whole store
 /// filled through the public API (which adds the FasterLog page buffer). Reopen: wall time of
-/// Kv4Store.Open from a checkpoint alone, from a checkpoint plus a tail of records, and from the log alone.
+/// Kv4Store.Open from a checkpoint alone, from a checkpoint plus a tail of records, and from the log alone. Backup: an
+/// online backup of the store to a file and its restore into a new directory, against the peer an operator would use
+/// instead, a copy of the stopped store's files.
 /// The workload: N keys spread over N/1000 paths "app/node/{i/1000}", keys "key-{i}", a ~30-byte JSON value.
 /// </summary>
 internal static class EngineMeasurements
@@ -25,12 +28,14 @@ internal static class EngineMeasurements
     {
         var memory = args.Contains("--measure-memory");
         var reopen = args.Contains("--measure-reopen");
-        if (!memory && !reopen) return false;
+        var backup = args.Contains("--measure-backup");
+        if (!memory && !reopen && !backup) return false;
         var keys = 1_000_000;
         var at = Array.IndexOf(args, "--keys");
         if (at >= 0 && at + 1 < args.Length) keys = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
         if (memory) MeasureMemory(keys);
         if (reopen) MeasureReopen(keys).GetAwaiter().GetResult();
+        if (backup) MeasureBackup(keys).GetAwaiter().GetResult();
         return true;
     }
 
@@ -139,6 +144,52 @@ internal static class EngineMeasurements
         Console.WriteLine($"{what}: open {elapsed.TotalSeconds:F2} s wall, {cpu.TotalSeconds:F2} s CPU (replayed {store.OpenedWith.ReplayedRecords:N0} records, last key found: {found})");
         await store.DisposeAsync();
     }
+
+    private static async Task MeasureBackup(int keys)
+    {
+        Console.WriteLine($"# Backup and restore, {keys:N0} keys written twice ({Environment.ProcessorCount} cores, load average {LoadAverage()})");
+        var root = Path.Combine(Path.GetTempPath(), "kv4-measure-backup-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var live = Path.Combine(root, "live");
+            await using (var store = Kv4Store.Open(new StoreOptions { DataDirectory = live }))
+            {
+                for (var round = 0; round < 2; round++)
+                    for (var i = 0; i < keys; i++)
+                        await store.PutAsync(new EntryAddress("bucket", "data", PathOf(i), KeyOf(i)), ValueOf(i * (round + 1)), "elena");
+                await store.FlushAsync();
+                var file = Path.Combine(root, "store.kv4backup");
+                var clock = Stopwatch.StartNew();
+                BackupSummaryLine("backup (online, to a file)", await WriteBackupAsync(store, file), clock.Elapsed, new FileInfo(file).Length);
+            }
+            var copyClock = Stopwatch.StartNew();
+            Copy(live, Path.Combine(root, "copy"));
+            var copied = Directory.GetFiles(Path.Combine(root, "copy"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+            var copyTime = copyClock.Elapsed;
+            Console.WriteLine($"peer: copy of the stopped store's files: {copyTime.TotalSeconds:F2} s, {copied / 1048576.0:F1} MiB, {copied / 1048576.0 / copyTime.TotalSeconds:F0} MiB/s");
+
+            var restoreClock = Stopwatch.StartNew();
+            await using (var input = File.OpenRead(Path.Combine(root, "store.kv4backup")))
+            {
+                var summary = await Kv4.Engine.Backups.StoreRestore.RestoreAsync(input, new StoreOptions { DataDirectory = Path.Combine(root, "restored") });
+                BackupSummaryLine("restore (into an empty directory, checkpoint written)", summary, restoreClock.Elapsed, input.Length);
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<Kv4.Engine.Backups.BackupSummary> WriteBackupAsync(Kv4Store store, string file)
+    {
+        await using var output = File.Create(file);
+        return await store.WriteBackupAsync(output);
+    }
+
+    private static void BackupSummaryLine(string what, Kv4.Engine.Backups.BackupSummary summary, TimeSpan elapsed, long bytes) =>
+        Console.WriteLine($"{what}: {elapsed.TotalSeconds:F2} s, {summary.Records:N0} records ({summary.Records / elapsed.TotalSeconds:N0}/s), " +
+            $"{bytes / 1048576.0:F1} MiB ({bytes / 1048576.0 / elapsed.TotalSeconds:F0} MiB/s)");
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";

@@ -165,7 +165,7 @@ internal sealed class RecordLog : IDisposable
             }
             if (!found) yield break;
             var record = LogRecord.TryReadFramed(bytes.AsMemory(0, length));
-            yield return new ScannedRecord(address, next, record);
+            yield return new ScannedRecord(address, next, record, bytes.AsMemory(0, length));
             if (record is null) yield break;
             expectedAddress = next;
         }
@@ -179,7 +179,8 @@ internal sealed class RecordLog : IDisposable
 }
 
 /// <summary>One item of a scan: a good record, or (Record null) the address where damage starts.</summary>
-internal readonly record struct ScannedRecord(long Address, long NextAddress, LogRecord? Record);
+/// <summary>One entry of a scan: its address, the next one's, the record (null: damaged) and its framed bytes as stored.</summary>
+internal readonly record struct ScannedRecord(long Address, long NextAddress, LogRecord? Record, ReadOnlyMemory<byte> Framed = default);
 
 /// <summary>A half-open range of log addresses [Start, End).</summary>
 internal readonly record struct AddressRange(long Start, long End);
