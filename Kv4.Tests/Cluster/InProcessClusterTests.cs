@@ -3,6 +3,7 @@ using System.Text;
 using Kv4.Cluster;
 using Kv4.Cluster.Routing;
 using Kv4.Engine;
+using Kv4.Engine.Model;
 
 namespace Kv4.Tests.Cluster;
 
@@ -77,6 +78,84 @@ public sealed class InProcessClusterTests : IAsyncDisposable
         var again = await new ClusterStore(_nodes[0].Node).Bucket("b").GetLatestAsync("data", "x", "k");
         Assert.Equal(written.Version, again!.Value.Version);
         Assert.True(_nodes[0].Node.State.Partitions[p].Epoch > 1);
+    }
+
+    [Fact]
+    public async Task A_backup_of_the_cluster_goes_on_when_a_partitions_primary_stops_half_way_and_holds_every_acknowledged_write()
+    {
+        await StartAsync(3);
+        await WaitUntilAsync(() => _nodes.All(n => n.Node.Ready) && Enumerable.Range(0, Partitions).All(p => _nodes.Any(n => n.Node.Local.Leads(p))),
+            "every node ready, every partition led");
+        var through = _nodes[0].Node;
+        var view = new ClusterStore(through).Bucket("b");
+        var pathOf = new string[Partitions];
+        for (var i = 0; pathOf.Any(p => p is null); i++)
+        {
+            var p = _nodes[0].Store.PartitionOf("b", "data", $"p{i}");
+            pathOf[p] ??= $"p{i}";
+        }
+        // Partition 0 holds over a megabyte, so the backup sends its first bytes on while it is still reading partition 0.
+        var acknowledged = new Dictionary<int, List<long>>();
+        for (var p = 0; p < Partitions; p++)
+        {
+            acknowledged[p] = [];
+            var filler = new string('x', p == 0 ? 48_000 : 10);
+            for (var n = 0; n < (p == 0 ? 30 : 5); n++)
+            {
+                var written = await view.PutAsync("data", pathOf[p], "k", Encoding.UTF8.GetBytes($"{{\"n\":{n},\"s\":\"{filler}\"}}"), "t");
+                acknowledged[p].Add(written.Version.Value);
+            }
+        }
+        var last = Enumerable.Range(0, Partitions).Reverse().First(p => !through.Local.Leads(p));
+
+        var output = new GatedStream();
+        var backup = new ClusterStore(through).WriteBackupAsync(output).AsTask();
+        await output.Blocked.WaitAsync(TimeSpan.FromSeconds(60));
+        // The backup is inside partition 0; partition `last` has not been read yet. Its primary stops.
+        var stopped = _nodes.Single(n => n.Node.Local.Leads(last));
+        await stopped.Node.DisposeAsync();
+        await stopped.Store.DisposeAsync();
+        _nodes.Remove(stopped);
+        await WaitUntilAsync(() => _nodes.Any(n => n.Node.Local.Leads(last)), "a new leader of the partition");
+        output.Open();
+        var summary = await backup.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(acknowledged.Values.Sum(v => v.Count), summary.Records);
+
+        var directory = Path.Combine(Path.GetTempPath(), "kv4-cluster-tests", Guid.NewGuid().ToString("N"));
+        try
+        {
+            output.Position = 0;
+            await Kv4.Engine.Backups.StoreRestore.RestoreAsync(output, new StoreOptions { DataDirectory = directory, PartitionCount = Partitions });
+            await using var restored = Kv4Store.Open(new StoreOptions { DataDirectory = directory, PartitionCount = Partitions });
+            for (var p = 0; p < Partitions; p++)
+            {
+                var history = await restored.GetHistoryAsync(new EntryAddress("b", "data", pathOf[p], "k"), HistoryQuery.All);
+                Assert.Equal(acknowledged[p].AsEnumerable().Reverse(), history.Select(h => h.Version.Value));
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(directory, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
+    /// <summary>A memory stream whose first write waits until <see cref="Open"/>: holds a writer at a known point.</summary>
+    private sealed class GatedStream : MemoryStream
+    {
+        private readonly TaskCompletionSource _blocked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Blocked => _blocked.Task;
+
+        public void Open() => _open.TrySetResult();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            _blocked.TrySetResult();
+            await _open.Task.WaitAsync(cancellationToken);
+            await base.WriteAsync(buffer, cancellationToken);
+        }
     }
 
     public async ValueTask DisposeAsync()
