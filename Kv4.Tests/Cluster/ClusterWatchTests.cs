@@ -87,23 +87,7 @@ public sealed class ClusterWatchTests(ITestOutputHelper output) : IAsyncLifetime
                 else doubtful.Add((path, n));
             }
         }
-        await ClusterProcesses.WaitUntilAsync(() =>
-        {
-            lock (events) return Task.FromResult(acked.All(a => events.Any(e => e.Path == a.Path && e.N == a.N)));
-        }, "every acknowledged write seen by the watch");
-        watching.Cancel();
-        try { await watch; }
-        catch (OperationCanceledException) { }
-        List<(string Cursor, string Path, int N)> seen;
-        lock (events) seen = [.. events];
-        output.WriteLine($"{acked.Count} acknowledged, {doubtful.Count} in doubt, {seen.Count} events");
-        Assert.Equal(seen.Count, seen.Select(e => (e.Path, e.N)).Distinct().Count());
-        Assert.All(seen, e => Assert.True(acked.Contains((e.Path, e.N)) || doubtful.Contains((e.Path, e.N)), $"{e} was never written"));
-        foreach (var group in seen.GroupBy(e => e.Path))
-        {
-            var ns = group.Select(e => e.N).ToList();
-            Assert.Equal(ns.Order(), ns);
-        }
+        var seen = await SeenOnceInOrderAsync(events, acked, doubtful, watch, watching);
 
         // Resume from the middle on another node: exactly the rest.
         var middle = seen[seen.Count / 2];
@@ -161,25 +145,36 @@ public sealed class ClusterWatchTests(ITestOutputHelper output) : IAsyncLifetime
 
         List<(string Path, int N)> written;
         lock (acked) written = [.. acked];
+        await SeenOnceInOrderAsync(events, written, doubtful, watch, watching);
+        (_, partitions) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster/partitions");
+        Assert.All(paths.Take(4), path => Assert.NotEqual("n3", PrimaryOf(path)));
+    }
+
+    /// <summary>
+    /// Waits until the watch has seen every acknowledged write, stops it, and checks what it saw: each write once, none
+    /// that was never written, each path's writes in their order. Answers the events.
+    /// </summary>
+    private async Task<List<(string Cursor, string Path, int N)>> SeenOnceInOrderAsync(List<(string Cursor, string Path, int N)> events,
+        List<(string Path, int N)> acked, List<(string Path, int N)> doubtful, Task watch, CancellationTokenSource watching)
+    {
         await ClusterProcesses.WaitUntilAsync(() =>
         {
-            lock (events) return Task.FromResult(written.All(a => events.Any(e => e.Path == a.Path && e.N == a.N)));
+            lock (events) return Task.FromResult(acked.All(a => events.Any(e => e.Path == a.Path && e.N == a.N)));
         }, "every acknowledged write seen by the watch");
-        watching.Cancel();
+        await watching.CancelAsync();
         try { await watch; }
         catch (OperationCanceledException) { }
         List<(string Cursor, string Path, int N)> seen;
         lock (events) seen = [.. events];
-        output.WriteLine($"{written.Count} acknowledged, {doubtful.Count} in doubt, {seen.Count} events");
+        output.WriteLine($"{acked.Count} acknowledged, {doubtful.Count} in doubt, {seen.Count} events");
         Assert.Equal(seen.Count, seen.Select(e => (e.Path, e.N)).Distinct().Count());
-        Assert.All(seen, e => Assert.True(written.Contains((e.Path, e.N)) || doubtful.Contains((e.Path, e.N)), $"{e} was never written"));
+        Assert.All(seen, e => Assert.True(acked.Contains((e.Path, e.N)) || doubtful.Contains((e.Path, e.N)), $"{e} was never written"));
         foreach (var group in seen.GroupBy(e => e.Path))
         {
             var ns = group.Select(e => e.N).ToList();
             Assert.Equal(ns.Order(), ns);
         }
-        (_, partitions) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster/partitions");
-        Assert.All(paths.Take(4), path => Assert.NotEqual("n3", PrimaryOf(path)));
+        return seen;
     }
 
     private async Task<HashSet<string>> PrimariesAsync()
