@@ -31,15 +31,15 @@ public sealed partial class Kv4Store
         }
         await commits.WaitDurableAsync().ConfigureAwait(false);
 
-        var writer = BackupWriter.Start(output, lanes.Count, cut.ToString(), options.Clock.GetUtcNow().ToUnixTimeMilliseconds());
-        var batch = new List<ReadOnlyMemory<byte>>(BackupBatchRecords);
+        var writer = BackupWriter.Start(output, BackupOrder.Log, lanes.Count, cut.ToString(), options.Clock.GetUtcNow().ToUnixTimeMilliseconds());
+        var batch = new List<(long Address, ReadOnlyMemory<byte> Framed)>(BackupBatchRecords);
         for (var from = log.BeginAddress; from < end;)
         {
             var next = ReadBackupBatch(from, end, batch);
             // Everything below the cut was committed before the first read: a scan that stops short is damage, not the end.
             if (next <= from) throw new InvalidDataException($"the log ends at {from}, below the backup's cut at {end}");
             from = next;
-            foreach (var framed in batch) await writer.WriteRecordAsync(framed.Span, cancellationToken).ConfigureAwait(false);
+            foreach (var (address, framed) in batch) await writer.WriteRecordAsync(address, framed.Span, cancellationToken).ConfigureAwait(false);
         }
         return await writer.FinishAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -49,7 +49,7 @@ public sealed partial class Kv4Store
     /// from <paramref name="from"/> below <paramref name="end"/> (what is not a version left out); answers where the next
     /// batch starts. The log is held only while the batch is read, never while it is written out.
     /// </summary>
-    private long ReadBackupBatch(long from, long end, List<ReadOnlyMemory<byte>> batch)
+    private long ReadBackupBatch(long from, long end, List<(long Address, ReadOnlyMemory<byte> Framed)> batch)
     {
         batch.Clear();
         if (!TryEnterLog()) throw new Rules.EngineException(Rules.EngineError.Closed, "the store closed during the backup");
@@ -64,7 +64,7 @@ public sealed partial class Kv4Store
             {
                 if (item.Record is not { } record) throw new InvalidDataException($"damaged log record at address {item.Address}");
                 if (batch.Count == BackupBatchRecords) return item.Address;
-                if (record.Op != Operation.Truncate && !lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address)) batch.Add(item.Framed);
+                if (record.Op != Operation.Truncate && !lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address)) batch.Add((item.Address, item.Framed));
                 from = item.NextAddress;
             }
             return from;
@@ -76,8 +76,8 @@ public sealed partial class Kv4Store
     }
 
     /// <summary>
-    /// A restore into this new store: appends a backup's record with its own version, as the next of its partition.
-    /// Only <see cref="StoreRestore"/> calls it, on a store nobody else uses yet.
+    /// A restore of a backup in partition order into this new store: appends a record with its own version, as the next
+    /// of its partition and of its key. Only <see cref="StoreRestore"/> calls it, on a store nobody else uses yet.
     /// </summary>
     internal void AppendRestored(LogRecord record)
     {

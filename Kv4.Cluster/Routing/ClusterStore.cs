@@ -82,7 +82,7 @@ public sealed class ClusterStore : IStore
         var cut = FeedCursor.Beginning(Local.PartitionCount);
         foreach (var answer in answers.Cast<StorePositions>())
             for (var i = 0; i < answer.Partitions.Length; i++) cut.TryAdvance(answer.Partitions[i], answer.Versions[i]);
-        var writer = BackupWriter.Start(output, Local.PartitionCount, cut.ToString(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var writer = BackupWriter.Start(output, BackupOrder.Partitions, Local.PartitionCount, cut.ToString(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         for (var partition = 0; partition < Local.PartitionCount; partition++)
         {
             var upTo = new VersionId(cut[partition]).PartitionSequence;
@@ -93,7 +93,7 @@ public sealed class ClusterStore : IStore
                 var call = read;
                 var page = await OnPrimaryAsync<StoreRecords>(partition, call, async l => await l.ReadRecordsAsync(call, _node.Name).ConfigureAwait(false),
                     write: false, cancellationToken).ConfigureAwait(false);
-                foreach (var record in page.Records) await writer.WriteRecordAsync(record, cancellationToken).ConfigureAwait(false);
+                foreach (var record in page.Records) await writer.WriteRecordAsync(0, record, cancellationToken).ConfigureAwait(false);
                 // A primary always holds what it acknowledged; pages that bring nothing mean it no longer serves the partition.
                 emptyPages = page.Records.Length == 0 ? emptyPages + 1 : 0;
                 if (emptyPages > 3)

@@ -4,23 +4,25 @@ namespace Kv4.Engine.Backups;
 /// The backup file: a store's records in an order it can be rebuilt from, framed so that a cut or damaged copy is
 /// refused rather than restored in part. All integers little endian.
 /// <code>
-///   header   "KV4BACKUP" | format: u8 = 1 | partitions: u32 | taken at: i64 unix ms | cursor: u16 length + UTF-8
-///   record   tag 1: u8 | length: u32 | a framed log record (its own CRC-32C, as in the log)      (repeated)
+///   header   "KV4BACKUP" | format: u8 = 1 | order: u8 (<see cref="BackupOrder"/>) | partitions: u32 | taken at: i64 unix ms
+///            | cursor: u16 length + UTF-8 | first: u32 count + i64 per partition (the version each partition's
+///            records follow: 0, or where compaction left its history)
+///   record   tag 1: u8 | address: u64 (the record's in the log it came from; 0 in partition order) | length: u32
+///            | a framed log record (its own CRC-32C, as in the log)                                    (repeated)
 ///   end      tag 0: u8 | records: u64 | CRC-32C of every byte before this field: u32
 /// </code>
 /// Example: a single node with 4 partitions, after PUT data/a (partition 2), PUT data/b (partition 0), DELETE data/a,
-/// backed up while a fourth write goes on:
+/// backed up while a fourth write goes on (log order):
 /// <code>
-///   "KV4BACKUP" 01 | 04 00 00 00 | taken 1764720000000 | cursor "AQQ..." ([0:1, -, 2:2, -], the instant the copy was cut)
-///   01 | len | {p2 #1 Put data/a}      ← log order: a record's partition and sequence, epoch, time and actor are kept
-///   01 | len | {p0 #1 Put data/b}
-///   01 | len | {p2 #2 Delete data/a}
-///   00 | 3 | crc                       ← the fourth write was appended after the cut: not in this backup
+///   "KV4BACKUP" 01 00 | 04 00 00 00 | taken 1764720000000 | cursor "AQQ..." ([0:1, -, 2:2, -], the instant of the cut)
+///   | first 4 × 0
+///   01 | @64  | len | {p2 #1 Put data/a prev 0}
+///   01 | @160 | len | {p0 #1 Put data/b prev 0}
+///   01 | @256 | len | {p2 #2 Delete data/a prev @64}   ← the restore points it at where it wrote @64's record
+///   00 | 3 | crc                                      ← the fourth write came after the cut: not in this backup
 /// </code>
-/// A restore appends the records again with their own versions, so a version, a history and a feed cursor taken
-/// before the backup mean the same after it. Within a partition the sequences follow each other with no gap;
-/// across partitions any interleaving restores the same state, except that a single node's bucket drop (one record
-/// in one partition, for every partition) must come after the entries it removes, which log order guarantees.
+/// A restore writes the records again with their own versions, times and actors, so a version, a history and a feed
+/// cursor taken before the backup mean the same after it.
 /// </summary>
 public static class BackupFile
 {

@@ -31,37 +31,55 @@ public sealed class BackupWriter
         this.takenAtMs = takenAtMs;
     }
 
-    /// <summary>Starts a backup of a store of <paramref name="partitionCount"/> partitions cut at <paramref name="cursor"/>.</summary>
-    public static BackupWriter Start(Stream output, int partitionCount, string cursor, long takenAtMs)
+    /// <summary>
+    /// Starts a backup of a store of <paramref name="partitionCount"/> partitions cut at <paramref name="cursor"/>;
+    /// <paramref name="firstVersions"/> (empty: none) is where each partition's records begin (after compaction).
+    /// </summary>
+    public static BackupWriter Start(Stream output, BackupOrder order, int partitionCount, string cursor, long takenAtMs,
+        ReadOnlySpan<long> firstVersions = default)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentOutOfRangeException.ThrowIfLessThan(partitionCount, 1);
+        if (!firstVersions.IsEmpty && firstVersions.Length != partitionCount)
+            throw new ArgumentException("one first version a partition, or none", nameof(firstVersions));
         var cursorBytes = Encoding.UTF8.GetByteCount(cursor);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(cursorBytes, BackupFile.MaxCursorBytes, nameof(cursor));
         var writer = new BackupWriter(output, partitionCount, cursor, takenAtMs);
-        var header = writer.pending.GetSpan(BackupFile.Magic.Length + 1 + 4 + 8 + 2 + cursorBytes);
+        var header = writer.pending.GetSpan(BackupFile.Magic.Length + 2 + 4 + 8 + 2 + cursorBytes + 4 + 8 * firstVersions.Length);
         BackupFile.Magic.CopyTo(header);
         var at = BackupFile.Magic.Length;
         header[at++] = BackupFile.Format;
+        header[at++] = (byte)order;
         BinaryPrimitives.WriteUInt32LittleEndian(header[at..], (uint)partitionCount);
         BinaryPrimitives.WriteInt64LittleEndian(header[(at += 4)..], takenAtMs);
         BinaryPrimitives.WriteUInt16LittleEndian(header[(at += 8)..], (ushort)cursorBytes);
         at += 2;
         at += Encoding.UTF8.GetBytes(cursor, header[at..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[at..], (uint)firstVersions.Length);
+        at += 4;
+        foreach (var version in firstVersions)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(header[at..], version);
+            at += 8;
+        }
         writer.Advance(at);
         return writer;
     }
 
-    /// <summary>Adds one framed log record (as the log and the node bus carry it); sends on what has gathered.</summary>
-    public ValueTask WriteRecordAsync(ReadOnlySpan<byte> framedRecord, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds one framed log record (as the log and the node bus carry it) with the address it had in its log (0 when the
+    /// backup is in partition order); sends on what has gathered.
+    /// </summary>
+    public ValueTask WriteRecordAsync(long address, ReadOnlySpan<byte> framedRecord, CancellationToken cancellationToken)
     {
         if (framedRecord.Length is 0 or > BackupFile.MaxRecordBytes)
             throw new ArgumentOutOfRangeException(nameof(framedRecord), "not a framed record");
-        var span = pending.GetSpan(5 + framedRecord.Length);
+        var span = pending.GetSpan(13 + framedRecord.Length);
         span[0] = BackupFile.RecordTag;
-        BinaryPrimitives.WriteUInt32LittleEndian(span[1..], (uint)framedRecord.Length);
-        framedRecord.CopyTo(span[5..]);
-        Advance(5 + framedRecord.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(span[1..], address);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[9..], (uint)framedRecord.Length);
+        framedRecord.CopyTo(span[13..]);
+        Advance(13 + framedRecord.Length);
         records++;
         return pending.WrittenCount >= FlushEveryBytes ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
     }

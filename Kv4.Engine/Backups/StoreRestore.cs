@@ -1,4 +1,7 @@
 
+using System.Buffers;
+using Kv4.Engine.Log;
+
 namespace Kv4.Engine.Backups;
 
 /// <summary>
@@ -27,7 +30,7 @@ public static class StoreRestore
         var staging = $"{target}.restoring-{Guid.NewGuid():N}";
         try
         {
-            var store = Kv4Store.Open(new StoreOptions
+            var restored = new StoreOptions
             {
                 DataDirectory = staging,
                 Durability = DurabilityMode.Interval,
@@ -37,11 +40,18 @@ public static class StoreRestore
                 LogMemorySizeBits = options.LogMemorySizeBits,
                 CheckpointEveryRecords = options.CheckpointEveryRecords,
                 Clock = options.Clock,
-            });
+            };
+            if (reader.Order == BackupOrder.Log) await WriteLogAsync(reader, restored, cancellationToken).ConfigureAwait(false);
+            var store = Kv4Store.Open(restored);
             await using (store.ConfigureAwait(false))
             {
-                await foreach (var record in reader.ReadRecordsAsync(cancellationToken).ConfigureAwait(false))
-                    store.AppendRestored(record);
+                if (reader.Order == BackupOrder.Partitions)
+                    await foreach (var (_, record) in reader.ReadRecordsAsync(cancellationToken).ConfigureAwait(false))
+                        store.AppendRestored(record);
+                // The open rebuilt the index from the records (log order) or they were appended one by one: either way each
+                // partition must now end where the backup was cut, or records were missing or out of order.
+                if (store.OpenedWith.Damaged is not null || store.CurrentCursor().ToString() != reader.Cursor)
+                    throw new BackupException("the backup's records do not rebuild the state it was cut at (missing or out of order): damaged");
             }
             var summary = new BackupSummary(reader.PartitionCount, reader.Cursor, reader.TakenAtMs, reader.Records, input.CanSeek ? input.Length : -1);
             if (Directory.Exists(target)) Directory.Delete(target);
@@ -54,5 +64,29 @@ public static class StoreRestore
             catch (IOException) { /* the first failure is the one to report */ }
             throw;
         }
+    }
+
+    /// <summary>
+    /// A backup in log order: its records written into a new log in the same order, each chain pointer moved to where
+    /// the record it points to was written (a pointer to a record not before it in the backup is damage). The store's
+    /// open then rebuilds the index from them, with the checks every open makes.
+    /// </summary>
+    private static async Task WriteLogAsync(BackupReader reader, StoreOptions options, CancellationToken cancellationToken)
+    {
+        using var log = RecordLog.Open(options.DataDirectory, options.MaxValueBytes, options.LogMemorySizeBits, options.LogSegmentSizeMB);
+        var moved = new Dictionary<long, long>();
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        await foreach (var (address, record) in reader.ReadRecordsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (record.PreviousAddress != 0)
+            {
+                if (!moved.TryGetValue(record.PreviousAddress, out var previous))
+                    throw new BackupException($"record {reader.Records} points to a record that is not before it in the backup: damaged");
+                record.PreviousAddress = previous;
+            }
+            record.WriteFramed(buffer);
+            moved[address] = log.Append(buffer.WrittenSpan);
+        }
+        await log.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 }
