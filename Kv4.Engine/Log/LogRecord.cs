@@ -45,8 +45,19 @@ internal sealed class LogRecord
     [Key(14)] public long PreviousAddress { get; set; }
     [Key(15)] public int Epoch { get; set; }
     [Key(16)] public int Format { get; set; }
+    /// <summary>
+    /// A carry (format 3): a copy compaction made of the record that was at this address, below the log's new head. It
+    /// repeats that record's version, timestamp, actor and value; its <see cref="PreviousAddress"/> leads to the copies
+    /// of the key's older retained versions. It is not a new version: no lane sequence, no feed event (see docs/operations.md).
+    /// </summary>
+    [Key(17)] public long CarriedFrom { get; set; }
 
+    /// <summary>The format of every record a write appends.</summary>
     public const int CurrentFormat = 2;
+    /// <summary>The format of a carry (a reader that knows only format 2 takes it for damage rather than for a new version).</summary>
+    public const int CarryFormat = 3;
+
+    [IgnoreMember] internal bool IsCarry => CarriedFrom != 0;
 
     /// <summary>The version this record made (its `_ver_`).</summary>
     [IgnoreMember] internal long Version => VersionId.Of(Epoch, Partition, PartitionSequence).Value;
@@ -80,7 +91,7 @@ internal sealed class LogRecord
         try
         {
             var record = MessagePackSerializer.Deserialize<LogRecord>(payload, SerializerOptions, out var read);
-            return read == payload.Length && record is not null && record.Format <= CurrentFormat ? record : null;
+            return read == payload.Length && record is not null && record.Format <= CarryFormat ? record : null;
         }
         catch (MessagePackSerializationException)
         {
