@@ -217,6 +217,9 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         {
             status = WebSocketCloseStatus.PolicyViolation;
             description = ErrorCodes.Wire(ErrorCodes.FromEngine(e.Error));
+            // A close reason holds at most 123 bytes: the cursor to resume from goes in when it fits.
+            if (e is FeedTruncatedException { ResumeFrom: var resume } && description.Length + 7 + resume.ToString().Length <= 123)
+                description += " since=" + resume;
             LogEnded(e.Error.ToString(), watch.Layer, watch.PathPrefix);
         }
         if (live.EndedBy is { } refused)
