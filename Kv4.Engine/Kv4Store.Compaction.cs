@@ -18,9 +18,11 @@ namespace Kv4.Engine;
 ///      partition's newest version there, and how much of it is under a rule that keeps everything
 ///   2. each such key: walk its chain from the index; its rule (RetainedVersions) says how many of the newest are
 ///      retained; those below H are to be carried, and the pointer that first leads below H (the transition) noted
-///   3. scan [head, H) again, in address order (so each key's versions oldest first): append a carry of each retained
-///      record, chained to the carry of the key's next older retained version; then the index entries whose head was
-///      below H move to their carry (if no write replaced them meanwhile)
+///   3. read the retained records below H in one scan; then, key by key under its lane, append a carry of each, oldest
+///      first (chain order: a carry an earlier compaction made may sit above a newer version's original), chained to
+///      the carry of the key's next older retained version (or to that version itself when it is above H); each pointer
+///      from above H or from the index that led to a carried version is redirected to its carry, and an index entry
+///      whose version was below H moves to its carry (if no write replaced it meanwhile)
 ///   4. commit; the new horizon (H, versions, redirects: transition → carry) is written to log/kv4.horizon and
 ///      published (readers no longer read below H); a checkpoint (its replay starts after the carries) is written
 ///   5. readers that started before the horizon was published finish; the log is truncated to H and committed

@@ -21,7 +21,9 @@ namespace Kv4.Engine.Log;
 /// ordered the whole store by one sequence at position 2, which format 2 no longer writes. The rule: positions are
 /// only added at the end, never renumbered or reused; a reader takes a missing position as its default, so a record
 /// of an older format reads as <see cref="Format"/> 0; a record of a format newer than the reader knows is damage.
-/// A log of format 1 is refused at open with a message that says so (see docs/architecture.md).
+/// A log of format 1 is refused at open with a message that says so (see docs/architecture.md). 3 is a carry, written
+/// only by compaction (see CarriedFrom): format 2 plus position 17, so a reader of format 2 takes it for damage
+/// rather than for a new version.
 /// </summary>
 [MessagePackObject]
 internal sealed class LogRecord
