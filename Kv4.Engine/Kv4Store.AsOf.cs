@@ -26,7 +26,7 @@ public sealed partial class Kv4Store
     {
         ThrowIfClosed();
         var (bucket, layer, path, key) = Validate(address);
-        EnterLog();
+        var generation = EnterLog();
         try
         {
             return await StateAtAsync(new ChainOwner(bucket, layer, path, key), index.Find(bucket, layer, path, key), atMs, cancellationToken)
@@ -34,7 +34,7 @@ public sealed partial class Kv4Store
         }
         finally
         {
-            ExitLog();
+            ExitLog(generation);
         }
     }
 
@@ -53,7 +53,7 @@ public sealed partial class Kv4Store
         var candidates = entries.Where(e => after is null || string.CompareOrdinal(e.Key, after) > 0).ToList();
         candidates.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         var page = new List<string>();
-        EnterLog();
+        var generation = EnterLog();
         try
         {
             foreach (var (key, entry) in candidates)
@@ -65,7 +65,7 @@ public sealed partial class Kv4Store
         }
         finally
         {
-            ExitLog();
+            ExitLog(generation);
         }
         return page;
     }
@@ -93,7 +93,7 @@ public sealed partial class Kv4Store
         }
         candidates.Sort(static (a, b) => string.CompareOrdinal(a.Path, b.Path));
         var page = new List<string>();
-        EnterLog();
+        var generation = EnterLog();
         try
         {
             foreach (var node in candidates)
@@ -110,7 +110,7 @@ public sealed partial class Kv4Store
         }
         finally
         {
-            ExitLog();
+            ExitLog(generation);
         }
         return page;
     }
@@ -120,15 +120,20 @@ public sealed partial class Kv4Store
     {
         if (Visible(head) is not { } visible) return null;
         if (visible.TimestampMs <= atMs) return visible.IsLive ? visible.ToStoredValue() : null;
-        var address = visible.LogAddress;
+        var address = Follow(visible.LogAddress);
         var newer = long.MaxValue;
+        var oldestMs = visible.TimestampMs;
+        var truncated = false;
         while (address != 0)
         {
             var record = await ReadChainRecordAsync(owner, address, newer, cancellationToken).ConfigureAwait(false);
             if (record.TimestampMs <= atMs) return ToStoredValue(record);
             newer = record.Version;
-            address = record.PreviousAddress;
+            oldestMs = record.TimestampMs;
+            address = Volatile.Read(ref horizon).Resolve(record.PreviousAddress, out truncated);
         }
+        if (truncated)
+            throw new HistoryTruncatedException(oldestMs, $"the history of '{owner.Key}' before {oldestMs} (unix ms, its oldest retained version) was reclaimed by compaction");
         return null;
     }
 

@@ -100,7 +100,7 @@ public sealed partial class Kv4Store
         await commits.WaitDurableAsync().ConfigureAwait(false);
         // A drop cannot be undone entry by entry (the entries are gone): the whole partition goes, to be copied again.
         if (lane.LastDropSequence > afterSequence) afterSequence = 0;
-        EnterLog();
+        var generation = EnterLog();
         List<Truncation.Step> plan;
         try
         {
@@ -109,7 +109,7 @@ public sealed partial class Kv4Store
         }
         finally
         {
-            ExitLog();
+            ExitLog(generation);
         }
         lock (lane.Gate)
         {
@@ -146,7 +146,7 @@ public sealed partial class Kv4Store
         var lane = lanes[partition];
         if (afterSequence >= lane.Sequence) return (new PartitionRecords([], afterSequence), resumeAddress);
         if (log.CommittedUntilAddress < log.TailAddress) await commits.WaitDurableAsync().ConfigureAwait(false);
-        if (!TryEnterLog()) throw new EngineException(EngineError.Closed, "the store is closed");
+        if (!TryEnterLog(out var generation)) throw new EngineException(EngineError.Closed, "the store is closed");
         try
         {
             var from = Math.Max(lane.Sparse.StartAddressAfter(afterSequence, log.BeginAddress), resumeAddress);
@@ -160,7 +160,7 @@ public sealed partial class Kv4Store
                 if (item.Record is not { } record) throw new InvalidDataException($"damaged log record at address {item.Address}");
                 if (records.Count >= maxRecords || bytes >= maxBytes) break;
                 resume = item.Address;
-                if (record.Partition != partition || record.Op == Operation.Truncate || lane.IsVoid(record.PartitionSequence, item.Address)) continue;
+                if (record.Partition != partition || record.Op == Operation.Truncate || record.IsCarry || lane.IsVoid(record.PartitionSequence, item.Address)) continue;
                 if (record.PartitionSequence < next) continue;
                 if (record.PartitionSequence != next)
                     throw new InvalidDataException($"partition {partition} has record {record.PartitionSequence} where {next} was due");
@@ -173,7 +173,7 @@ public sealed partial class Kv4Store
         }
         finally
         {
-            ExitLog();
+            ExitLog(generation);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using Kv4.Engine.Compaction;
 using Kv4.Engine.Feed;
 using Kv4.Engine.Index;
 using Kv4.Engine.Lanes;
@@ -72,7 +73,7 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
         commits = new GroupCommit(log, options.Durability == DurabilityMode.Interval ? Math.Max(1, options.CommitIntervalMs) : 0,
             options.CommitObserved, visibility == VisibilityGate.Appended ? null : NoteCommitted);
         feed = new ChangeFeed(lanes, () => log.TailAddress, commits.WaitDurableAsync,
-            visibility == VisibilityGate.Appended ? null : WaitVisibleAsync, ReplayStart, ReadRecordBatch);
+            visibility == VisibilityGate.Appended ? null : WaitVisibleAsync, ReplayStart, ReadRecordBatch, ResumePointAfterCompaction);
         Replication = options.Replicated ? new StoreReplication(this) : null;
     }
 
@@ -88,14 +89,15 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
         var log = RecordLog.Open(options.DataDirectory, options.MaxValueBytes, options.LogMemorySizeBits, options.LogSegmentSizeMB);
         try
         {
-            var recovered = StoreRecovery.Run(options.DataDirectory, log, options.PartitionCount);
+            var horizon = CompactionHorizon.Read(options.DataDirectory);
+            var recovered = StoreRecovery.Run(options.DataDirectory, log, options.PartitionCount, horizon);
             if (!recovered.CleanStop && !options.Replicated)
             {
                 // Records shown before the stop may be gone, and their sequences will be taken again: a new epoch
                 // makes every version written from now on sort after every one shown before (see ChangeFeed).
                 foreach (var lane in recovered.Lanes.All) lane.EnterEpoch(lane.Epoch + 1);
             }
-            var store = new Kv4Store(options, log, recovered) { OpenedWith = (recovered.ReplayedRecords, recovered.Damaged) };
+            var store = new Kv4Store(options, log, recovered) { OpenedWith = (recovered.ReplayedRecords, recovered.Damaged), horizon = horizon };
             if (recovered.Damaged is { } damaged)
             {
                 // Before anything new is appended: the range goes into the damage ledger (which outlives any
@@ -103,6 +105,12 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
                 // nor loses what is written after it.
                 DamageLedger.Append(options.DataDirectory, damaged);
                 store.WriteCheckpointAsync(closing: true).GetAwaiter().GetResult();
+            }
+            if (horizon.Address > log.BeginAddress)
+            {
+                // A compaction stopped between its horizon and its truncation: finish it, after a checkpoint that replays from above it.
+                store.WriteCheckpointAsync(closing: true).GetAwaiter().GetResult();
+                log.TruncateUntilAsync(horizon.Address).AsTask().GetAwaiter().GetResult();
             }
             return store;
         }
@@ -601,6 +609,8 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
         }
         try
         {
+            // A compaction notices `closed` at its next step and stops; its appends and truncation never follow a closed log.
+            await compactionGate.WaitAsync().ConfigureAwait(false);
             if (backgroundCheckpoint is { } running)
             {
                 try { await running.ConfigureAwait(false); }
@@ -841,12 +851,12 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
     private async IAsyncEnumerable<HistoryEntry> ReadChainAsync(ChainOwner owner, long start, long newerVersion, HistoryQuery query,
         HistoryPosition? after, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        EnterLog();
+        var generation = EnterLog();
         try
         {
             if (after is { } position && start != 0) await CheckPositionAsync(owner, position, cancellationToken).ConfigureAwait(false);
             var taken = 0;
-            var address = start;
+            var address = Follow(start);
             while (address != 0 && taken < query.Limit)
             {
                 var record = await ReadChainRecordAsync(owner, address, newerVersion, cancellationToken).ConfigureAwait(false);
@@ -856,49 +866,49 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
                     taken++;
                     yield return ToHistoryEntry(record, address);
                 }
-                address = record.PreviousAddress;
+                address = Follow(record.PreviousAddress);
             }
         }
         finally
         {
-            ExitLog();
+            ExitLog(generation);
         }
     }
 
     /// <summary>
-    /// A k-way merge of the keys' version chains by log address (the newest first). Example: keys a (addresses
-    /// 400, 100) and b (300): the heap starts with a@400 and b@300; 400 is read and replaced by a@100; then 300,
-    /// then 100. Only the addresses wait in the heap; each version is read when it is its turn.
+    /// A k-way merge of the keys' version chains by version (the newest first; a path's keys share a partition, so that is
+    /// the order they were written in, and a carry keeps its version while it moves to a higher address). Example: keys a
+    /// (versions 9, 3) and b (7): the heap starts with a:9 and b:7; a:9 is read and its older version looked at (3) and
+    /// queued; then b:7, then a:3. The heap holds each key's next address and version, not its value: a version is read
+    /// to learn its predecessor's version, and again when it is its turn.
     /// </summary>
     private async IAsyncEnumerable<HistoryEntry> MergeChainsAsync(string bucket, string layer, string path,
         KeyValuePair<string, IndexEntry>[] heads, HistoryQuery query, HistoryPosition? after,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        EnterLog();
+        var generation = EnterLog();
         try
         {
-            var belowAddress = after?.Address ?? long.MaxValue;
+            var belowVersion = after?.Version ?? long.MaxValue;
             if (after is { } position && heads.Length > 0) await CheckPositionAsync(new ChainOwner(bucket, layer, path, null), position, cancellationToken).ConfigureAwait(false);
             var pending = new PriorityQueue<(ChainOwner Owner, long Address, long Newer), long>(heads.Length,
                 Comparer<long>.Create(static (a, b) => b.CompareTo(a)));
             foreach (var (key, head) in heads)
             {
-                var owner = new ChainOwner(bucket, layer, path, key);
-                var address = head.LogAddress;
-                var newer = long.MaxValue;
-                while (address >= belowAddress)
-                {
-                    var skipped = await ReadChainRecordAsync(owner, address, newer, cancellationToken).ConfigureAwait(false);
-                    newer = skipped.Version;
-                    address = skipped.PreviousAddress;
-                }
-                if (address != 0) pending.Enqueue((owner, address, newer), address);
+                var address = Follow(head.LogAddress);
+                if (address != 0) pending.Enqueue((new ChainOwner(bucket, layer, path, key), address, long.MaxValue), head.Version);
             }
             var taken = 0;
             while (taken < query.Limit && pending.TryDequeue(out var next, out _))
             {
                 var record = await ReadChainRecordAsync(next.Owner, next.Address, next.Newer, cancellationToken).ConfigureAwait(false);
-                if (record.PreviousAddress != 0) pending.Enqueue((next.Owner, record.PreviousAddress, record.Version), record.PreviousAddress);
+                var older = Follow(record.PreviousAddress);
+                if (older != 0)
+                {
+                    var olderVersion = (await ReadChainRecordAsync(next.Owner, older, record.Version, cancellationToken).ConfigureAwait(false)).Version;
+                    pending.Enqueue((next.Owner, older, record.Version), olderVersion);
+                }
+                if (record.Version >= belowVersion) continue;
                 if (record.TimestampMs >= query.FromMs && record.TimestampMs <= query.ToMs)
                 {
                     taken++;
@@ -908,7 +918,7 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
         }
         finally
         {
-            ExitLog();
+            ExitLog(generation);
         }
     }
 
@@ -919,7 +929,7 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
     private async ValueTask CheckPositionAsync(ChainOwner owner, HistoryPosition position, CancellationToken cancellationToken)
     {
         LogRecord? record = null;
-        if (position.Address >= log.BeginAddress && position.Address < log.TailAddress)
+        if (position.Address >= Math.Max(log.BeginAddress, Volatile.Read(ref horizon).Address) && position.Address < log.TailAddress)
         {
             if (position.Address >= log.CommittedUntilAddress) await commits.WaitDurableAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             try { record = await log.ReadAsync(position.Address, cancellationToken).ConfigureAwait(false); }
@@ -964,15 +974,17 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
             var lane = lanes[p];
             start = Math.Min(start, lane.Sparse.StartAddressAfter(lane.ResumeAfterSequence(cursor[p]), log.BeginAddress));
         }
-        return start == long.MaxValue ? log.TailAddress : Math.Max(start, log.BeginAddress);
+        return start == long.MaxValue ? log.TailAddress : Math.Max(start, Math.Max(log.BeginAddress, Volatile.Read(ref horizon).Address));
     }
 
     /// <summary>Up to <paramref name="max"/> records from log address <paramref name="from"/> below <paramref name="until"/> (the caller made them durable); null when closed.</summary>
     private ReplayBatch? ReadRecordBatch(long from, long until, int max)
     {
-        if (!TryEnterLog()) return null;
+        if (!TryEnterLog(out var generation)) return null;
         try
         {
+            // Below the horizon: truncated, or about to be (this lease may be one the truncation does not wait for).
+            if (from < Volatile.Read(ref horizon).Address) return new ReplayBatch([], from, Truncated: true);
             var batch = new List<(LogRecord, long)>(Math.Min(max, 256));
             var next = until;
             foreach (var item in log.Scan(from, Math.Min(until, log.CommittedUntilAddress), Volatile.Read(ref skipRanges)))
@@ -990,30 +1002,35 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
         }
         finally
         {
-            ExitLog();
+            ExitLog(generation);
         }
     }
 
-    private bool TryEnterLog()
+    /// <summary>Takes a log lease (false once the store is closed); <paramref name="generation"/> is what <see cref="ExitLog"/> gives back.</summary>
+    private bool TryEnterLog(out int generation)
     {
         lock (logLeases)
         {
+            generation = leaseGeneration;
             if (closed) return false;
             logReaders++;
+            readersOfGeneration[generation & 1]++;
             return true;
         }
     }
 
-    private void EnterLog()
+    private int EnterLog()
     {
-        if (!TryEnterLog()) throw new EngineException(EngineError.Closed, "the store is closed");
+        if (!TryEnterLog(out var generation)) throw new EngineException(EngineError.Closed, "the store is closed");
+        return generation;
     }
 
-    private void ExitLog()
+    private void ExitLog(int generation)
     {
         lock (logLeases)
         {
             if (--logReaders == 0) logReadersGone?.TrySetResult();
+            if (--readersOfGeneration[generation & 1] == 0 && generation != leaseGeneration) olderReadersGone?.TrySetResult();
         }
     }
 

@@ -53,6 +53,9 @@ public sealed class StoreOptions
     /// </summary>
     public Action<TimeSpan>? CommitObserved { get; init; }
 
+    /// <summary>Which versions compaction keeps (<see cref="Kv4Store.CompactAsync"/>); nothing is reclaimed until it runs.</summary>
+    public Retention.RetentionPolicy Retention { get; init; } = Engine.Retention.RetentionPolicy.Standard;
+
     /// <summary>The clock that stamps versions. Tests pass a fake one.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

@@ -38,8 +38,12 @@ namespace Kv4.Engine.Feed;
 /// </summary>
 /// <param name="readBatch">(from, until, max): up to max records from log address from (below until) and the address after them; null once the store is closed.</param>
 /// <param name="waitVisible">With durable reads: completes once the lane of the partition shows the version; null otherwise.</param>
+/// <param name="resumePoint">
+/// Compaction: null when nothing after the cursor was reclaimed, else the cursor a reader can resume from. Asked before
+/// every replay; a replay whose next batch starts below the log's head (truncated meanwhile) starts again, and asks again.
+/// </param>
 internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Task> makeDurable, Func<int, long, CancellationToken, Task>? waitVisible,
-    Func<FeedCursor, long[], long> replayStart, Func<long, long, int, ReplayBatch?> readBatch)
+    Func<FeedCursor, long[], long> replayStart, Func<long, long, int, ReplayBatch?> readBatch, Func<FeedCursor, FeedCursor?> resumePoint)
 {
     public const int SubscriptionCapacity = 8192;
     // Replay reads the log in batches, so a slow consumer never holds the log open (dispose waits for readers of the log).
@@ -101,18 +105,28 @@ internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Tas
             }
             try
             {
+                var restart = false;
                 if (Behind(cursor, cut))
                 {
                     await makeDurable().ConfigureAwait(false);
                     var from = replayStart(cursor, cut);
+                    // After the start is chosen: it skips what lies below the horizon, so the check must see that horizon or a later one.
+                    if (resumePoint(cursor) is { } resume) throw new Rules.FeedTruncatedException(resume);
                     while (from < cutTail)
                     {
                         if (readBatch(from, cutTail, ReplayBatchSize) is not { } batch) yield break; // the store closed
+                        if (batch.Truncated)
+                        {
+                            restart = true;
+                            break;
+                        }
                         // Nothing read: the rest of the range was in a damaged log region dropped at recovery.
                         if (batch.Records.Count == 0) break;
                         foreach (var (record, address) in batch.Records)
                         {
                             if (cancellationToken.IsCancellationRequested) yield break;
+                            // A carry is a copy of a version already in the feed's past (compaction), never an event.
+                            if (record.IsCarry) continue;
                             var version = record.Version;
                             if (!cursor.IsAfter(record.Partition, version) || version > cut[record.Partition]) continue;
                             if (record.Op == Operation.Truncate || lanes[record.Partition].IsVoid(record.PartitionSequence, address)) continue;
@@ -128,6 +142,7 @@ internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Tas
                         from = batch.NextAddress;
                     }
                 }
+                if (restart) continue;
                 MoveUpTo(cursor, cut);
                 var reader = subscription.Reader;
                 while (true)
@@ -205,5 +220,8 @@ internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Tas
     };
 }
 
-/// <summary>Records read from the log in address order, and the address after the last one.</summary>
-internal sealed record ReplayBatch(List<(LogRecord Record, long Address)> Records, long NextAddress);
+/// <summary>
+/// Records read from the log in address order, and the address after the last one; <see cref="Truncated"/>: none, because
+/// the address asked for is below the log's head now (compaction truncated it meanwhile).
+/// </summary>
+internal sealed record ReplayBatch(List<(LogRecord Record, long Address)> Records, long NextAddress, bool Truncated = false);

@@ -21,7 +21,9 @@ namespace Kv4.Engine.Log;
 /// ordered the whole store by one sequence at position 2, which format 2 no longer writes. The rule: positions are
 /// only added at the end, never renumbered or reused; a reader takes a missing position as its default, so a record
 /// of an older format reads as <see cref="Format"/> 0; a record of a format newer than the reader knows is damage.
-/// A log of format 1 is refused at open with a message that says so (see docs/architecture.md).
+/// A log of format 1 is refused at open with a message that says so (see docs/architecture.md). 3 is a carry, written
+/// only by compaction (see CarriedFrom): format 2 plus position 17, so a reader of format 2 takes it for damage
+/// rather than for a new version.
 /// </summary>
 [MessagePackObject]
 internal sealed class LogRecord
@@ -45,8 +47,19 @@ internal sealed class LogRecord
     [Key(14)] public long PreviousAddress { get; set; }
     [Key(15)] public int Epoch { get; set; }
     [Key(16)] public int Format { get; set; }
+    /// <summary>
+    /// A carry (format 3): a copy compaction made of the record that was at this address, below the log's new head. It
+    /// repeats that record's version, timestamp, actor and value; its <see cref="PreviousAddress"/> leads to the copies
+    /// of the key's older retained versions. It is not a new version: no lane sequence, no feed event (see docs/operations.md).
+    /// </summary>
+    [Key(17)] public long CarriedFrom { get; set; }
 
+    /// <summary>The format of every record a write appends.</summary>
     public const int CurrentFormat = 2;
+    /// <summary>The format of a carry (a reader that knows only format 2 takes it for damage rather than for a new version).</summary>
+    public const int CarryFormat = 3;
+
+    [IgnoreMember] internal bool IsCarry => CarriedFrom != 0;
 
     /// <summary>The version this record made (its `_ver_`).</summary>
     [IgnoreMember] internal long Version => VersionId.Of(Epoch, Partition, PartitionSequence).Value;
@@ -80,7 +93,7 @@ internal sealed class LogRecord
         try
         {
             var record = MessagePackSerializer.Deserialize<LogRecord>(payload, SerializerOptions, out var read);
-            return read == payload.Length && record is not null && record.Format <= CurrentFormat ? record : null;
+            return read == payload.Length && record is not null && record.Format <= CarryFormat ? record : null;
         }
         catch (MessagePackSerializationException)
         {

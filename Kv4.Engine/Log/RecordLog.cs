@@ -16,9 +16,10 @@ internal sealed class RecordLog : IDisposable
     // How far below the tail's page a record is surely still in memory (see TryReadInMemory).
     private readonly long inMemoryReach;
 
-    private RecordLog(IDevice device, FasterLog log, int pageBits, int memoryBits)
+    private RecordLog(IDevice device, FasterLog log, int pageBits, int memoryBits, int segmentBits)
     {
         this.device = device;
+        SegmentBits = segmentBits;
         this.log = log;
         this.pageBits = pageBits;
         // FasterLog keeps 2^(memoryBits - pageBits) pages in memory, the tail's included, and evicts the oldest
@@ -47,7 +48,7 @@ internal sealed class RecordLog : IDisposable
                 LogChecksum = LogChecksumType.PerEntry,
                 TryRecoverLatest = true,
             });
-            return new RecordLog(device, log, pageBits, memoryBits);
+            return new RecordLog(device, log, pageBits, memoryBits, segmentBits);
         }
         catch
         {
@@ -57,6 +58,8 @@ internal sealed class RecordLog : IDisposable
     }
 
     public long BeginAddress => log.BeginAddress;
+    /// <summary>log2 of the segment size: the head is truncated at multiples of 2^SegmentBits.</summary>
+    public int SegmentBits { get; }
     public long TailAddress => log.TailAddress;
     public long CommittedUntilAddress => log.CommittedUntilAddress;
 
@@ -65,6 +68,20 @@ internal sealed class RecordLog : IDisposable
 
     /// <summary>Commits everything appended so far and waits until it is durable.</summary>
     public ValueTask CommitAsync(CancellationToken cancellationToken = default) => log.CommitAsync(cancellationToken);
+
+    /// <summary>
+    /// Drops the log below <paramref name="segmentBoundary"/> (a segment boundary, so a record start) and commits, which
+    /// persists the new head and deletes the segment files below it.
+    /// </summary>
+    public async ValueTask TruncateUntilAsync(long segmentBoundary)
+    {
+        if ((segmentBoundary & ((1L << SegmentBits) - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(segmentBoundary), segmentBoundary, "not a segment boundary");
+        log.TruncateUntil(segmentBoundary);
+        await log.CommitAsync().ConfigureAwait(false);
+        // FasterLog deletes the files in the background after the commit: deleted here too, so that the space is free on return.
+        device.TruncateUntilSegment((int)(segmentBoundary >> SegmentBits));
+    }
 
     /// <summary>Reads the record at a committed address; throws <see cref="InvalidDataException"/> if it is damaged.</summary>
     public async ValueTask<LogRecord> ReadAsync(long address, CancellationToken cancellationToken)

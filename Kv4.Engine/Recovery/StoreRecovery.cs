@@ -1,3 +1,4 @@
+using Kv4.Engine.Compaction;
 using Kv4.Engine.Index;
 using Kv4.Engine.Lanes;
 using Kv4.Engine.Log;
@@ -23,7 +24,8 @@ namespace Kv4.Engine.Recovery;
 /// </summary>
 internal static class StoreRecovery
 {
-    public static RecoveredState Run(string dataDirectory, RecordLog log, int partitionCount)
+    /// <param name="horizon">Where compaction left the log's history (<see cref="CompactionHorizon"/>): a replay of the whole log starts each partition after it.</param>
+    public static RecoveredState Run(string dataDirectory, RecordLog log, int partitionCount, CompactionHorizon horizon)
     {
         var tail = log.TailAddress;
         // Ranges found damaged at earlier recoveries (the ledger, and the newer checkpoints): an older checkpoint or
@@ -37,28 +39,31 @@ internal static class StoreRecovery
                 if (!knownDamage.Contains(range)) knownDamage.Add(range);
             }
             if (candidate.Header.PartitionSequences.Length != partitionCount) continue; // made with another partition count
-            var state = Replay(candidate, knownDamage, log, tail, partitionCount);
+            var state = Replay(candidate, knownDamage, log, tail, partitionCount, horizon);
             // Damage before the end of the checkpoint's fuzzy copy: the copy may reflect dropped records. An older
             // checkpoint (or the whole log) gives the exact prefix instead.
             if (state.Damaged is not { } damaged || damaged.Start >= candidate.CopiedUntilAddress) return state;
         }
-        return Replay(null, knownDamage, log, tail, partitionCount);
+        return Replay(null, knownDamage, log, tail, partitionCount, horizon);
     }
 
-    private static RecoveredState Replay(LoadedCheckpoint? loaded, List<AddressRange> knownDamage, RecordLog log, long tail, int partitionCount)
+    private static RecoveredState Replay(LoadedCheckpoint? loaded, List<AddressRange> knownDamage, RecordLog log, long tail, int partitionCount,
+        CompactionHorizon horizon)
     {
         var index = loaded?.Index ?? new StoreIndex();
         var partitionMap = new PartitionMap(partitionCount);
         var header = loaded?.Header;
-        var lanes = header?.ToLanes(partitionCount) ?? new LaneSet(partitionCount);
+        var lanes = header?.ToLanes(partitionCount) ?? AfterHorizon(partitionCount, horizon);
         var skipRanges = new List<AddressRange>(knownDamage);
         skipRanges.Sort((a, b) => a.Start.CompareTo(b.Start)); // Scan walks them in address order
         var from = header?.ReplayFromAddress ?? log.BeginAddress;
 
         AddressRange? damaged = null;
         long replayed = 0;
+        var end = from;
         foreach (var item in log.Scan(from, tail, skipRanges))
         {
+            end = item.NextAddress;
             var record = item.Record;
             if (record is { Format: < LogRecord.CurrentFormat })
                 throw new NotSupportedException($"the log in this data directory is of record format {record.Format}, which this version " +
@@ -69,7 +74,14 @@ internal static class StoreRecovery
                 ReplayTruncation(index, lanes[record.Partition], record.PartitionSequence, item.Address, log);
                 continue;
             }
-            if (record is null || record.Partition < 0 || record.Partition >= partitionCount
+            if (record is { IsCarry: true, Op: Operation.Put or Operation.Delete } && record.Partition >= 0 && record.Partition < partitionCount
+                && record.PartitionSequence <= lanes[record.Partition].Sequence)
+            {
+                // Not a step of its lane: a copy of a version the lane already passed, which may replace its original.
+                Apply(index, record, item.Address, partitionMap);
+                continue;
+            }
+            if (record is null || record.IsCarry || record.Partition < 0 || record.Partition >= partitionCount
                 || record.Op is not (Operation.Put or Operation.Delete or Operation.DropBucket or Operation.DropBucketPart)
                 || record.PartitionSequence != lanes[record.Partition].Sequence + 1
                 || record.Epoch < lanes[record.Partition].Epoch)
@@ -86,6 +98,8 @@ internal static class StoreRecovery
             lane.Sparse.Note(record.PartitionSequence, item.Address);
             replayed++;
         }
+        // Records that stop short of the tail with no damaged one (a file cut exactly at a record's end): the rest is gone.
+        if (damaged is null && ScannedUntil(end, skipRanges) is var reached && reached < tail) damaged = new AddressRange(reached, tail);
         if (damaged is { } range && range.Start < range.End)
             skipRanges.Add(range);
         else
@@ -95,6 +109,33 @@ internal static class StoreRecovery
         // Clean: the store closed (its last checkpoint says so and nothing follows it), or nothing was ever written.
         var clean = damaged is null && (header is { Closing: true } ? header.ReplayFromAddress == tail : header is null && replayed == 0);
         return new RecoveredState(index, lanes, skipRanges, damaged, replayed, clean);
+    }
+
+    /// <summary>Where a scan that read up to <paramref name="end"/> got to, counting the skipped ranges it reached (sorted by start).</summary>
+    private static long ScannedUntil(long end, List<AddressRange> skipRanges)
+    {
+        foreach (var range in skipRanges)
+            if (range.Start <= end && range.End > end) end = range.End;
+        return end;
+    }
+
+    /// <summary>
+    /// Lanes for a replay of the whole log after compaction truncated its head: each partition goes on after its newest
+    /// version below the horizon (the lane's epochs before it are not known; that one is taken to have begun at 1).
+    /// </summary>
+    private static LaneSet AfterHorizon(int partitionCount, CompactionHorizon horizon)
+    {
+        var lanes = new LaneSet(partitionCount);
+        for (var p = 0; p < partitionCount; p++)
+        {
+            var version = new VersionId(horizon.VersionOf(p));
+            if (version.IsNone) continue;
+            lanes[p].Sequence = version.PartitionSequence;
+            lanes[p].Position = version.Value;
+            lanes[p].Epochs.Add((version.Epoch, 1));
+            lanes[p].RestoreEpoch(version.Epoch);
+        }
+        return lanes;
     }
 
     /// <summary>
@@ -117,13 +158,16 @@ internal static class StoreRecovery
             var skips = new List<AddressRange>();
             for (var i = 0; i < header.SkipStarts.Length; i++) skips.Add(new AddressRange(header.SkipStarts[i], header.SkipEnds[i]));
             var intact = true;
+            var end = verifyFrom;
             foreach (var item in log.Scan(verifyFrom, header.ReplayFromAddress, skips))
             {
+                end = item.NextAddress;
                 if (item.Record is not null) continue;
                 intact = false;
                 break;
             }
-            if (intact) yield return candidate;
+            skips.Sort((a, b) => a.Start.CompareTo(b.Start));
+            if (intact && ScannedUntil(end, skips) >= header.ReplayFromAddress) yield return candidate;
         }
     }
 
@@ -148,7 +192,8 @@ internal static class StoreRecovery
             case Operation.Put:
             case Operation.Delete:
                 var existing = index.Find(record.Bucket, record.Layer, record.Path, record.Key);
-                if (existing is not null && existing.Version >= record.Version) return;
+                // A version met twice (an original and its carry, after a compaction cut short) counts at its higher address.
+                if (existing is not null && (existing.Version > record.Version || (existing.Version == record.Version && existing.LogAddress >= address))) return;
                 var value = record.Op == Operation.Put ? record.Value ?? "null"u8.ToArray() : null;
                 var keys = record.Op == Operation.Put ? record.SecondaryKeys : default;
                 index.Set(record.Bucket, record.Layer, record.Path, record.Key,

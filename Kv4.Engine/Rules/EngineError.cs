@@ -14,7 +14,7 @@ public enum EngineError
     Exists,
     /// <summary>A k2..k4 value is already used by another key at the same (bucket, layer, path).</summary>
     SecondaryKeyTaken,
-    /// <summary>A change-feed reader asked to start before the oldest retained sequence.</summary>
+    /// <summary>A change-feed reader asked to start before the oldest retained sequence (<see cref="FeedTruncatedException"/>).</summary>
     FeedTruncated,
     /// <summary>A change-feed cursor that is not one of this store's (malformed, or for another partition count).</summary>
     BadCursor,
@@ -25,4 +25,6 @@ public enum EngineError
     OutOfOrder,
     /// <summary>A cluster could not serve the call now (no primary for the partition, no quorum, or a write whose outcome is unknown).</summary>
     Unavailable,
+    /// <summary>A read as of an instant before the key's oldest retained version (<see cref="HistoryTruncatedException"/>).</summary>
+    HistoryTruncated,
 }

@@ -1,7 +1,7 @@
 namespace Kv4.Engine.Rules;
 
 /// <summary>A refused request. Nothing was written when this is thrown.</summary>
-public sealed class EngineException(EngineError error, string message) : Exception(message)
+public class EngineException(EngineError error, string message) : Exception(message)
 {
     public EngineError Error { get; } = error;
 }

@@ -60,6 +60,9 @@ public sealed class Kv4Options
     /// <summary>`Kv4:Retention:*`: which versions are kept, per layer and path prefix (see <see cref="RetentionOptions"/>).</summary>
     public RetentionOptions Retention { get; set; } = new();
 
+    /// <summary>`Kv4:Compaction:IntervalSeconds`, `MinReclaimPercent`: when retention is enforced (see <see cref="CompactionOptions"/>).</summary>
+    public CompactionOptions Compaction { get; set; } = new();
+
     /// <summary>`Kv4:Cluster:*`: set, the server is a node of a cluster (docs/cluster.md); unset, a single node.</summary>
     public ClusterSettings Cluster { get; set; } = new();
 

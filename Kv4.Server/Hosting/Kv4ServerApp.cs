@@ -33,7 +33,7 @@ public static class Kv4ServerApp
         services.AddOptions<Kv4Options>().Bind(builder.Configuration.GetSection(Kv4Options.Section))
             .Validate(o => o.CommitIntervalMs > 0 && o.Api.MaxBodyBytes > 0 && o.Api.MaxValueBytes > 0 && o.RateLimit.PermitsPerSecond >= 0
                     && o.Api.MinBodyBytesPerSecond >= 0 && o.Api.BodyGraceSeconds >= 2 && o.Api.HeadersTimeoutSeconds > 0
-                    && o.Cors.OriginsAreExact && o.Login.IsValid && o.Log.IsValid,
+                    && o.Cors.OriginsAreExact && o.Login.IsValid && o.Log.IsValid && o.Compaction.IsValid,
                 "Kv4 options out of range")
             .Validate(o => o.Retention.Problems.Count == 0, "Kv4:Retention has invalid rules (MaxVersions and MaxAgeSeconds at least 1, valid layer names and path prefixes)");
         var kv4 = builder.Configuration.GetSection(Kv4Options.Section).Get<Kv4Options>() ?? new Kv4Options();
@@ -43,10 +43,12 @@ public static class Kv4ServerApp
         services.AddSingleton<EngineLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineLifetime>());
         services.AddHostedService<Kv4.Server.Logging.StartupNotice>();
+        services.AddHostedService<CompactionLoop>();
         Kv4.Server.Logging.ConsoleLogFormat.Configure(builder);
         services.AddSingleton(_ => HostMetrics.CreateRegistry());
         services.AddSingleton<EngineMetrics>();
         services.AddSingleton<CommitMetrics>();
+        services.AddSingleton<CompactionMetrics>();
         services.AddSingleton<ApiMetrics>();
         services.AddSingleton<ReplyWriter>();
         services.AddSingleton<ApiEndpoint>();

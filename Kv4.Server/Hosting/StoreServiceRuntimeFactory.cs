@@ -135,6 +135,7 @@ public sealed class StoreServiceRuntimeFactory(IOptions<Kv4Options> options, Ser
             CommitIntervalMs = o.CommitIntervalMs,
             MaxValueBytes = o.Api.MaxValueBytes,
             LogSegmentSizeMB = o.Log.SegmentSizeMB,
+            Retention = o.Retention.ToPolicy(out _) ?? Kv4.Engine.Retention.RetentionPolicy.Standard,
             CommitObserved = commitMetrics is null ? null : commitMetrics.Observe,
             Replicated = o.Cluster.IsConfigured,
             PartitionCount = o.Cluster.IsConfigured ? o.Cluster.Partitions : 64,

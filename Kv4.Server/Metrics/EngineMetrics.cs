@@ -18,6 +18,7 @@ public sealed class EngineMetrics
     private readonly Gauge _appendedRecords;
     private readonly Gauge _dataBytes;
     private readonly Gauge _ready;
+    private readonly Gauge _logBytes;
 
     public EngineMetrics(EngineLifetime engine, IOptions<Kv4Options> options, CollectorRegistry registry)
     {
@@ -28,6 +29,7 @@ public sealed class EngineMetrics
             "kv4_engine_appended_records", "Records every partition has appended, together: one per write, delete or bucket drop.");
         _dataBytes = factory.CreateGauge("kv4_engine_data_bytes", "Bytes on disk in the data directory: the log and the index checkpoints.");
         _ready = factory.CreateGauge("kv4_engine_ready", "1 once the engine has opened and recovered.");
+        _logBytes = factory.CreateGauge("kv4_engine_log_bytes", "The log's size: from its head (what compaction left) to its tail, in bytes.");
         registry.AddBeforeCollectCallback(Refresh);
     }
 
@@ -41,6 +43,7 @@ public sealed class EngineMetrics
         {
             _appendedRecords.Set(store.AppendedRecords);
             _dataBytes.Set(DirectoryBytes(_dataDir));
+            _logBytes.Set(store.LogBytes);
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException or UnauthorizedAccessException)
         {

@@ -105,7 +105,7 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         }
         catch (EngineException e)
         {
-            await WriteErrorEventAsync(output, ErrorCodes.FromEngine(e.Error));
+            await WriteErrorEventAsync(output, ErrorCodes.FromEngine(e.Error), (e as FeedTruncatedException)?.ResumeFrom.ToString());
         }
         finally
         {
@@ -217,6 +217,9 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         {
             status = WebSocketCloseStatus.PolicyViolation;
             description = ErrorCodes.Wire(ErrorCodes.FromEngine(e.Error));
+            // A close reason holds at most 123 bytes: the cursor to resume from goes in when it fits.
+            if (e is FeedTruncatedException { ResumeFrom: var resume } && description.Length + 7 + resume.ToString().Length <= 123)
+                description += " since=" + resume;
             LogEnded(e.Error.ToString(), watch.Layer, watch.PathPrefix);
         }
         if (live.EndedBy is { } refused)
@@ -237,9 +240,11 @@ public sealed partial class WatchEndpoint(EngineLifetime engine, ReplyWriter rep
         await reading;
     }
 
-    private static async ValueTask WriteErrorEventAsync(System.IO.Pipelines.PipeWriter output, ErrorCode code)
+    /// <param name="since">A feed_truncated watch: the cursor it can resume from (base64url, so it needs no escaping).</param>
+    private static async ValueTask WriteErrorEventAsync(System.IO.Pipelines.PipeWriter output, ErrorCode code, string? since = null)
     {
-        WriteAscii(output, "event: error\ndata: {\"s\":\"error\",\"v\":\"" + ErrorCodes.Wire(code) + "\"}\n\n");
+        WriteAscii(output, "event: error\ndata: {\"s\":\"error\",\"v\":\"" + ErrorCodes.Wire(code) + "\""
+            + (since is null ? "" : ",\"since\":\"" + since + "\"") + "}\n\n");
         try
         {
             await output.FlushAsync(CancellationToken.None);

@@ -29,4 +29,8 @@ public enum ErrorCode
     Unavailable,
     /// <summary>A cluster operation on a server that is not part of a cluster (a Kv4 addition, see docs/cluster.md).</summary>
     NotClustered,
+    /// <summary>A watch resuming from a cursor before the compaction horizon: events after it were reclaimed (a Kv4 addition).</summary>
+    FeedTruncated,
+    /// <summary>A read as of an instant before the key's oldest retained version (a Kv4 addition).</summary>
+    HistoryTruncated,
 }

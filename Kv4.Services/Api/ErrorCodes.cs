@@ -20,7 +20,9 @@ public static class ErrorCodes
         EngineError.VersionConflict => ErrorCode.VersionConflict,
         EngineError.NotFound => ErrorCode.NotFound,
         EngineError.Exists or EngineError.SecondaryKeyTaken => ErrorCode.Exists,
-        EngineError.BadLayer or EngineError.BadBucket or EngineError.FeedTruncated or EngineError.BadCursor => ErrorCode.BadParam,
+        EngineError.BadLayer or EngineError.BadBucket or EngineError.BadCursor => ErrorCode.BadParam,
+        EngineError.FeedTruncated => ErrorCode.FeedTruncated,
+        EngineError.HistoryTruncated => ErrorCode.HistoryTruncated,
         EngineError.Closed or EngineError.Unavailable or EngineError.NotPrimary or EngineError.OutOfOrder => ErrorCode.Unavailable,
         _ => ErrorCode.Unavailable,
     };
@@ -65,6 +67,8 @@ public static class ErrorCodes
         Row(ErrorCode.NoServiceHost, "no_service_host", 503);
         Row(ErrorCode.Unavailable, "unavailable", 503);
         Row(ErrorCode.NotClustered, "not_clustered", 409);
+        Row(ErrorCode.FeedTruncated, "feed_truncated", 410);
+        Row(ErrorCode.HistoryTruncated, "history_truncated", 410);
         foreach (var (wire, _) in table)
             if (wire is null) throw new InvalidOperationException("an ErrorCode has no row in the table");
         return table;

@@ -97,11 +97,15 @@ public class CheckpointAndDamageTests
         var at = goodTail + (damagedTail - goodTail) / 2;
         if (damage == "flip")
         {
+            // 16 bytes: at a record's start they would otherwise all be FasterLog's entry checksum, which a read does not
+            // check (the record itself is intact then); 16 reach into the record's length and payload wherever they start.
             await using var file = File.Open(logFile, FileMode.Open, FileAccess.ReadWrite);
+            var bytes = new byte[16];
             file.Position = at;
-            var b = file.ReadByte();
+            file.ReadExactly(bytes);
+            for (var i = 0; i < bytes.Length; i++) bytes[i] ^= 0x5A;
             file.Position = at;
-            file.WriteByte((byte)(b ^ 0x5A));
+            file.Write(bytes);
         }
         else
         {
