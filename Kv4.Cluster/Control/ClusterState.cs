@@ -8,9 +8,9 @@ namespace Kv4.Cluster.Control;
 /// sequence of states, in the same order, from its copy of the Raft log.
 /// <code>
 ///   Bootstrap(n1 n2 n3, 4 partitions, 2 replicas)   v1  p0 e1 n1 [n1 n2]  p1 e1 n2 [n2 n3] ...
-///   SetMemberState(n1, Down)                        v2  n1 down
-///   SetPartition(p0, config 0 → e2 n2 [n1 n2] in-sync [n2])   v3  p0 e2 n2, config 1
-///   SetPartition(p0, config 0 → ...)                refused: p0 is at config 1 (decided on an old view)
+///   SetMemberState(n2, Down)                        v2  n2 down; p0 in-sync [n1], config 1 (p1, led by n2, unchanged)
+///   SetPartition(p1, config 0 → e2 n3 [n2 n3] in-sync [n3])   v3  p1 e2 n3, config 1
+///   SetPartition(p1, config 0 → ...)                refused: p1 is at config 1 (decided on an old view)
 /// </code>
 /// </summary>
 [MessagePackObject]
@@ -60,7 +60,7 @@ public sealed record ClusterState
                 Members = Sorted([.. Members.Where(m => m.Name != a.Member.Name),
                     Member(a.Member.Name) is { } old ? old with { Endpoint = a.Member.Endpoint, Url = a.Member.Url ?? old.Url } : a.Member]),
             },
-            SetMemberState s => this with { Members = [.. Members.Select(m => m.Name == s.Name ? m with { State = s.State } : m)] },
+            SetMemberState s => WithMemberState(s.Name, s.State),
             SetPartition s => this with
             {
                 Partitions = [.. Partitions.Select((p, i) => i == s.Partition ? s.Record with { Config = s.ExpectedConfig + 1 } : p)],
@@ -69,6 +69,24 @@ public sealed record ClusterState
             _ => this,
         };
         return (next with { Version = Version + 1 }, null);
+    }
+
+    /// <summary>
+    /// The member's new state; a member going down also leaves the in-sync set of every partition whose primary is up,
+    /// as the controller would decide at once anyway, so that those primaries stop waiting for it in the same commit
+    /// (a write held up by the dead backup goes on as soon as the node is declared down, not after the controller got
+    /// round to its partition). A partition the member led keeps it in sync: the controller promotes a new primary.
+    /// </summary>
+    private ClusterState WithMemberState(string name, MemberState state)
+    {
+        var next = this with { Members = [.. Members.Select(m => m.Name == name ? m with { State = state } : m)] };
+        if (state != MemberState.Down) return next;
+        return next with
+        {
+            Partitions = [.. Partitions.Select(p => p.Primary != name && next.IsUp(p.Primary) && p.IsInSync(name)
+                ? p with { InSync = [.. p.InSync.Where(n => n != name)], Config = p.Config + 1 }
+                : p)],
+        };
     }
 
     private static MemberRecord[] Sorted(IEnumerable<MemberRecord> members) => [.. members.OrderBy(m => m.Name, StringComparer.Ordinal)];

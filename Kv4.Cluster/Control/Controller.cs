@@ -167,15 +167,16 @@ internal sealed class Controller : IAsyncDisposable
             var record = state.Partitions[p];
             if (record.Replicas.Any(r => !record.IsInSync(r) && state.IsUp(r))) moving++;
         }
+        // Partitions that lost their primary are promoted all at once: each is a fence round and a command of its own,
+        // and one after the other they would leave the last of a dead node's partitions unserved for a second or more.
+        var lost = Enumerable.Range(0, state.PartitionCount)
+            .Where(p => state.Partitions[p].Primary is not { } primary || !state.IsUp(primary)).ToHashSet();
+        await Task.WhenAll(lost.Select(p => PromoteAsync(p, state.Partitions[p], preferred: null, token))).ConfigureAwait(false);
         for (var p = 0; p < state.PartitionCount; p++)
         {
+            if (lost.Contains(p)) continue;
             state = _plane.State;
             var record = state.Partitions[p];
-            if (record.Primary is null || !state.IsUp(record.Primary))
-            {
-                await PromoteAsync(p, record, preferred: null, token).ConfigureAwait(false);
-                continue;
-            }
             var downInSync = record.InSync.Where(n => n != record.Primary && !state.IsUp(n)).ToList();
             if (downInSync.Count > 0)
             {

@@ -151,12 +151,13 @@ public sealed class ClusterSignalTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(Connected("carol"), await bob.NextAsync());
 
         var clock = Stopwatch.StartNew();
+        var killedAt = DateTime.UtcNow;
         await _cluster.KillAsync("n2");
         Assert.Equal(Removed("bob"), await alice.NextAsync());
         var aliceHeard = clock.Elapsed;
         Assert.Equal(Removed("bob"), await carol.NextAsync());
         var carolHeard = clock.Elapsed;
-        output.WriteLine($"peer_removed after the kill: alice (n1) {aliceHeard.TotalMilliseconds:0} ms, carol (n3) {carolHeard.TotalMilliseconds:0} ms");
+        output.WriteLine($"killed n2 at {killedAt:HH:mm:ss.fff} UTC; peer_removed after the kill: alice (n1) {aliceHeard.TotalMilliseconds:0} ms, carol (n3) {carolHeard.TotalMilliseconds:0} ms");
         // The entry went before the announcement.
         Assert.Equal(["alice", "carol"], await SubsAsync("n1"));
         Assert.Equal(["alice", "carol"], await SubsAsync("n3"));

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
@@ -32,7 +31,7 @@ public sealed class FanOutMeasurementTests(ITestOutputHelper output)
         var host = (await elena.GetReplyAsync("/_host?type=signal")).IsOk().V.GetString()!;
 
         var joinWatch = Stopwatch.StartNew();
-        var receivers = new Receiver[Clients - 1];
+        var receivers = new FanOutReceiver[Clients - 1];
         SignalClientRaw? sender = null;
         using (var throttle = new SemaphoreSlim(32))
         {
@@ -44,7 +43,7 @@ public sealed class FanOutMeasurementTests(ITestOutputHelper output)
                     var token = (await elena.PutReplyAsync($"/_token/room?k=u{i:D4}&expire=600")).IsOk().V.GetString()!;
                     var socket = await SignalClientRaw.ConnectAsync(new Uri(host + "/v2/" + token));
                     if (i == 0) sender = socket;
-                    else receivers[i - 1] = new Receiver(socket);
+                    else receivers[i - 1] = new FanOutReceiver(socket);
                 }
                 finally
                 {
@@ -58,41 +57,22 @@ public sealed class FanOutMeasurementTests(ITestOutputHelper output)
         foreach (var receiver in receivers) receiver.Start();
         _ = sender.DrainAsync(); // the sender's own peers/peer_connected frames
         // Warm-up: once every member has this message, the join storm's backlog is behind them all.
-        await MeasureAsync(sender, receivers, "warmup", 1, TimeSpan.Zero);
+        await FanOutMeasurement.MeasureAsync(sender, receivers, "warmup", 1, TimeSpan.Zero);
 
         // Paced: one message every 50 ms, so latency is the path through the server rather than queueing.
-        var paced = await MeasureAsync(sender, receivers, "paced", PacedMessages, TimeSpan.FromMilliseconds(50));
+        var paced = await FanOutMeasurement.MeasureAsync(sender, receivers, "paced", PacedMessages, TimeSpan.FromMilliseconds(50));
         // Burst: everything at once, so the rate is what the server sustains.
-        var burst = await MeasureAsync(sender, receivers, "burst", BurstMessages, TimeSpan.Zero);
+        var burst = await FanOutMeasurement.MeasureAsync(sender, receivers, "burst", BurstMessages, TimeSpan.Zero);
 
         var report = Report(joinSeconds, paced, burst);
         output.WriteLine(report);
-        if (Environment.GetEnvironmentVariable("KV4_WRITE_BENCHMARKS") == "1") WriteSection(report);
+        if (Environment.GetEnvironmentVariable("KV4_WRITE_BENCHMARKS") == "1") FanOutMeasurement.WriteSection("## Realtime fan-out", report);
 
         await sender.DisposeAsync();
         await Task.WhenAll(receivers.Select(r => r.DisposeAsync().AsTask()));
     }
 
-    private static async Task<Phase> MeasureAsync(SignalClientRaw sender, Receiver[] receivers, string phase, int messages, TimeSpan gap)
-    {
-        foreach (var receiver in receivers) receiver.Expect(phase, messages);
-        var started = Stopwatch.GetTimestamp();
-        for (var i = 0; i < messages; i++)
-        {
-            var frame = $"{{\"t\":\"u\",\"m\":{{\"o\":\"message\"}},\"p\":{{\"phase\":\"{phase}\",\"n\":{i},\"sent\":{Stopwatch.GetTimestamp()}}}}}";
-            await sender.SendAsync(frame);
-            if (gap > TimeSpan.Zero) await Task.Delay(gap);
-        }
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await Task.WhenAll(receivers.Select(r => r.Done.WaitAsync(timeout.Token)));
-        var finished = receivers.Max(r => r.LastAt);
-        foreach (var receiver in receivers)
-            Assert.Equal(Enumerable.Range(0, messages), receiver.Received(phase));
-        var latencies = receivers.SelectMany(r => r.Latencies(phase)).Order().ToArray();
-        return new Phase(phase, messages, latencies.Length, Stopwatch.GetElapsedTime(started, finished).TotalSeconds, latencies);
-    }
-
-    private static string Report(double joinSeconds, Phase paced, Phase burst)
+    private static string Report(double joinSeconds, FanOutMeasurement.Phase paced, FanOutMeasurement.Phase burst)
     {
         var sb = new StringBuilder();
         sb.AppendLine("## Realtime fan-out");
@@ -115,76 +95,6 @@ public sealed class FanOutMeasurementTests(ITestOutputHelper output)
         sb.AppendLine("burst: all sent back to back, so its rate is what server and clients sustain together and its latency");
         sb.AppendLine("is mostly queueing behind the earlier messages.");
         return sb.ToString();
-    }
-
-    private static void WriteSection(string section)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Kv4.sln"))) dir = dir.Parent;
-        if (dir is null) return;
-        var path = Path.Combine(dir.FullName, "docs", "benchmarks.md");
-        var text = File.ReadAllText(path);
-        var start = text.IndexOf("## Realtime fan-out", StringComparison.Ordinal);
-        if (start < 0)
-        {
-            File.WriteAllText(path, text.TrimEnd() + "\n\n" + section);
-            return;
-        }
-        var end = text.IndexOf("\n## ", start + 3, StringComparison.Ordinal);
-        File.WriteAllText(path, text[..start] + section + (end < 0 ? "" : text[end..]));
-    }
-
-    private sealed record Phase(string Name, int Messages, int Deliveries, double Seconds, double[] SortedLatenciesMs)
-    {
-        public double Percentile(double p)
-        {
-            if (SortedLatenciesMs.Length == 0) return 0;
-            var index = Math.Clamp((int)Math.Ceiling(p * SortedLatenciesMs.Length) - 1, 0, SortedLatenciesMs.Length - 1);
-            return SortedLatenciesMs[index];
-        }
-    }
-
-    /// <summary>One member: counts the message frames of the current phase and their latency.</summary>
-    private sealed class Receiver(SignalClientRaw socket)
-    {
-        private readonly ConcurrentDictionary<string, List<(int N, double Ms)>> _got = new();
-        private TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private string _phase = "";
-        private int _expected;
-
-        public Task Done => _done.Task;
-
-        public long LastAt { get; private set; }
-
-        public void Expect(string phase, int count)
-        {
-            _got[phase] = [];
-            _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _expected = count;
-            Volatile.Write(ref _phase, phase);
-        }
-
-        public IEnumerable<int> Received(string phase) => _got[phase].Select(g => g.N);
-
-        public IEnumerable<double> Latencies(string phase) => _got[phase].Select(g => g.Ms);
-
-        public void Start() => _ = socket.ReadAsync(OnFrame);
-
-        private void OnFrame(ReadOnlySpan<byte> frame)
-        {
-            var now = Stopwatch.GetTimestamp();
-            if (frame.IndexOf("\"o\":\"message\""u8) < 0) return;
-            var reader = new System.Text.Json.Utf8JsonReader(frame);
-            using var doc = System.Text.Json.JsonDocument.ParseValue(ref reader);
-            var p = doc.RootElement.GetProperty("p");
-            var phase = p.GetProperty("phase").GetString()!;
-            if (!_got.TryGetValue(phase, out var list)) return;
-            list.Add((p.GetProperty("n").GetInt32(), Stopwatch.GetElapsedTime(p.GetProperty("sent").GetInt64(), now).TotalMilliseconds));
-            LastAt = now;
-            if (phase == Volatile.Read(ref _phase) && list.Count == _expected) _done.TrySetResult();
-        }
-
-        public ValueTask DisposeAsync() => socket.DisposeAsync();
     }
 }
 
