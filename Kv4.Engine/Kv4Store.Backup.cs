@@ -1,4 +1,6 @@
+using System.Buffers;
 using Kv4.Engine.Backups;
+using Kv4.Engine.Compaction;
 using Kv4.Engine.Log;
 using Kv4.Engine.Model;
 
@@ -13,46 +15,70 @@ public sealed partial class Kv4Store
     /// Writes a backup of everything appended before this call (<see cref="BackupFile"/>) to <paramref name="output"/>
     /// while writes go on: the cut is one instant (every lane held for it), the feed cursor of that instant goes in
     /// the header, and the records below it are read back from the log in its order, in batches, so the store is
-    /// never held while the output is slow. A replica of a cluster is backed up through the cluster, not alone.
+    /// never held while the output is slow. No compaction runs meanwhile. After one, the carries below go first (a
+    /// record above the horizon may lead to a carry appended after it, and a restore only points back), each
+    /// partition's newest version below the horizon goes in the header, and a pointer into the reclaimed history is
+    /// written as <see cref="BackupFile.TruncatedPointer"/>. A replica of a cluster is backed up through the cluster.
     /// </summary>
     public async ValueTask<BackupSummary> WriteBackupAsync(Stream output, CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
         if (options.Replicated)
             throw new InvalidOperationException("a cluster node's store holds copies the cluster decides about: back up the cluster");
-        long end;
-        FeedCursor cut;
-        using (lanes.EnterAll())
+        await compactionGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
             ThrowIfClosed();
-            end = log.TailAddress;
-            cut = FeedCursor.Beginning(lanes.Count);
-            foreach (var lane in lanes.All) cut.Set(lane.Partition, lane.Position);
-        }
-        await commits.WaitDurableAsync().ConfigureAwait(false);
+            long end;
+            FeedCursor cut;
+            using (lanes.EnterAll())
+            {
+                ThrowIfClosed();
+                end = log.TailAddress;
+                cut = FeedCursor.Beginning(lanes.Count);
+                foreach (var lane in lanes.All) cut.Set(lane.Partition, lane.Position);
+            }
+            await commits.WaitDurableAsync().ConfigureAwait(false);
 
-        var writer = BackupWriter.Start(output, BackupOrder.Log, lanes.Count, cut.ToString(), options.Clock.GetUtcNow().ToUnixTimeMilliseconds());
-        var batch = new List<(long Address, ReadOnlyMemory<byte> Framed)>(BackupBatchRecords);
-        for (var from = log.BeginAddress; from < end;)
+            var current = Volatile.Read(ref horizon);
+            var firstVersions = current.Address == 0 ? [] : Enumerable.Range(0, lanes.Count).Select(current.VersionOf).ToArray();
+            var writer = BackupWriter.Start(output, BackupOrder.Log, lanes.Count, cut.ToString(), options.Clock.GetUtcNow().ToUnixTimeMilliseconds(),
+                firstVersions);
+            var pointers = new BackupPointers(current);
+            if (current.Address != 0) await WriteBackupPassAsync(writer, end, pointers, carries: true, cancellationToken).ConfigureAwait(false);
+            await WriteBackupPassAsync(writer, end, pointers, carries: false, cancellationToken).ConfigureAwait(false);
+            return await writer.FinishAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
         {
-            var next = ReadBackupBatch(from, end, batch);
+            compactionGate.Release();
+        }
+    }
+
+    /// <summary>One pass over the log below <paramref name="end"/>: its carries, or every other record.</summary>
+    private async ValueTask WriteBackupPassAsync(BackupWriter writer, long end, BackupPointers pointers, bool carries, CancellationToken cancellationToken)
+    {
+        var batch = new List<(long Address, ReadOnlyMemory<byte> Framed)>(BackupBatchRecords);
+        for (var from = Math.Max(log.BeginAddress, pointers.Horizon.Address); from < end;)
+        {
+            var next = ReadBackupBatch(from, end, pointers, carries, batch);
             // Everything below the cut was committed before the first read: a scan that stops short is damage, not the end.
             if (next <= from) throw new InvalidDataException($"the log ends at {from}, below the backup's cut at {end}");
             from = next;
             foreach (var (address, framed) in batch) await writer.WriteRecordAsync(address, framed.Span, cancellationToken).ConfigureAwait(false);
         }
-        return await writer.FinishAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Fills <paramref name="batch"/> with the framed bytes, as stored, of up to <see cref="BackupBatchRecords"/> records
-    /// from <paramref name="from"/> below <paramref name="end"/> (what is not a version left out); answers where the next
-    /// batch starts. The log is held only while the batch is read, never while it is written out.
+    /// Fills <paramref name="batch"/> with up to <see cref="BackupBatchRecords"/> records of the pass from
+    /// <paramref name="from"/> below <paramref name="end"/>, framed as stored unless a pointer had to be rewritten
+    /// (<see cref="BackupPointers"/>); what is not a version is left out. Answers where the next batch starts. The log
+    /// is held only while the batch is read, never while it is written out.
     /// </summary>
-    private long ReadBackupBatch(long from, long end, List<(long Address, ReadOnlyMemory<byte> Framed)> batch)
+    private long ReadBackupBatch(long from, long end, BackupPointers pointers, bool carries, List<(long Address, ReadOnlyMemory<byte> Framed)> batch)
     {
         batch.Clear();
-        if (!TryEnterLog()) throw new Rules.EngineException(Rules.EngineError.Closed, "the store closed during the backup");
+        if (!TryEnterLog(out var generation)) throw new Rules.EngineException(Rules.EngineError.Closed, "the store closed during the backup");
         try
         {
             var skip = Volatile.Read(ref skipRanges);
@@ -64,14 +90,27 @@ public sealed partial class Kv4Store
             {
                 if (item.Record is not { } record) throw new InvalidDataException($"damaged log record at address {item.Address}");
                 if (batch.Count == BackupBatchRecords) return item.Address;
-                if (record.Op != Operation.Truncate && !lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address)) batch.Add((item.Address, item.Framed));
                 from = item.NextAddress;
+                if (record.Op == Operation.Truncate || lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address)) continue;
+                if (!pointers.Takes(item.Address, record, carries)) continue;
+                var previous = pointers.Map(record.PreviousAddress, carries);
+                if (previous == record.PreviousAddress && !carries)
+                {
+                    batch.Add((item.Address, item.Framed));
+                    continue;
+                }
+                record.PreviousAddress = previous;
+                // Where it was carried from is an address of this log, which the restored one does not have.
+                if (carries) record.CarriedFrom = BackupFile.TruncatedPointer;
+                var buffer = new ArrayBufferWriter<byte>(item.Framed.Length + 16);
+                record.WriteFramed(buffer);
+                batch.Add((item.Address, buffer.WrittenMemory));
             }
             return from;
         }
         finally
         {
-            ExitLog();
+            ExitLog(generation);
         }
     }
 

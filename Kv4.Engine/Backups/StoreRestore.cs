@@ -1,5 +1,6 @@
 
 using System.Buffers;
+using Kv4.Engine.Compaction;
 using Kv4.Engine.Log;
 
 namespace Kv4.Engine.Backups;
@@ -74,11 +75,13 @@ public static class StoreRestore
     private static async Task WriteLogAsync(BackupReader reader, StoreOptions options, CancellationToken cancellationToken)
     {
         using var log = RecordLog.Open(options.DataDirectory, options.MaxValueBytes, options.LogMemorySizeBits, options.LogSegmentSizeMB);
+        var truncated = reader.FirstVersions.Length > 0;
+        if (truncated && log.BeginAddress <= BackupFile.TruncatedPointer) throw new InvalidOperationException("a log begins at an address a pointer may name");
         var moved = new Dictionary<long, long>();
         var buffer = new ArrayBufferWriter<byte>(4096);
         await foreach (var (address, record) in reader.ReadRecordsAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (record.PreviousAddress != 0)
+            if (record.PreviousAddress != 0 && !(truncated && record.PreviousAddress == BackupFile.TruncatedPointer))
             {
                 if (!moved.TryGetValue(record.PreviousAddress, out var previous))
                     throw new BackupException($"record {reader.Records} points to a record that is not before it in the backup: damaged");
@@ -88,5 +91,8 @@ public static class StoreRestore
             moved[address] = log.Append(buffer.WrittenSpan);
         }
         await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        // Where the history ends: below the new log's head, as compaction left it, so the open starts each partition after
+        // its first version and a read into the reclaimed history is told so.
+        if (truncated) new CompactionHorizon(log.BeginAddress, reader.FirstVersions, new Dictionary<long, long>()).Write(options.DataDirectory);
     }
 }

@@ -195,7 +195,6 @@ internal sealed class RecordLog : IDisposable
     }
 }
 
-/// <summary>One item of a scan: a good record, or (Record null) the address where damage starts.</summary>
 /// <summary>One entry of a scan: its address, the next one's, the record (null: damaged) and its framed bytes as stored.</summary>
 internal readonly record struct ScannedRecord(long Address, long NextAddress, LogRecord? Record, ReadOnlyMemory<byte> Framed = default);
 

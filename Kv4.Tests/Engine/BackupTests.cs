@@ -182,7 +182,7 @@ public class BackupTests
         return (Kv4Store.Open(new StoreOptions { DataDirectory = dir }), summary);
     }
 
-    private static string Describe(HistoryEntry h) =>
+    internal static string Describe(HistoryEntry h) =>
         $"{h.Op} {h.Key} {h.Version} {h.TimestampMs} {h.Actor} {(h.Value is { } v ? Encoding.UTF8.GetString(v.Span) : "-")}";
 
     private static async Task WaitForAsync(Func<bool> condition)

@@ -1,5 +1,6 @@
 using System.Text;
 using Kv4.Engine;
+using Kv4.Engine.Backups;
 using Kv4.Engine.Model;
 using Kv4.Engine.Retention;
 using Kv4.Engine.Rules;
@@ -92,6 +93,92 @@ public sealed class CompactionTests
         finally
         {
             await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_backup_of_a_compacted_store_restores_what_was_retained_and_where_its_history_ends()
+    {
+        using var directory = new TempDirectory("compact-backup");
+        var clock = new ManualClock(DateTimeOffset.FromUnixTimeMilliseconds(Start));
+        await using var store = Kv4Store.Open(Options(directory.Path, clock));
+        for (var v = 1; v <= 3; v++)
+            for (var k = 0; k < 20; k++)
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(1));
+                await store.PutAsync(new EntryAddress("b1", "data", "p", $"k{k}"), Small($"v{v}"), "t");
+                await store.PutAsync(new EntryAddress("b1", "keep", "p", $"k{k}"), Small($"v{v}"), "t");
+            }
+        await store.DeleteAsync(new EntryAddress("b1", "data", "p", "k0"), "t");
+        var early = store.CurrentCursor();
+        await ChurnAsync(store, clock, 48);
+        // Versions above the coming horizon whose older versions are carried (appended after them) by the compaction.
+        for (var k = 10; k < 20; k++) await store.PutAsync(new EntryAddress("b1", "data", "p", $"k{k}"), Small("v4"), "t");
+        Assert.Null((await store.CompactAsync()).Skipped);
+        await ChurnAsync(store, clock, 40);
+        Assert.Null((await store.CompactAsync()).Skipped);
+        for (var k = 0; k < 5; k++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            await store.PutAsync(new EntryAddress("b1", "data", "p", $"k{k}"), Small("v5"), "t");
+        }
+
+        var feedResume = (await Assert.ThrowsAsync<FeedTruncatedException>(async () =>
+        {
+            await foreach (var _ in store.ReadChangesAsync(new ChangeFilter("b1", null, ""), early.Clone())) { }
+        })).ResumeFrom.ToString();
+
+        // Twice: the copy of a copy, whose history ends where the first copy's did, must be the same again.
+        var source = store;
+        using var target = new TempDirectory("compact-restore");
+        var copies = new List<Kv4Store>();
+        try
+        {
+            for (var round = 1; round <= 2; round++)
+            {
+                var backup = new MemoryStream();
+                var summary = await source.WriteBackupAsync(backup);
+                backup.Position = 0;
+                var restoredDir = Path.Combine(target.Path, $"data{round}");
+                await StoreRestore.RestoreAsync(backup, Options(restoredDir, clock));
+                var copy = Kv4Store.Open(Options(restoredDir, clock));
+                Assert.Equal(summary.Cursor, copy.CurrentCursor().ToString());
+                foreach (var layer in (string[])["data", "keep"])
+                    for (var k = 0; k < 20; k++)
+                    {
+                        var address = new EntryAddress("b1", layer, "p", $"k{k}");
+                        var expected = (await store.GetHistoryAsync(address, HistoryQuery.All)).Select(BackupTests.Describe).ToList();
+                        Assert.Equal(expected, (await copy.GetHistoryAsync(address, HistoryQuery.All)).Select(BackupTests.Describe).ToList());
+                        Assert.Equal(store.TryGetLatest(address, out var was), copy.TryGetLatest(address, out var now));
+                        Assert.Equal(Encoding.UTF8.GetString(was.Json.Span), Encoding.UTF8.GetString(now.Json.Span));
+                    }
+                for (var c = 0; c < 4; c++)
+                {
+                    var address = new EntryAddress("b1", "churn", "big", $"c{c}");
+                    Assert.Equal((await store.GetHistoryAsync(address, HistoryQuery.All)).Select(BackupTests.Describe),
+                        (await copy.GetHistoryAsync(address, HistoryQuery.All)).Select(BackupTests.Describe));
+                }
+                // A read before the oldest retained version, and a feed from before the horizon, are refused as at the source.
+                await Assert.ThrowsAsync<HistoryTruncatedException>(async () => await copy.GetAtAsync(new EntryAddress("b1", "data", "p", "k1"), Start));
+                Assert.Equal(feedResume, (await Assert.ThrowsAsync<FeedTruncatedException>(async () =>
+                {
+                    await foreach (var _ in copy.ReadChangesAsync(new ChangeFilter("b1", null, ""), early.Clone())) { }
+                })).ResumeFrom.ToString());
+                copies.Add(copy);
+                source = copy;
+            }
+
+            // The copy goes on: the next version of a key follows its retained history, as the next of its partition.
+            var k1 = new EntryAddress("b1", "data", "p", "k1");
+            var cut = source.CurrentCursor();
+            var next = await source.PutAsync(k1, Small("v6"), "t");
+            Assert.Equal(new VersionId(cut[next.Partition]).PartitionSequence + 1, next.PartitionSequence);
+            Assert.Equal(["\"v6\"", "\"v5\"", "\"v3\"", "\"v2\""],
+                (await source.GetHistoryAsync(k1, HistoryQuery.All)).Select(h => Encoding.UTF8.GetString(h.Value!.Value.Span)));
+        }
+        finally
+        {
+            foreach (var copy in copies) await copy.DisposeAsync();
         }
     }
 
