@@ -46,7 +46,7 @@ internal sealed class CliServer : IAsyncDisposable
     /// <param name="dataDirectory">An existing data directory to serve (a restored one); null: a new one of its own.</param>
     public static async Task<CliServer> StartAsync(bool restartable = false, string? dataDirectory = null)
     {
-        var server = new CliServer(restartable ? $"http://127.0.0.1:{FreePort()}" : "http://127.0.0.1:0", durable: restartable, dataDirectory);
+        var server = new CliServer(restartable ? $"http://127.0.0.1:{FreePorts.Next()}" : "http://127.0.0.1:0", durable: restartable, dataDirectory);
         await server.StartProcessAsync();
         return server;
     }
@@ -107,12 +107,5 @@ internal sealed class CliServer : IAsyncDisposable
         using var anonymous = new HttpClient { BaseAddress = Url, Timeout = ServerProcess.Patience };
         while ((await anonymous.GetAsync("/readyz", timeout.Token)).StatusCode != HttpStatusCode.OK)
             await Task.Delay(50, timeout.Token);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -160,6 +160,7 @@ internal sealed class ClusterProcesses : IAsyncDisposable
                 throw new TimeoutException($"{node.Name} not ready within {Patience.TotalSeconds} s:\n{node.Process?.Output}");
             }
             if (node.Process is null) throw new InvalidOperationException($"{node.Name} is not running");
+            if (node.Process.HasExited) throw new InvalidOperationException($"{node.Name} exited before it was ready:\n{node.Process.Output}");
             try { await Task.Delay(50, timeout.Token); }
             catch (OperationCanceledException) { throw new TimeoutException($"{node.Name} not ready within {Patience.TotalSeconds} s:\n{node.Process?.Output}"); }
         }

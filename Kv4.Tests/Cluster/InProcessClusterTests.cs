@@ -5,6 +5,8 @@ using Kv4.Cluster.Routing;
 using Kv4.Engine;
 using Kv4.Engine.Model;
 
+using Kv4.Tests.Support;
+
 namespace Kv4.Tests.Cluster;
 
 /// <summary>

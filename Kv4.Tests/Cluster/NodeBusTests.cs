@@ -4,6 +4,8 @@ using Kv4.Cluster.Control;
 using Kv4.Cluster.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
 
+using Kv4.Tests.Support;
+
 namespace Kv4.Tests.Cluster;
 
 [Trait("Category", "Integration")]

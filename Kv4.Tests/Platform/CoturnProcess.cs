@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
+using Kv4.Tests.Support;
+
 namespace Kv4.Tests.Platform;
 
 /// <summary>
@@ -37,7 +39,7 @@ public sealed class CoturnProcess : IDisposable
         System.IO.Directory.CreateDirectory(directory);
         var config = Path.Combine(directory, "empty.conf");
         await File.WriteAllTextAsync(config, "");
-        var port = FreeTcpAndUdpPort();
+        var port = FreePorts.NextTcpAndUdp();
         var start = new ProcessStartInfo(Kv4.Tests.Support.ExternalTool.Require("turnserver"))
         {
             RedirectStandardOutput = true,
@@ -124,30 +126,6 @@ public sealed class CoturnProcess : IDisposable
             }
         }
         throw new TimeoutException("turnserver did not listen: " + Log);
-    }
-
-    /// <summary>A port free for both TCP and UDP on 127.0.0.1 (coturn listens on both).</summary>
-    private static int FreeTcpAndUdpPort()
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            var tcp = new TcpListener(IPAddress.Loopback, 0);
-            tcp.Start();
-            var port = ((IPEndPoint)tcp.LocalEndpoint).Port;
-            try
-            {
-                using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-            finally
-            {
-                tcp.Stop();
-            }
-        }
-        throw new InvalidOperationException("no free port");
     }
 
     public void Dispose()
