@@ -196,18 +196,21 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         var bob = await _cluster.CreateAccountAsync("bob", "n2");
         await _cluster.KillAsync("n2");
         await _cluster.KillAsync("n3");
-        // No quorum: the survivor's lease runs out and it serves nothing, writes least of all.
+        // No quorum: the survivor's lease runs out and it serves nothing, writes least of all. A write is refused as soon
+        // as it cannot be replicated, reads only once the lease ran out (until then they are still its to answer): wait
+        // for both, the lease's end as /readyz shows it.
+        using var probe = new HttpClient();
         await ClusterProcesses.WaitUntilAsync(async () =>
         {
             var put = await _cluster.SendAsync("n1", HttpMethod.Put, "/_data/quorum/late", """{"k":"x","v":-1}""", "elena", _secret);
-            return put.Status == HttpStatusCode.ServiceUnavailable && put.Body.GetProperty("v").GetString() == "unavailable";
-        }, "the survivor refusing writes");
+            using var readyz = await probe.GetAsync(_cluster["n1"].Url + "/readyz");
+            return put.Status == HttpStatusCode.ServiceUnavailable && put.Body.GetProperty("v").GetString() == "unavailable"
+                && readyz.StatusCode == HttpStatusCode.ServiceUnavailable;
+        }, "the survivor refusing writes, its lease run out");
         // A credential that cannot be checked is neither accepted nor called wrong: `unavailable`, try again later.
         var notChecked = await _cluster.SendAsync("n1", HttpMethod.Get, "/_data/quorum/p0?k=x", user: "bob", secret: bob);
         Assert.True(notChecked.Status == HttpStatusCode.ServiceUnavailable, $"{notChecked.Status} {notChecked.Body}");
         Assert.Equal("unavailable", notChecked.Body.GetProperty("v").GetString());
-        var ready = await new HttpClient().GetAsync(_cluster["n1"].Url + "/readyz");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
 
         await _cluster.RestartAsync("n2", waitReady: false);
         await _cluster.RestartAsync("n3", waitReady: false);
