@@ -12,7 +12,7 @@ namespace Kv4.Tests.Cluster;
 /// on one node (`peers`, `peer_connected`, `peer_removed`, broadcasts and direct messages, the same frames); `_subs`
 /// on any node lists them all and a kick sent to one node closes a member on another; a node killed with SIGKILL
 /// loses its members everywhere, and they come back through another node; a frozen node holds up nobody and loses
-/// its members once the cluster declares it down; `_host` names live nodes only, the least
+/// its members once the cluster declares it down; `_host` names live nodes only (never one leaving), the least
 /// loaded first.
 /// </summary>
 [Trait("Category", "Integration")]
@@ -236,6 +236,42 @@ public sealed class ClusterSignalTests(ITestOutputHelper output) : IAsyncLifetim
         {
             for (var i = 0; i < 40; i++) sockets.Add(await JoinAsync(i % 2 == 0 ? "n1" : "n2", $"u{i}"));
             await HostsAreN3Async();
+        }
+        finally
+        {
+            foreach (var socket in sockets) await socket.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task The_host_service_never_names_a_leaving_node()
+    {
+        // n3 is the least loaded, and named, until it is asked to leave; from the moment a node knows n3 is leaving
+        // (its own /_cluster says so), that node's `_host` names the others.
+        var sockets = new List<SignalClient>();
+        try
+        {
+            for (var i = 0; i < 40; i++) sockets.Add(await JoinAsync(i % 2 == 0 ? "n1" : "n2", $"u{i}"));
+            await HostsAreN3Async();
+            var leave = await _cluster.SendAsync("n1", HttpMethod.Delete, "/_cluster/nodes?k=n3");
+            Assert.True(leave.Status == HttpStatusCode.OK, leave.Body.GetRawText());
+            foreach (var node in new[] { "n1", "n2" })
+            {
+                await ClusterProcesses.WaitUntilAsync(async () =>
+                {
+                    var (_, body) = await _cluster.SendAsync(node, HttpMethod.Get, "/_cluster");
+                    return body.GetProperty("v").GetProperty("members").EnumerateArray()
+                        .All(m => m.GetProperty("name").GetString() != "n3" || m.GetProperty("state").GetString() == "leaving");
+                }, $"{node} knows n3 is leaving");
+                for (var i = 0; i < 5; i++)
+                {
+                    var signal = (await Elena(node, HttpMethod.Get, $"/_host?type=signal&k=u{i}")).Body.GetProperty("v").GetString();
+                    var api = (await Elena(node, HttpMethod.Get, $"/_host?type=api&k=u{i}")).Body.GetProperty("v").GetString();
+                    Assert.NotEqual($"ws://127.0.0.1:{_cluster["n3"].HttpPort}/ws", signal);
+                    Assert.NotEqual(_cluster["n3"].Url, api);
+                    Assert.Contains(signal, new[] { "n1", "n2" }.Select(n => $"ws://127.0.0.1:{_cluster[n].HttpPort}/ws"));
+                }
+            }
         }
         finally
         {
