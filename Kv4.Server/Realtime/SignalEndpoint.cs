@@ -16,7 +16,7 @@ namespace Kv4.Server.Realtime;
 /// Everything that can refuse a join is checked before the upgrade and answered as a plain HTTP error envelope:
 /// engine not ready (503 unavailable), a bad or expired token or one whose issuing identity no longer stands
 /// (401 unauthorized), a denied IP for the token's bucket and channel (403 forbidden),
-/// no WebSocket request (400 bad_param). A token without a channel joins the channel named by `?channel=`
+/// no WebSocket request (400 bad_param), a `_subs` entry that cannot be written (503 unavailable). A token without a channel joins the channel named by `?channel=`
 /// (default: the root channel). The member joins before the upgrade is answered; then the socket is handed to the
 /// <see cref="SignalHub"/>: one loop reads frames
 /// into it, one drains the connection's queue onto the socket, and whichever ends first ends both.
@@ -61,8 +61,20 @@ public sealed partial class SignalEndpoint(EngineLifetime engine, ReplyWriter re
         // member, and what it sends or is sent from then on is never lost to a join still in progress.
         var realtime = runtime.Realtime;
         var user = ticket.User;
-        var connection = await realtime.Presence.JoinAsync(ticket.Bucket, channel, user, ticket.Issuer.Actor,
-            e => LogPresenceFailed(e, channel, user));
+        SignalConnection connection;
+        try
+        {
+            connection = await realtime.Presence.JoinAsync(ticket.Bucket, channel, user, ticket.Issuer.Actor, cancellationToken: context.RequestAborted);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            // No entry, no member: a socket that others could hear of but never find in `_subs` (a cluster node that lost
+            // its quorum, a presence partition with no primary for longer than a write waits) is refused; the client
+            // retries, or asks `_host` for another node. Nobody was told of a join.
+            LogPresenceFailed(e, channel, user);
+            await replies.WriteErrorAsync(context.Response, ErrorCode.Unavailable);
+            return;
+        }
         // The socket belongs to the identity that minted its token: when admission refuses that identity, it closes.
         using var live = runtime.Connections.Open(ticket.Issuer, channel, Reach.Path, remote,
             code => connection.Close(code == ErrorCode.Forbidden ? SignalCloseReason.Denied : SignalCloseReason.CredentialsRevoked));

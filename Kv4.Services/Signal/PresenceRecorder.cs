@@ -42,7 +42,8 @@ public sealed class PresenceRecorder(IStore store, SignalHub hub, string nodeId)
     /// Joins <paramref name="user"/> to the channel with its entry written first, so that whoever hears
     /// `peer_connected` (or gets its `peers`) finds it in `_subs`. The per-user lock is held across both, so a
     /// predecessor's leave or a kick can never see the new member without its entry. A failed entry write goes to
-    /// <paramref name="onEntryFailed"/> and the join goes on (presence is a mirror of the hub); without a handler it throws.
+    /// <paramref name="onEntryFailed"/> and the join goes on; without a handler it throws and nobody is joined (the
+    /// signal endpoint then refuses the socket).
     /// </summary>
     public async Task<SignalConnection> JoinAsync(string bucket, string channel, string user, string actor,
         Action<Exception>? onEntryFailed = null, CancellationToken cancellationToken = default)

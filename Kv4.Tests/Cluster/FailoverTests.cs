@@ -192,6 +192,9 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n1", HttpMethod.Put, $"/_data/{path}", $"{{\"k\":\"x\",\"v\":{i}}}", "elena", _secret)).Status);
             written.Add((path, i));
         }
+        // A signal token for elena, minted while the cluster is whole; used below on the survivor.
+        Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n1", HttpMethod.Put, "/_ns/room", user: "elena", secret: _secret)).Status);
+        var signalToken = (await _cluster.SendAsync("n1", HttpMethod.Put, "/_token/room?k=zed", user: "elena", secret: _secret)).Body.GetProperty("v").GetString();
         // bob's credential has never been checked on n1: there it needs his account's partition.
         var bob = await _cluster.CreateAccountAsync("bob", "n2");
         await _cluster.KillAsync("n2");
@@ -211,6 +214,14 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         var notChecked = await _cluster.SendAsync("n1", HttpMethod.Get, "/_data/quorum/p0?k=x", user: "bob", secret: bob);
         Assert.True(notChecked.Status == HttpStatusCode.ServiceUnavailable, $"{notChecked.Status} {notChecked.Body}");
         Assert.Equal("unavailable", notChecked.Body.GetProperty("v").GetString());
+        // A signal socket it could not list in `_subs` is not opened: refused before the upgrade, nothing written.
+        using (var probeSocket = new System.Net.WebSockets.ClientWebSocket())
+        {
+            probeSocket.Options.CollectHttpResponseDetails = true;
+            await Assert.ThrowsAnyAsync<System.Net.WebSockets.WebSocketException>(() =>
+                probeSocket.ConnectAsync(new Uri($"ws://127.0.0.1:{_cluster["n1"].HttpPort}/ws/v2/{signalToken}"), CancellationToken.None));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, probeSocket.HttpStatusCode);
+        }
 
         await _cluster.RestartAsync("n2", waitReady: false);
         await _cluster.RestartAsync("n3", waitReady: false);
