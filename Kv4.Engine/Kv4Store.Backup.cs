@@ -15,7 +15,7 @@ public sealed partial class Kv4Store
     /// Writes a backup of everything appended before this call (<see cref="BackupFile"/>) to <paramref name="output"/>
     /// while writes go on: the cut is one instant (every lane held for it), the feed cursor of that instant goes in
     /// the header, and the records below it are read back from the log in its order, in batches, so the store is
-    /// never held while the output is slow. No compaction runs meanwhile. After one, the carries below go first (a
+    /// never held while the output is slow. No compaction runs meanwhile. After one, its carries go first (a
     /// record above the horizon may lead to a carry appended after it, and a restore only points back), each
     /// partition's newest version below the horizon goes in the header, and a pointer into the reclaimed history is
     /// written as <see cref="BackupFile.TruncatedPointer"/>. A replica of a cluster is backed up through the cluster.

@@ -21,9 +21,9 @@ namespace Kv4.Engine.Backups;
 ///   01 | @256 | len | {p2 #2 Delete data/a prev @64}   ← the restore points it at where it wrote @64's record
 ///   00 | 3 | crc                                      ← the fourth write came after the cut: not in this backup
 /// </code>
-/// After a compaction the carries come first, then the other records, both in log order (<see cref="BackupPointers"/>),
-/// and a pointer into the reclaimed history (and where a carry was carried from) is <see cref="TruncatedPointer"/>; the restore writes the store's horizon
-/// from "first", so its history ends where the original's did.
+/// After a compaction the carries come first, then the other records, both in log order (<see cref="BackupPointers"/>);
+/// a pointer into the reclaimed history, and where a carry was carried from, is <see cref="TruncatedPointer"/>; the
+/// restore writes the store's horizon from "first", so its history ends where the original's did.
 /// A restore writes the records again with their own versions, times and actors, so a version, a history and a feed
 /// cursor taken before the backup mean the same after it.
 /// </summary>
