@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/lib.sh
 
 THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -58,14 +59,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A port nobody listens on (checked by connecting to it).
-free_port() {
-  local port
-  while :; do
-    port=$(( 20000 + RANDOM % 30000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-}
 
 wait_http() { # url, what
   local i

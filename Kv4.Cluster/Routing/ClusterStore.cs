@@ -68,6 +68,17 @@ public sealed class ClusterStore : IStore
         return answers.Cast<StoreCount>().Sum(a => a.Count);
     }
 
+    /// <summary>Each partition's acknowledged version, asked of every primary at about the same moment.</summary>
+    private async ValueTask<FeedCursor> AcknowledgedCursorAsync(CancellationToken cancellationToken)
+    {
+        var answers = await FanOutAsync(parts => new StoreCursor { Partitions = parts },
+            (l, parts) => Task.FromResult<BusMessage>(l.Positions(new StoreCursor { Partitions = parts })), write: false, cancellationToken).ConfigureAwait(false);
+        var cursor = FeedCursor.Beginning(Local.PartitionCount);
+        foreach (var answer in answers.Cast<StorePositions>())
+            for (var i = 0; i < answer.Partitions.Length; i++) cursor.TryAdvance(answer.Partitions[i], answer.Versions[i]);
+        return cursor;
+    }
+
     /// <summary>
     /// A backup of the whole cluster, in the single node's format: the cut is each partition's acknowledged version,
     /// read from every primary at about the same moment (one instant per partition, not one for the cluster: there
@@ -77,11 +88,7 @@ public sealed class ClusterStore : IStore
     /// </summary>
     public async ValueTask<BackupSummary> WriteBackupAsync(Stream output, CancellationToken cancellationToken = default)
     {
-        var answers = await FanOutAsync(parts => new StoreCursor { Partitions = parts },
-            (l, parts) => Task.FromResult<BusMessage>(l.Positions(new StoreCursor { Partitions = parts })), write: false, cancellationToken).ConfigureAwait(false);
-        var cut = FeedCursor.Beginning(Local.PartitionCount);
-        foreach (var answer in answers.Cast<StorePositions>())
-            for (var i = 0; i < answer.Partitions.Length; i++) cut.TryAdvance(answer.Partitions[i], answer.Versions[i]);
+        var cut = await AcknowledgedCursorAsync(cancellationToken).ConfigureAwait(false);
         var writer = BackupWriter.Start(output, BackupOrder.Partitions, Local.PartitionCount, cut.ToString(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         for (var partition = 0; partition < Local.PartitionCount; partition++)
         {
@@ -358,15 +365,7 @@ public sealed class ClusterStore : IStore
             }
         }
 
-        public async ValueTask<FeedCursor> CurrentCursorAsync(CancellationToken cancellationToken = default)
-        {
-            var answers = await cluster.FanOutAsync(parts => new StoreCursor { Partitions = parts },
-                (l, parts) => Task.FromResult<BusMessage>(l.Positions(new StoreCursor { Partitions = parts })), write: false, cancellationToken).ConfigureAwait(false);
-            var cursor = FeedCursor.Beginning(Local.PartitionCount);
-            foreach (var answer in answers.Cast<StorePositions>())
-                for (var i = 0; i < answer.Partitions.Length; i++) cursor.TryAdvance(answer.Partitions[i], answer.Versions[i]);
-            return cursor;
-        }
+        public ValueTask<FeedCursor> CurrentCursorAsync(CancellationToken cancellationToken = default) => cluster.AcknowledgedCursorAsync(cancellationToken);
 
         /// <summary>
         /// The bucket's changes after <paramref name="after"/> from every primary, merged: one feed per node for the

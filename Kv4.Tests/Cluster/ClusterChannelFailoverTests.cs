@@ -128,15 +128,9 @@ public sealed class ClusterChannelFailoverTests(ITestOutputHelper output) : IAsy
         Assert.Equal(Peers([.. Originals, "eve"]), await eve.NextAsync());
         output.WriteLine($"eve joined {clock.ElapsedMilliseconds} ms after the decommission");
         conversation.Add("eve", eve, joinedLate: true);
-        await ClusterProcesses.WaitUntilAsync(async () =>
-        {
-            var (_, cluster) = await _cluster.SendAsync(nodes[0], HttpMethod.Get, "/_cluster");
-            return cluster.GetProperty("v").GetProperty("members").EnumerateArray().All(m => m.GetProperty("name").GetString() != leaving);
-        }, $"{leaving} handed everything over and left");
+        await _cluster.WaitLeftAsync(leaving, askedOn: nodes[0]);
         output.WriteLine($"{leaving} left {clock.ElapsedMilliseconds} ms after the decommission");
         Assert.NotEqual(leaving, await PrimaryOfPresenceAsync(nodes[0]));
-        await ClusterProcesses.WaitUntilAsync(() => Task.FromResult(_cluster[leaving].Process!.HasExited), $"{leaving} stopped once removed");
-        await _cluster.KillAsync(leaving);
         var sentAtMove = conversation.LeastSent;
         await conversation.WaitSentAsync(sentAtMove + 30, "30 more messages from everyone after the move");
 

@@ -102,6 +102,21 @@ internal sealed class ClusterProcesses : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// Waits until <paramref name="name"/>, decommissioned, is gone from the members <paramref name="askedOn"/> knows and
+    /// its process has stopped (a removed node exits by itself), then lets go of the process.
+    /// </summary>
+    public async Task WaitLeftAsync(string name, string askedOn)
+    {
+        await WaitUntilAsync(async () =>
+        {
+            var (_, body) = await SendAsync(askedOn, HttpMethod.Get, "/_cluster");
+            return body.GetProperty("v").GetProperty("members").EnumerateArray().All(m => m.GetProperty("name").GetString() != name);
+        }, $"{name} removed from the members");
+        await WaitUntilAsync(() => Task.FromResult(this[name].Process?.HasExited ?? true), $"{name} stopped once removed");
+        await KillAsync(name);
+    }
+
     /// <summary>SIGKILL: no flush, no goodbye.</summary>
     public async Task KillAsync(string name)
     {

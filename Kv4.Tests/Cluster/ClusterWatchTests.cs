@@ -133,11 +133,7 @@ public sealed class ClusterWatchTests(ITestOutputHelper output) : IAsyncLifetime
         await ClusterProcesses.WaitUntilAsync(() => Task.FromResult(Acked() >= atJoin + 80), "writes after the join");
         var decommission = await _cluster.SendAsync("n2", HttpMethod.Delete, "/_cluster/nodes?k=n3");
         Assert.True(decommission.Status == HttpStatusCode.OK, decommission.Body.GetRawText());
-        await ClusterProcesses.WaitUntilAsync(async () =>
-        {
-            var (_, body) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster");
-            return body.GetProperty("v").GetProperty("members").EnumerateArray().All(m => m.GetProperty("name").GetString() != "n3");
-        }, "n3 removed from the members");
+        await _cluster.WaitLeftAsync("n3", askedOn: "n1");
         var atLeave = Acked();
         await ClusterProcesses.WaitUntilAsync(() => Task.FromResult(Acked() >= atLeave + 80), "writes after n3 left");
         await stop.CancelAsync();

@@ -68,13 +68,7 @@ public sealed class RebalancingTests(ITestOutputHelper output) : IAsyncLifetime
         var decommission = await _cluster.SendAsync("j4", HttpMethod.Delete, "/_cluster/nodes?k=n3");
         Assert.True(decommission.Status == HttpStatusCode.OK, decommission.Body.GetRawText());
         Assert.Equal("leaving", decommission.Body.GetProperty("v").GetProperty("state").GetString());
-        await ClusterProcesses.WaitUntilAsync(async () =>
-        {
-            var (_, body) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster");
-            return body.GetProperty("v").GetProperty("members").EnumerateArray().All(m => m.GetProperty("name").GetString() != "n3");
-        }, "n3 removed from the members");
-        await ClusterProcesses.WaitUntilAsync(() => Task.FromResult(_cluster["n3"].Process!.HasExited), "n3 stopped once removed");
-        await _cluster.KillAsync("n3");
+        await _cluster.WaitLeftAsync("n3", askedOn: "n1");
         await WaitBalancedAsync("the partitions settled on n1, n2 and j4");
         var final = await PartitionsAsync("n1");
         Assert.All(final, p => Assert.DoesNotContain("n3", Holders(p)));
