@@ -1,13 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Kv4.Tests.Support;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Kv4.Tests.Cluster;
 
@@ -48,7 +41,7 @@ public sealed class ClusterBrowserSignalTests : IAsyncLifetime
         """;
 
     private ClusterProcesses _cluster = null!;
-    private WebApplication _pages = null!;
+    private PageServer _pages = null!;
     private string _secret = "";
 
     public async Task InitializeAsync()
@@ -56,13 +49,7 @@ public sealed class ClusterBrowserSignalTests : IAsyncLifetime
         _cluster = await ClusterProcesses.StartAsync(3);
         _secret = await _cluster.CreateAccountAsync("elena");
         Assert.Equal(HttpStatusCode.OK, (await _cluster.SendAsync("n1", HttpMethod.Put, "/_ns/room", user: "elena", secret: _secret)).Status);
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _pages = builder.Build();
-        _pages.MapGet(PagePath, () => Results.Content(Page, "text/html; charset=utf-8"));
-        _pages.MapGet("/favicon.ico", () => Results.NoContent()); // what the browser asks for by itself
-        await _pages.StartAsync();
+        _pages = await PageServer.StartAsync(PagePath, Page);
     }
 
     public async Task DisposeAsync()
@@ -77,8 +64,7 @@ public sealed class ClusterBrowserSignalTests : IAsyncLifetime
         var (status, token) = await _cluster.SendAsync(node, HttpMethod.Put, $"/_token/room?k={me}", user: "elena", secret: _secret);
         Assert.Equal(HttpStatusCode.OK, status);
         var ws = $"ws://127.0.0.1:{_cluster[node].HttpPort}/ws/v2/{token.GetProperty("v").GetString()}";
-        var origin = _pages.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return await HeadlessChromium.StartAsync(chromium, new Uri($"{origin}{PagePath}?me={me}&peer={peer}&ws={Uri.EscapeDataString(ws)}"));
+        return await HeadlessChromium.StartAsync(chromium, new Uri($"{_pages.Origin}{PagePath}?me={me}&peer={peer}&ws={Uri.EscapeDataString(ws)}"));
     }
 
     private static async Task<JsonElement[]> FramesAsync(HeadlessChromium browser) =>

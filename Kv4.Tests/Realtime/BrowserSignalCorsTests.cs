@@ -2,12 +2,7 @@ using System.Text.Json;
 using Kv4.Tests.Server;
 using Kv4.Tests.Support;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Kv4.Tests.Realtime;
 
@@ -76,7 +71,7 @@ public sealed class BrowserSignalCorsTests
 
         var reported = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var pageServer = await StartPageServerAsync(reported);
-        var pageOrigin = pageServer.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var pageOrigin = pageServer.Origin;
 
         string[] args = [.. RealtimeServerFixture.RealtimeArgs(), .. allowPageOrigin ? new[] { $"--Kv4:Cors:Origins:0={pageOrigin}" } : []];
         await using var api = await Kv4TestServer.StartAsync(args);
@@ -91,20 +86,11 @@ public sealed class BrowserSignalCorsTests
     }
 
     /// <summary>The page's own origin: serves the page and takes its report.</summary>
-    private static async Task<WebApplication> StartPageServerAsync(TaskCompletionSource<string> reported)
-    {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.MapGet(PagePath, () => Results.Content(Page, "text/html; charset=utf-8"));
-        app.MapPost("/result", async (HttpContext context) =>
+    private static Task<PageServer> StartPageServerAsync(TaskCompletionSource<string> reported) =>
+        PageServer.StartAsync(PagePath, Page, app => app.MapPost("/result", async (HttpContext context) =>
         {
             using var reader = new StreamReader(context.Request.Body);
             reported.TrySetResult(await reader.ReadToEndAsync());
             return Results.NoContent();
-        });
-        await app.StartAsync();
-        return app;
-    }
+        }));
 }
