@@ -285,6 +285,8 @@ public sealed class ClusterNode : IBusHandler, IAsyncDisposable
                 return await _roles.SyncAsync(peer, sync, cancellationToken).ConfigureAwait(false);
             case Replicate replicate:
                 return await _roles.ApplyAsync(peer, replicate, cancellationToken).ConfigureAwait(false);
+            case RebaseBackup rebase:
+                return await _roles.RebaseAsync(peer, rebase, cancellationToken).ConfigureAwait(false);
             case StoreGet get:
                 return _local.Get(get);
             case StoreReadRecords readRecords:

@@ -1,8 +1,10 @@
 using System.Buffers;
 using Kv4.Engine.Backups;
 using Kv4.Engine.Compaction;
+using Kv4.Engine.Lanes;
 using Kv4.Engine.Log;
 using Kv4.Engine.Model;
+using Kv4.Engine.Rules;
 
 namespace Kv4.Engine;
 
@@ -91,7 +93,7 @@ public sealed partial class Kv4Store
                 if (item.Record is not { } record) throw new InvalidDataException($"damaged log record at address {item.Address}");
                 if (batch.Count == BackupBatchRecords) return item.Address;
                 from = item.NextAddress;
-                if (record.Op == Operation.Truncate || lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address)) continue;
+                if (record.Op is Operation.Truncate or Operation.Rebase || lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address)) continue;
                 if (!pointers.Takes(item.Address, record, carries)) continue;
                 var previous = pointers.Map(record.PreviousAddress, carries);
                 if (previous == record.PreviousAddress && !carries)
@@ -122,12 +124,30 @@ public sealed partial class Kv4Store
     {
         if (record.Partition < 0 || record.Partition >= lanes.Count)
             throw new BackupException($"a record of partition {record.Partition} in a backup of {lanes.Count} partitions: damaged");
-        if (record.Op is not (Operation.Put or Operation.Delete or Operation.DropBucket or Operation.DropBucketPart))
+        if (record.Op is not (Operation.Put or Operation.Delete or Operation.DropBucket or Operation.DropBucketPart or Operation.Rebase))
             throw new BackupException($"a record of operation {record.Op} has no place in a backup: damaged");
         var lane = lanes[record.Partition];
         lock (lane.Gate)
         {
             ThrowIfClosed();
+            // A compacted partition of a cluster: its retained versions, then where its records go on (Kv4Store.Rebase.cs).
+            try
+            {
+                if (record.IsCarry)
+                {
+                    AppendRetainedLocked(lane, record);
+                    return;
+                }
+                if (record.Op == Operation.Rebase)
+                {
+                    AppendRebaseLocked(lane, record.PartitionSequence, EpochList.Decode(record.Value));
+                    return;
+                }
+            }
+            catch (EngineException e) when (e.Error == EngineError.OutOfOrder)
+            {
+                throw new BackupException($"{e.Message}: records are missing or out of order");
+            }
             if (lane.Sequence == 0) lane.ForgetEpochs();
             if (record.PartitionSequence != lane.Sequence + 1 || record.Epoch < lane.Epoch)
                 throw new BackupException($"partition {lane.Partition} is at record {lane.Sequence} (epoch {lane.Epoch}) and the backup's next is " +
@@ -135,7 +155,7 @@ public sealed partial class Kv4Store
             lane.EnterEpoch(record.Epoch);
             record.Actor = index.InternActor(record.Actor);
             var current = record.Op is Operation.Put or Operation.Delete ? index.Find(record.Bucket, record.Layer, record.Path, record.Key) : null;
-            AppendRecordLocked(lane, record, current);
+            AppendRecordLocked(lane, record, current, olderElsewhere: record.PreviousAddress != 0);
             if (record.Op == Operation.DropBucket) index.DropBucket(record.Bucket);
         }
     }

@@ -29,8 +29,13 @@ namespace Kv4.Engine;
 /// </code>
 /// A crash before 4 leaves carries that recovery treats as their originals (same version: the higher address wins),
 /// wasted space that the next compaction passes over; after 4 the horizon file and the carries say everything a reader
-/// needs. Only a store whose partitions are all <see cref="PartitionRole.Solo"/> compacts (a replicated store never
-/// does; see docs/operations.md).
+/// needs.
+/// <para>
+/// A replicated store (a cluster node) compacts its own log by the same rules: each replica of a partition keeps the
+/// versions the rules retain, whatever its role. A version its primary has not yet acknowledged is retained and not
+/// counted (a replica may still have to void it, and then the version before it is the latest again). A replica that
+/// needs records its primary has reclaimed takes the partition's retained versions instead (Kv4Store.Rebase.cs).
+/// </para>
 /// </summary>
 public sealed partial class Kv4Store
 {
@@ -60,14 +65,13 @@ public sealed partial class Kv4Store
 
     /// <summary>
     /// Runs one compaction now (see the type's comment); at most one runs at a time. Answers what it did; it does nothing
-    /// (<see cref="CompactionResult.Skipped"/> says why) when the store is replicated, when the log has no whole segment
+    /// (<see cref="CompactionResult.Skipped"/> says why) when the log has no whole segment
     /// behind the tail's, or when less than <paramref name="minReclaimFraction"/> of that range would be reclaimed.
     /// </summary>
     public async ValueTask<CompactionResult> CompactAsync(double minReclaimFraction = 0.25, CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
         var watch = Stopwatch.StartNew();
-        if (options.Replicated) return CompactionResult.Skip("a replicated store is not compacted", watch.Elapsed);
         await compactionGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -101,7 +105,8 @@ public sealed partial class Kv4Store
             if (item.Record is not { } record) return CompactionResult.Skip($"damaged log record at address {item.Address}", watch.Elapsed);
             if (record.Partition < 0 || record.Partition >= lanes.Count) continue;
             scanned++;
-            if (!record.IsCarry && record.Op != Operation.Truncate) versions[record.Partition] = Math.Max(versions[record.Partition], record.Version);
+            if (!record.IsCarry && record.Op != Operation.Truncate && !lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address))
+                versions[record.Partition] = Math.Max(versions[record.Partition], record.Version);
             if (record.Op is not (Operation.Put or Operation.Delete)) continue;
             keys.Add((record.Bucket, record.Layer, record.Path, record.Key));
             if (policy.RuleFor(record.Layer, record.Path).KeepsEverything) keepAllBytes += item.NextAddress - item.Address;
@@ -181,8 +186,12 @@ public sealed partial class Kv4Store
                     redirects[pointer] = carried;
                     var head = plan.Head;
                     if (i == 0 && ReferenceEquals(index.Find(plan.Bucket, plan.Layer, plan.Path, plan.Key), head))
-                        index.Set(plan.Bucket, plan.Layer, plan.Path, plan.Key,
-                            IndexEntry.Create(head.Value, head.Version, head.TimestampMs, head.Actor, carried, head.SecondaryKeys), maintainDerived: true);
+                    {
+                        var moved = IndexEntry.Create(head.Value, head.Version, head.TimestampMs, head.Actor, carried, head.SecondaryKeys);
+                        // Not yet shown (a replica's version its primary has not acknowledged): readers keep the one before it.
+                        if (head.Version > lane.VisibleVersion) moved.KeepPrevious(head.Previous);
+                        index.Set(plan.Bucket, plan.Layer, plan.Path, plan.Key, moved, maintainDerived: true);
+                    }
                 }
             }
         }
@@ -224,6 +233,9 @@ public sealed partial class Kv4Store
         var stamps = new List<VersionStamp>();
         var chain = new List<(long Pointer, long Address)>();
         var ageHorizonMs = rule.MaxAgeSeconds is { } seconds ? nowMs - seconds * 1000 : long.MaxValue;
+        // Versions not yet acknowledged (a replica's newest) are retained beyond the rule's count: they may still be voided.
+        var shown = visibility == VisibilityGate.Acknowledged ? lanes[new VersionId(head.Version).Partition].VisibleVersion : long.MaxValue;
+        var unacknowledged = 0;
         var pointer = head.LogAddress;
         var newer = long.MaxValue;
         var generation = EnterLog();
@@ -234,8 +246,9 @@ public sealed partial class Kv4Store
                 var address = Follow(pointer);
                 if (address == 0) break;
                 var record = await ReadChainRecordAsync(owner, address, newer, cancellationToken).ConfigureAwait(false);
-                stamps.Add(new VersionStamp(record.TimestampMs, record.Op == Operation.Delete));
                 chain.Add((pointer, address));
+                if (record.Version > shown && stamps.Count == 0) unacknowledged++;
+                else stamps.Add(new VersionStamp(record.TimestampMs, record.Op == Operation.Delete));
                 newer = record.Version;
                 pointer = record.PreviousAddress;
                 // Far enough: older versions would change neither the count nor the age bound, so none of them is retained.
@@ -246,7 +259,7 @@ public sealed partial class Kv4Store
         {
             ExitLog(generation);
         }
-        var retained = RetainedVersions.Count(stamps, rule, nowMs);
+        var retained = unacknowledged + RetainedVersions.Count(stamps, rule, nowMs);
         if (retained == 0)
             return chain.Count > 0 && chain[0].Address < target && !head.IsLive ? new KeyPlan(bucket, layer, path, key, b.Incarnation, head, []) : null;
         var kept = chain.GetRange(0, retained);
@@ -276,9 +289,9 @@ public sealed partial class Kv4Store
         FeedCursor? resume = null;
         for (var p = 0; p < lanes.Count; p++)
         {
-            var lost = current.VersionOf(p);
-            if (lost == 0) continue;
             var lane = lanes[p];
+            var lost = Math.Max(current.VersionOf(p), lane.BaseVersion);
+            if (lost == 0) continue;
             if (lane.ResumeAfterSequence(cursor[p]) >= new VersionId(lost).PartitionSequence) continue;
             resume ??= cursor.Clone();
             resume.Set(p, Math.Max(resume[p], lost));

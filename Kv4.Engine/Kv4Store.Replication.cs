@@ -81,7 +81,7 @@ public sealed partial class Kv4Store
             if (record.Epoch > lane.Epoch || lane.Epochs.Count == 0) lane.EnterEpoch(record.Epoch);
             record.Actor = index.InternActor(record.Actor);
             var current = record.Op == Operation.DropBucketPart ? null : index.Find(record.Bucket, record.Layer, record.Path, record.Key);
-            AppendRecordLocked(lane, record, current);
+            AppendRecordLocked(lane, record, current, olderElsewhere: record.PreviousAddress != 0);
             return record.PartitionSequence;
         }
     }
@@ -96,32 +96,44 @@ public sealed partial class Kv4Store
         if (lane.Role is PartitionRole.Primary or PartitionRole.Solo)
             throw new InvalidOperationException($"partition {partition} is led by this node: it is never truncated");
         if (afterSequence >= lane.Sequence) return lane.Sequence;
-        // The records to void are read back through their chains: on disk first.
-        await commits.WaitDurableAsync().ConfigureAwait(false);
-        // A drop cannot be undone entry by entry (the entries are gone): the whole partition goes, to be copied again.
-        if (lane.LastDropSequence > afterSequence) afterSequence = 0;
-        var generation = EnterLog();
-        List<Truncation.Step> plan;
+        // A compaction planned before the truncation would carry the voided records past its marker (Kv4Store.Rebase.cs).
+        await compactionGate.WaitAsync().ConfigureAwait(false);
         try
         {
-            plan = await Truncation.PlanAsync(index, partition, afterSequence, long.MaxValue,
-                address => log.ReadAsync(address, CancellationToken.None)).ConfigureAwait(false);
+            // The records to void are read back through their chains: on disk first.
+            await commits.WaitDurableAsync().ConfigureAwait(false);
+            // A drop cannot be undone entry by entry (the entries are gone): the whole partition goes, to be copied again.
+            if (lane.LastDropSequence > afterSequence) afterSequence = 0;
+            var generation = EnterLog();
+            List<Truncation.Step> plan;
+            try
+            {
+                plan = await Truncation.PlanAsync(index, partition, afterSequence, long.MaxValue, ReadFollowingAsync).ConfigureAwait(false);
+            }
+            finally
+            {
+                ExitLog(generation);
+            }
+            lock (lane.Gate)
+            {
+                ThrowIfClosed();
+                var marker = AppendTruncateMarkerLocked(lane, afterSequence);
+                Truncation.Apply(index, plan, maintainDerived: true);
+                lane.TruncateAfter(afterSequence, marker);
+            }
         }
         finally
         {
-            ExitLog(generation);
-        }
-        lock (lane.Gate)
-        {
-            ThrowIfClosed();
-            var marker = AppendTruncateMarkerLocked(lane, afterSequence);
-            Truncation.Apply(index, plan, maintainDerived: true);
-            lane.TruncateAfter(afterSequence, marker);
+            compactionGate.Release();
         }
         // On disk before any record takes a voided sequence again.
         await commits.WaitDurableAsync().ConfigureAwait(false);
         return afterSequence;
     }
+
+    /// <summary>The record a chain pointer leads to, through compaction's redirects; null where the retained history ends.</summary>
+    private async ValueTask<LogRecord?> ReadFollowingAsync(long pointer) =>
+        Follow(pointer) is var address and not 0 ? await log.ReadAsync(address, CancellationToken.None).ConfigureAwait(false) : null;
 
     private long AppendTruncateMarkerLocked(PartitionLane lane, long afterSequence)
     {
@@ -145,6 +157,9 @@ public sealed partial class Kv4Store
         ThrowIfClosed();
         var lane = lanes[partition];
         if (afterSequence >= lane.Sequence) return (new PartitionRecords([], afterSequence), resumeAddress);
+        if (afterSequence < HistoryStartSequence(partition))
+            throw new EngineException(EngineError.HistoryTruncated,
+                $"partition {partition}'s records up to {HistoryStartSequence(partition)} were compacted: a replica after {afterSequence} must rebase");
         if (log.CommittedUntilAddress < log.TailAddress) await commits.WaitDurableAsync().ConfigureAwait(false);
         if (!TryEnterLog(out var generation)) throw new EngineException(EngineError.Closed, "the store is closed");
         try
@@ -160,7 +175,7 @@ public sealed partial class Kv4Store
                 if (item.Record is not { } record) throw new InvalidDataException($"damaged log record at address {item.Address}");
                 if (records.Count >= maxRecords || bytes >= maxBytes) break;
                 resume = item.Address;
-                if (record.Partition != partition || record.Op == Operation.Truncate || record.IsCarry || lane.IsVoid(record.PartitionSequence, item.Address)) continue;
+                if (record.Partition != partition || record.Op is Operation.Truncate or Operation.Rebase || record.IsCarry || lane.IsVoid(record.PartitionSequence, item.Address)) continue;
                 if (record.PartitionSequence < next) continue;
                 if (record.PartitionSequence != next)
                     throw new InvalidDataException($"partition {partition} has record {record.PartitionSequence} where {next} was due");

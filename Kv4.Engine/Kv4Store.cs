@@ -660,9 +660,14 @@ public sealed partial class Kv4Store : IAsyncDisposable, IDisposable
     /// The lane held: appends <paramref name="record"/> (a local write, or a primary's record on a backup) as the lane's
     /// next, chained after <paramref name="current"/>, and publishes it to the index, the feed and the append observer.
     /// </summary>
-    private WriteResult AppendRecordLocked(PartitionLane lane, LogRecord record, IndexEntry? current)
+    /// <param name="olderElsewhere">
+    /// A record from another log (a primary's, a backup file's) that names an older version of its key this store does
+    /// not have (it was compacted away there before this copy was taken): chained to <see cref="LogRecord.TruncatedPointer"/>
+    /// when the key has no entry here, so its history ends as it does there.
+    /// </param>
+    private WriteResult AppendRecordLocked(PartitionLane lane, LogRecord record, IndexEntry? current, bool olderElsewhere = false)
     {
-        record.PreviousAddress = current?.LogAddress ?? 0;
+        record.PreviousAddress = current?.LogAddress ?? (olderElsewhere ? LogRecord.TruncatedPointer : 0);
         var buffer = t_recordBuffer ??= new ArrayBufferWriter<byte>(4096);
         record.WriteFramed(buffer);
         // If the append throws, nothing below has happened: the index and the lane are unchanged.

@@ -22,6 +22,7 @@ namespace Kv4.Cluster.Bus;
 [Union(21, typeof(Replicated))]
 [Union(22, typeof(SyncBackup))]
 [Union(23, typeof(BackupSynced))]
+[Union(24, typeof(RebaseBackup))]
 [Union(30, typeof(StoreGet))]
 [Union(31, typeof(StoreValue))]
 [Union(32, typeof(StoreGetBySecondary))]

@@ -301,6 +301,13 @@ internal sealed class PartitionLeader : IAsyncDisposable
                     {
                         var appended = Volatile.Read(ref leader._appended).Task;
                         var records = leader._recent.TakeFrom(next, BatchRecords, BatchBytes);
+                        if (records is null && next - 1 < store.HistoryStart(p))
+                        {
+                            // What the backup lacks was compacted away here: it takes the retained versions instead.
+                            next = await RebaseAsync(token).ConfigureAwait(false) + 1;
+                            resume = 0;
+                            continue;
+                        }
                         if (records is null)
                         {
                             var read = await store.ReadRecordsAsync(p, next - 1, resume, BatchRecords, (int)BatchBytes).ConfigureAwait(false);
@@ -344,6 +351,45 @@ internal sealed class PartitionLeader : IAsyncDisposable
                     await PauseAsync(TimeSpan.FromMilliseconds(500), token).ConfigureAwait(false);
                 }
             }
+        }
+
+        /// <summary>
+        /// Rebases the backup (Kv4Store.Rebase.cs): it voids its copy, takes the retained versions up to this node's
+        /// history start (read with compaction held off, so they are one set), and goes on after it. Answers that sequence.
+        /// </summary>
+        private async Task<long> RebaseAsync(CancellationToken token)
+        {
+            var store = leader._store;
+            var p = leader.Partition;
+            await SendRebaseAsync(new RebaseBackup { Partition = p, Epoch = leader.Epoch, Stage = RebaseStage.Reset }, token).ConfigureAwait(false);
+            await using var hold = (await store.HoldCompactionAsync(token).ConfigureAwait(false)).ConfigureAwait(false);
+            long after = 0, versions = 0;
+            Kv4.Engine.RetainedPage page;
+            do
+            {
+                page = await store.ReadRetainedAsync(p, after, BatchRecords, (int)BatchBytes).ConfigureAwait(false);
+                if (page.Records.Count > 0)
+                    await SendRebaseAsync(new RebaseBackup { Partition = p, Epoch = leader.Epoch, Stage = RebaseStage.Retained, Records = [.. page.Records] },
+                        token).ConfigureAwait(false);
+                versions += page.Records.Count;
+                after = page.Last;
+            }
+            while (after < page.UpTo);
+            var done = await SendRebaseAsync(new RebaseBackup
+            {
+                Partition = p, Epoch = leader.Epoch, Stage = RebaseStage.Done, Sequence = page.UpTo,
+                Epochs = [.. page.Epochs.Select(e => e.Epoch)], FirstSequences = [.. page.Epochs.Select(e => e.FirstSequence)],
+            }, token).ConfigureAwait(false);
+            leader._logger.LogInformation("partition {Partition}: rebased {Backup} on {Versions} retained versions up to {Sequence}", p, Backup, versions, page.UpTo);
+            return done.Applied;
+        }
+
+        private async Task<Replicated> SendRebaseAsync(RebaseBackup step, CancellationToken token)
+        {
+            var answer = await leader._bus.CallAsync<Replicated>(Backup, step, leader._options.RequestTimeout, token).ConfigureAwait(false);
+            Interlocked.Exchange(ref _applied, answer.Applied);
+            Interlocked.Exchange(ref _durable, answer.Durable);
+            return answer;
         }
 
         private async Task SendAsync(List<byte[]> records, CancellationToken token)

@@ -224,6 +224,42 @@ internal sealed class PartitionRoles : IAppendObserver, IAsyncDisposable
             CheckFollows(primary, p, batch.Epoch);
             foreach (var record in batch.Records) _store.Apply(record);
             await _store.AfterApplyAsync().ConfigureAwait(false);
+            // What the primary acknowledged is shown here too: the entries it replaced let go of their older versions, and
+            // compaction counts them against retention (a version not acknowledged may still be voided).
+            _store.Acknowledge(p, batch.Acknowledged);
+            return new Replicated { Applied = _store.Sequence(p), Durable = _store.DurableSequence(p) };
+        }
+        finally
+        {
+            _backupGates[p].Release();
+        }
+    }
+
+    /// <summary>A step of a rebase: the primary has compacted away records this backup lacks (see <see cref="RebaseBackup"/>).</summary>
+    public async Task<Replicated> RebaseAsync(string primary, RebaseBackup rebase, CancellationToken cancellationToken)
+    {
+        var p = rebase.Partition;
+        if ((uint)p >= (uint)_leaders.Length) throw new BusCallException(BusFault.Internal, "no such partition");
+        await _backupGates[p].WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            CheckFollows(primary, p, rebase.Epoch);
+            switch (rebase.Stage)
+            {
+                case RebaseStage.Reset:
+                    await _store.ResetAsync(p).ConfigureAwait(false);
+                    _logger.LogInformation("partition {Partition}: {Primary} compacted away records this copy lacks; it is voided and rebased", p, primary);
+                    break;
+                case RebaseStage.Retained:
+                    foreach (var record in rebase.Records) _store.ApplyRetained(record);
+                    break;
+                case RebaseStage.Done:
+                    await _store.RebaseAsync(p, rebase.Sequence, [.. rebase.Epochs.Zip(rebase.FirstSequences, (e, f) => (e, f))]).ConfigureAwait(false);
+                    _logger.LogInformation("partition {Partition}: rebased on {Primary}'s retained versions, going on after {Sequence}", p, primary, rebase.Sequence);
+                    break;
+                default:
+                    throw new BusCallException(BusFault.Internal, $"no rebase stage {rebase.Stage}");
+            }
             return new Replicated { Applied = _store.Sequence(p), Durable = _store.DurableSequence(p) };
         }
         finally

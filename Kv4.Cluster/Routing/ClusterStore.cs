@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Kv4.Cluster.Bus;
 using Kv4.Engine.Backups;
 using Kv4.Engine.Model;
+using Kv4.Engine.Replication;
 using Kv4.Engine.Rules;
 using Kv4.Services.Storage;
 
@@ -84,7 +85,9 @@ public sealed class ClusterStore : IStore
     /// read from every primary at about the same moment (one instant per partition, not one for the cluster: there
     /// is none), then each partition's records up to its cut, page by page from whichever node leads it — a failover
     /// in between only moves where the next page comes from, since every in-sync copy holds what was acknowledged.
-    /// Restored with the same command as a single node's backup, into a single node of as many partitions.
+    /// Restored with the same command as a single node's backup, into a single node of as many partitions. A partition
+    /// its primary has compacted comes as its retained versions up to its history start, then a rebase marker, then its
+    /// records after it (Kv4Store.Rebase.cs); a compaction there while those are read fails the backup (`unavailable`).
     /// </summary>
     public async ValueTask<BackupSummary> WriteBackupAsync(Stream output, CancellationToken cancellationToken = default)
     {
@@ -95,12 +98,29 @@ public sealed class ClusterStore : IStore
             var upTo = new VersionId(cut[partition]).PartitionSequence;
             var read = new StoreReadRecords { Partition = partition, UpToSequence = upTo };
             var emptyPages = 0;
+            var rebased = false;
             while (read.AfterSequence < upTo)
             {
                 var call = read;
                 var page = await OnPrimaryAsync<StoreRecords>(partition, call, async l => await l.ReadRecordsAsync(call, _node.Name).ConfigureAwait(false),
                     write: false, cancellationToken).ConfigureAwait(false);
+                if (page.Retained && rebased)
+                    throw new EngineException(EngineError.Unavailable, $"partition {partition} was compacted while the backup read it: take the backup again");
                 foreach (var record in page.Records) await writer.WriteRecordAsync(0, record, cancellationToken).ConfigureAwait(false);
+                if (page.Retained)
+                {
+                    // A compacted partition: its retained versions so far; at its history start, where its records go on.
+                    var more = page.Last < page.UpTo;
+                    rebased = !more;
+                    if (!more)
+                        await writer.WriteRecordAsync(0, StoreReplication.RebaseMarker(partition, page.UpTo,
+                            [.. page.Epochs.Zip(page.FirstSequences, (e, f) => (e, f))]), cancellationToken).ConfigureAwait(false);
+                    read = new StoreReadRecords
+                    {
+                        Partition = partition, AfterSequence = page.Last, UpToSequence = upTo, ResumeNode = page.Node, Horizon = more ? page.Horizon : null,
+                    };
+                    continue;
+                }
                 // A primary always holds what it acknowledged; pages that bring nothing mean it no longer serves the partition.
                 emptyPages = page.Records.Length == 0 ? emptyPages + 1 : 0;
                 if (emptyPages > 3)

@@ -181,8 +181,26 @@ internal sealed class LocalPartitions(Kv4Store store, PartitionRoles roles, Node
         Lead(call.Partition);
         var after = call.AfterSequence;
         if (after >= call.UpToSequence) return new StoreRecords { Last = after, Node = self };
+        var replication = store.Replication!;
+        if (after < replication.HistoryStart(call.Partition) || call.Horizon is not null)
+        {
+            // Compacted: the retained versions up to the history start first, read page by page with no compaction in between.
+            var retained = await replication.ReadRetainedAsync(call.Partition, after, BackupPageRecords, BackupPageBytes).ConfigureAwait(false);
+            if ((call.Horizon is { } horizon && horizon != retained.HorizonAddress) || (call.Horizon is not null && call.ResumeNode != self))
+                throw new EngineException(EngineError.Unavailable,
+                    $"partition {call.Partition} was compacted (or moved) while the backup read its retained versions: take the backup again");
+            if (retained.UpTo > call.UpToSequence)
+                throw new EngineException(EngineError.Unavailable,
+                    $"partition {call.Partition} compacted records not yet acknowledged when the backup was cut: take the backup again");
+            return new StoreRecords
+            {
+                Records = [.. retained.Records], Last = retained.Last, Node = self, Retained = true, UpTo = retained.UpTo,
+                Epochs = [.. retained.Epochs.Select(e => e.Epoch)], FirstSequences = [.. retained.Epochs.Select(e => e.FirstSequence)],
+                Horizon = retained.HorizonAddress,
+            };
+        }
         var resume = call.ResumeNode == self ? call.Resume : 0;
-        var (page, next) = await store.Replication!.ReadRecordsAsync(call.Partition, after, resume, BackupPageRecords, BackupPageBytes).ConfigureAwait(false);
+        var (page, next) = await replication.ReadRecordsAsync(call.Partition, after, resume, BackupPageRecords, BackupPageBytes).ConfigureAwait(false);
         // The page runs on from after + 1 with no gap: keep the records up to the cut.
         var keep = (int)Math.Min(page.Records.Count, call.UpToSequence - after);
         return new StoreRecords { Records = [.. page.Records.Take(keep)], Last = after + keep, Resume = next, Node = self };

@@ -335,9 +335,15 @@ public sealed class StoreReadRecords : BusMessage
     [Key(2)] public long UpToSequence { get; set; }
     [Key(3)] public long Resume { get; set; }
     [Key(4)] public string ResumeNode { get; set; } = "";
+    /// <summary>Pages of retained versions after the first: the compaction horizon the first was read at (null: none yet).</summary>
+    [Key(5)] public long? Horizon { get; set; }
 }
 
-/// <summary>A page of a partition's records (framed, as the log holds them); <see cref="Last"/> the sequence of the last.</summary>
+/// <summary>
+/// A page of a partition's records (framed, as the log holds them); <see cref="Last"/> the sequence of the last. A
+/// compacted partition's first pages are its retained versions instead (<see cref="Retained"/>), up to its history
+/// start <see cref="UpTo"/>, after which its records go on in <see cref="Epochs"/>.
+/// </summary>
 [MessagePackObject]
 public sealed class StoreRecords : BusMessage
 {
@@ -345,4 +351,9 @@ public sealed class StoreRecords : BusMessage
     [Key(1)] public long Last { get; set; }
     [Key(2)] public long Resume { get; set; }
     [Key(3)] public string Node { get; set; } = "";
+    [Key(4)] public bool Retained { get; set; }
+    [Key(5)] public long UpTo { get; set; }
+    [Key(6)] public int[] Epochs { get; set; } = [];
+    [Key(7)] public long[] FirstSequences { get; set; } = [];
+    [Key(8)] public long Horizon { get; set; }
 }

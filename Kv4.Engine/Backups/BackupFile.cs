@@ -1,3 +1,5 @@
+using Kv4.Engine.Log;
+
 namespace Kv4.Engine.Backups;
 
 /// <summary>
@@ -40,7 +42,7 @@ public static class BackupFile
     public const string MediaType = "application/vnd.kv4.backup";
 
     /// <summary>A chain pointer into history compaction reclaimed: no record is at this address in any log.</summary>
-    public const long TruncatedPointer = 1;
+    public const long TruncatedPointer = LogRecord.TruncatedPointer;
 
     internal const byte RecordTag = 1;
     internal const byte EndTag = 0;

@@ -49,6 +49,11 @@ internal sealed class CompactionHorizon
     public long Resolve(long address, out bool truncated)
     {
         truncated = false;
+        if (address == LogRecord.TruncatedPointer)
+        {
+            truncated = true;
+            return 0;
+        }
         if (address == 0 || address >= Address) return address;
         if (Redirects.TryGetValue(address, out var carry)) return carry;
         truncated = true;

@@ -129,7 +129,7 @@ internal sealed class ChangeFeed(LaneSet lanes, Func<long> tailAddress, Func<Tas
                             if (record.IsCarry) continue;
                             var version = record.Version;
                             if (!cursor.IsAfter(record.Partition, version) || version > cut[record.Partition]) continue;
-                            if (record.Op == Operation.Truncate || lanes[record.Partition].IsVoid(record.PartitionSequence, address)) continue;
+                            if (record.Op is Operation.Truncate or Operation.Rebase || lanes[record.Partition].IsVoid(record.PartitionSequence, address)) continue;
                             if (!subscription.Matches(record.Partition, record.Bucket, record.Layer, record.Path, record.Op))
                             {
                                 cursor.Set(record.Partition, version);

@@ -196,6 +196,31 @@ internal sealed class PartitionLane(int partition)
         return false;
     }
 
+    /// <summary>
+    /// Where the lane's history was taken from a compacted primary as retained versions only (<see cref="Rebase"/>): the
+    /// version it went on after (0: never). A feed reader before it has lost events, as before a compaction horizon.
+    /// </summary>
+    public long BaseVersion { get; set; }
+
+    /// <summary>The sequence of the newest retained version taken since the lane was reset for a rebase (they come in order).</summary>
+    public long BaseApplied { get; set; }
+
+    /// <summary>
+    /// A rebase, after its retained versions were taken: the lane goes on after <paramref name="sequence"/>, in the
+    /// primary's <paramref name="epochs"/> (those begun by then).
+    /// </summary>
+    public void Rebase(long sequence, IReadOnlyList<(int Epoch, long FirstSequence)> epochs)
+    {
+        Epochs.Clear();
+        foreach (var e in epochs)
+            if (e.FirstSequence <= sequence) Epochs.Add(e);
+        Epoch = Epochs.Count > 0 ? Epochs[^1].Epoch : 0;
+        Sequence = sequence;
+        Position = VersionOf(sequence);
+        BaseVersion = Position;
+        BaseApplied = 0;
+    }
+
     /// <summary>The sequence of the lane's newest bucket drop (a truncation past it cannot be undone entry by entry).</summary>
     public long LastDropSequence { get; set; }
 
@@ -209,6 +234,8 @@ internal sealed class PartitionLane(int partition)
         Epoch = Epochs.Count > 0 ? Epochs[^1].Epoch : 0;
         Sparse.TruncateAfter(afterSequence);
         if (LastDropSequence > afterSequence) LastDropSequence = 0;
+        if (new VersionId(BaseVersion).PartitionSequence > afterSequence) BaseVersion = 0;
+        BaseApplied = 0;
         while (AwaitingCommit.TryDequeue(out _)) { }
         ResetVisibility(Math.Min(VisibleVersion, Position));
     }

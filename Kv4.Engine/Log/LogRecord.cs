@@ -58,6 +58,11 @@ internal sealed class LogRecord
     public const int CurrentFormat = 2;
     /// <summary>The format of a carry (a reader that knows only format 2 takes it for damage rather than for a new version).</summary>
     public const int CarryFormat = 3;
+    /// <summary>
+    /// A chain pointer (or a carry's <see cref="CarriedFrom"/>) that names no record: the key's older versions exist but
+    /// are not retained here. Never a record's address (a log begins above it).
+    /// </summary>
+    public const long TruncatedPointer = 1;
 
     [IgnoreMember] internal bool IsCarry => CarriedFrom != 0;
 

@@ -17,4 +17,11 @@ public enum Operation : byte
     /// replica dropping what its old primary never got acknowledged). Never leaves the node that wrote it.
     /// </summary>
     Truncate = 5,
+    /// <summary>
+    /// Not a version: the partition goes on after <c>PartitionSequence</c>, in the epochs its value lists, and nothing of
+    /// its history before that is here but the carries written since its last <see cref="Truncate"/> (a replica that
+    /// took a compacted primary's retained versions instead of records the primary no longer has; see
+    /// Kv4Store.Rebase.cs). Never leaves the node that wrote it.
+    /// </summary>
+    Rebase = 6,
 }

@@ -210,6 +210,9 @@ internal sealed class CheckpointHeader
     /// <summary>Each partition's last bucket-drop sequence (replicated stores; empty otherwise).</summary>
     [Key(18)] public long[] LastDropSequences { get; set; } = [];
 
+    /// <summary>Each lane's <see cref="Lanes.PartitionLane.BaseVersion"/> (absent in older checkpoints: none).</summary>
+    [Key(19)] public long[] BaseVersions { get; set; } = [];
+
     /// <summary>Every lane held: the header of a checkpoint taken now.</summary>
     public static CheckpointHeader Of(LaneSet lanes, long tailAddress, IReadOnlyList<AddressRange> skipRanges, long nowMs, bool closing)
     {
@@ -229,10 +232,12 @@ internal sealed class CheckpointHeader
         List<int> truncationPartitions = [];
         List<long> truncationAfter = [], truncationBefore = [];
         header.LastDropSequences = new long[lanes.Count];
+        header.BaseVersions = new long[lanes.Count];
         foreach (var lane in lanes.All)
         {
             header.PartitionSequences[lane.Partition] = lane.Sequence;
             header.LastDropSequences[lane.Partition] = lane.LastDropSequence;
+            header.BaseVersions[lane.Partition] = lane.BaseVersion;
             foreach (var (after, before) in lane.Truncations)
             {
                 truncationPartitions.Add(lane.Partition);
@@ -272,6 +277,7 @@ internal sealed class CheckpointHeader
             lanes[p].Sequence = PartitionSequences[p];
             lanes[p].Position = p < PartitionPositions.Length ? PartitionPositions[p] : 0;
             lanes[p].LastDropSequence = p < LastDropSequences.Length ? LastDropSequences[p] : 0;
+            lanes[p].BaseVersion = p < BaseVersions.Length ? BaseVersions[p] : 0;
         }
         for (var i = 0; i < TruncationPartitions.Length; i++)
             lanes[TruncationPartitions[i]].Truncations.Add((TruncationAfter[i], TruncationBefore[i]));

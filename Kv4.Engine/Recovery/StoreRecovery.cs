@@ -71,14 +71,19 @@ internal static class StoreRecovery
             if (record is { Op: Operation.Truncate } && record.Partition >= 0 && record.Partition < partitionCount
                 && record.PartitionSequence <= lanes[record.Partition].Sequence)
             {
-                ReplayTruncation(index, lanes[record.Partition], record.PartitionSequence, item.Address, log);
+                ReplayTruncation(index, lanes[record.Partition], record.PartitionSequence, item.Address, log, horizon);
                 continue;
             }
-            if (record is { IsCarry: true, Op: Operation.Put or Operation.Delete } && record.Partition >= 0 && record.Partition < partitionCount
-                && record.PartitionSequence <= lanes[record.Partition].Sequence)
+            if (record is { IsCarry: true, Op: Operation.Put or Operation.Delete } && record.Partition >= 0 && record.Partition < partitionCount)
             {
-                // Not a step of its lane: a copy of a version the lane already passed, which may replace its original.
+                // Not a step of its lane: a copy of a version the lane passed (which may replace its original), or one of
+                // the retained versions a rebase takes before its lane goes on after them.
                 Apply(index, record, item.Address, partitionMap);
+                continue;
+            }
+            if (record is { Op: Operation.Rebase } && record.Partition >= 0 && record.Partition < partitionCount)
+            {
+                lanes[record.Partition].Rebase(record.PartitionSequence, EpochList.Decode(record.Value));
                 continue;
             }
             if (record is null || record.IsCarry || record.Partition < 0 || record.Partition >= partitionCount
@@ -175,11 +180,12 @@ internal static class StoreRecovery
     /// A truncation marker: the same plan as the live truncation made, limited to entries written below the marker (a
     /// fuzzy checkpoint may hold newer ones, which stay).
     /// </summary>
-    private static void ReplayTruncation(StoreIndex index, PartitionLane lane, long afterSequence, long markerAddress, RecordLog log)
+    private static void ReplayTruncation(StoreIndex index, PartitionLane lane, long afterSequence, long markerAddress, RecordLog log, CompactionHorizon horizon)
     {
         if (lane.LastDropSequence > afterSequence) afterSequence = 0;
-        var plan = Truncation.PlanAsync(index, lane.Partition, afterSequence, markerAddress,
-            address => log.ReadAsync(address, CancellationToken.None)).AsTask().GetAwaiter().GetResult();
+        var plan = Truncation.PlanAsync(index, lane.Partition, afterSequence, markerAddress, async pointer =>
+            horizon.Resolve(pointer, out _) is var address and not 0 ? await log.ReadAsync(address, CancellationToken.None).ConfigureAwait(false) : null)
+            .AsTask().GetAwaiter().GetResult();
         Truncation.Apply(index, plan, maintainDerived: false);
         lane.TruncateAfter(afterSequence, markerAddress);
     }

@@ -1,4 +1,5 @@
 using Kv4.Engine.Lanes;
+using Kv4.Engine.Log;
 using Kv4.Engine.Model;
 
 namespace Kv4.Engine.Replication;
@@ -65,6 +66,44 @@ public sealed class StoreReplication
     public ValueTask<(PartitionRecords Records, long ResumeAddress)> ReadRecordsAsync(int partition, long afterSequence, long resumeAddress = 0,
         int maxRecords = 1024, int maxBytes = 4 << 20) =>
         store.ReadRecordsAsync(partition, afterSequence, resumeAddress, maxRecords, maxBytes);
+
+    /// <summary>
+    /// The partition's history start here: the last sequence it no longer holds as a record (compacted away, or taken as
+    /// retained versions by a rebase); 0: it holds every record. <see cref="ReadRecordsAsync"/> serves only after it; a
+    /// replica behind it rebases (see Kv4Store.Rebase.cs).
+    /// </summary>
+    public long HistoryStart(int partition) => store.HistoryStartSequence(partition);
+
+    /// <summary>A primary about to hand out its retained versions: holds compaction off until disposed, so they stay one set.</summary>
+    public ValueTask<IAsyncDisposable> HoldCompactionAsync(CancellationToken cancellationToken) => store.HoldCompactionAsync(cancellationToken);
+
+    /// <summary>The partition's retained versions after <paramref name="afterSequence"/> up to its history start, in sequence order.</summary>
+    public ValueTask<RetainedPage> ReadRetainedAsync(int partition, long afterSequence, int maxRecords = 1024, int maxBytes = 4 << 20) =>
+        store.ReadRetainedAsync(partition, afterSequence, maxRecords, maxBytes);
+
+    /// <summary>A backup about to rebase: voids its whole copy of the partition.</summary>
+    public ValueTask ResetAsync(int partition) => store.ResetPartitionAsync(partition);
+
+    /// <summary>A backup after <see cref="ResetAsync"/>: takes the primary's next retained version (from <see cref="ReadRetainedAsync"/>).</summary>
+    public void ApplyRetained(ReadOnlySpan<byte> framedRecord) => store.ApplyRetained(framedRecord);
+
+    /// <summary>A backup, every retained version taken: the partition goes on after <paramref name="sequence"/> in <paramref name="epochs"/>.</summary>
+    public ValueTask<long> RebaseAsync(int partition, long sequence, IReadOnlyList<(int Epoch, long FirstSequence)> epochs) =>
+        store.RebaseAsync(partition, sequence, epochs);
+
+    /// <summary>The marker a backup of the cluster writes after a partition's retained versions: its records go on after <paramref name="sequence"/>.</summary>
+    public static byte[] RebaseMarker(int partition, long sequence, IReadOnlyList<(int Epoch, long FirstSequence)> epochs)
+    {
+        var kept = epochs.Where(e => e.FirstSequence <= sequence).ToList();
+        var marker = new LogRecord
+        {
+            Partition = partition, PartitionSequence = sequence, Epoch = kept.Count > 0 ? kept[^1].Epoch : 0, Format = LogRecord.CurrentFormat,
+            Op = Operation.Rebase, Value = Lanes.EpochList.Encode(kept),
+        };
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(128);
+        marker.WriteFramed(buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>
     /// Where a backup whose records end at (<paramref name="backupEpochs"/>, <paramref name="backupSequence"/>) parts from

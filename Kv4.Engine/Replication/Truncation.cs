@@ -19,8 +19,8 @@ internal static class Truncation
     internal readonly record struct Step(string Bucket, string Layer, string Path, string Key, IndexEntry Voided, IndexEntry? Restored);
 
     /// <param name="before">Only entries written below this log address (the marker's) are voided.</param>
-    /// <param name="read">Reads the record at a log address.</param>
-    public static async ValueTask<List<Step>> PlanAsync(StoreIndex index, int partition, long after, long before, Func<long, ValueTask<LogRecord>> read)
+    /// <param name="read">Reads the record a chain pointer leads to (through compaction's redirects); null where the retained history ends.</param>
+    public static async ValueTask<List<Step>> PlanAsync(StoreIndex index, int partition, long after, long before, Func<long, ValueTask<LogRecord?>> read)
     {
         var steps = new List<Step>();
         foreach (var bucket in index.Buckets)
@@ -35,10 +35,10 @@ internal static class Truncation
                 IndexEntry? restored = null;
                 if (after > 0)
                 {
-                    var address = (await read(entry.LogAddress).ConfigureAwait(false)).PreviousAddress;
+                    var address = (await read(entry.LogAddress).ConfigureAwait(false))?.PreviousAddress ?? 0;
                     while (address != 0)
                     {
-                        var record = await read(address).ConfigureAwait(false);
+                        if (await read(address).ConfigureAwait(false) is not { } record) break;
                         if (record.PartitionSequence <= after)
                         {
                             restored = IndexEntry.Create(record.Op == Operation.Put ? record.Value : null, record.Version, record.TimestampMs,

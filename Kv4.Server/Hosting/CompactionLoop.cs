@@ -8,7 +8,7 @@ namespace Kv4.Server.Hosting;
 /// Enforces retention on a single node: every `Kv4:Compaction:IntervalSeconds` it asks the engine to compact
 /// (<see cref="Kv4.Engine.Kv4Store.CompactAsync"/>), which does nothing unless the log has a whole segment behind the
 /// tail's and at least `MinReclaimPercent` of it is outside retention. One compaction at a time, while requests are
-/// served. A node of a cluster never compacts (its store is replicated; see docs/operations.md).
+/// served. A node of a cluster compacts its own copies of its partitions by the same rules (see docs/operations.md).
 /// </summary>
 public sealed partial class CompactionLoop(EngineLifetime engine, IOptions<Kv4Options> options, CompactionMetrics metrics, ILogger<CompactionLoop> log)
     : BackgroundService
@@ -16,7 +16,7 @@ public sealed partial class CompactionLoop(EngineLifetime engine, IOptions<Kv4Op
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value.Compaction;
-        if (settings.IntervalSeconds == 0 || options.Value.Cluster.IsConfigured) return;
+        if (settings.IntervalSeconds == 0) return;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(settings.IntervalSeconds));
         try
         {
