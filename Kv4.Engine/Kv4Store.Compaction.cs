@@ -105,8 +105,13 @@ public sealed partial class Kv4Store
             if (item.Record is not { } record) return CompactionResult.Skip($"damaged log record at address {item.Address}", watch.Elapsed);
             if (record.Partition < 0 || record.Partition >= lanes.Count) continue;
             scanned++;
-            if (!record.IsCarry && record.Op != Operation.Truncate && !lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address))
-                versions[record.Partition] = Math.Max(versions[record.Partition], record.Version);
+            if (!record.IsCarry && !lanes[record.Partition].IsVoid(record.PartitionSequence, item.Address))
+            {
+                // A truncation voids what came after its sequence (a rebase's reset: everything), a rebase goes on after its.
+                versions[record.Partition] = record.Op == Operation.Truncate
+                    ? Math.Min(versions[record.Partition], record.PartitionSequence == 0 ? 0 : record.Version)
+                    : Math.Max(versions[record.Partition], record.Version);
+            }
             if (record.Op is not (Operation.Put or Operation.Delete)) continue;
             keys.Add((record.Bucket, record.Layer, record.Path, record.Key));
             if (policy.RuleFor(record.Layer, record.Path).KeepsEverything) keepAllBytes += item.NextAddress - item.Address;

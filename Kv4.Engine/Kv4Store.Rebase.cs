@@ -198,26 +198,27 @@ public sealed partial class Kv4Store
         lane.BaseApplied = record.PartitionSequence;
     }
 
+    /// <summary>The marker that ends a rebase: the partition goes on after <paramref name="sequence"/> in the epochs begun by then.</summary>
+    internal static LogRecord RebaseMarker(int partition, long sequence, IReadOnlyList<(int Epoch, long FirstSequence)> epochs, long timestampMs)
+    {
+        var kept = epochs.Where(e => e.FirstSequence <= sequence).ToList();
+        return new LogRecord
+        {
+            Partition = partition, PartitionSequence = sequence, Epoch = kept.Count > 0 ? kept[^1].Epoch : 0, Format = LogRecord.CurrentFormat,
+            TimestampMs = timestampMs, Op = Operation.Rebase, Value = EpochList.Encode(kept),
+        };
+    }
+
     private void AppendRebaseLocked(PartitionLane lane, long sequence, IReadOnlyList<(int Epoch, long FirstSequence)> epochs)
     {
         if (sequence <= 0 || lane.Sequence != 0 || lane.BaseApplied > sequence)
             throw new EngineException(EngineError.OutOfOrder,
                 $"partition {lane.Partition}: a rebase to {sequence} where the lane is at {lane.Sequence} after retained {lane.BaseApplied}");
-        var kept = epochs.Where(e => e.FirstSequence <= sequence).ToList();
-        var marker = new LogRecord
-        {
-            Partition = lane.Partition,
-            PartitionSequence = sequence,
-            Epoch = kept.Count > 0 ? kept[^1].Epoch : 0,
-            Format = LogRecord.CurrentFormat,
-            TimestampMs = options.Clock.GetUtcNow().ToUnixTimeMilliseconds(),
-            Op = Operation.Rebase,
-            Value = EpochList.Encode(kept),
-        };
+        var marker = RebaseMarker(lane.Partition, sequence, epochs, options.Clock.GetUtcNow().ToUnixTimeMilliseconds());
         var buffer = new ArrayBufferWriter<byte>(256);
         marker.WriteFramed(buffer);
         var address = log.Append(buffer.WrittenSpan);
-        lane.Rebase(sequence, kept);
+        lane.Rebase(sequence, EpochList.Decode(marker.Value));
         if (visibility != VisibilityGate.Appended) lane.AwaitingCommit.Enqueue((address, lane.Position));
         lane.SinceCheckpoint++;
     }

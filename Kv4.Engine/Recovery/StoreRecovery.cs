@@ -12,7 +12,8 @@ namespace Kv4.Engine.Recovery;
 /// Rebuilds the index at open: the newest valid <see cref="IndexCheckpoint"/>, then every log record
 /// after it, in order (a checkpoint whose fuzzy copy reaches past damage met in the replay is passed over for an
 /// older one or the whole log). Each record must be the next of its partition's lane (sequence = the lane's + 1,
-/// epoch never lower), which is what the lanes appended; replay stops at the first record that is damaged
+/// epoch never lower), which is what the lanes appended; carries (copies of retained versions, which take no step) and
+/// the truncate and rebase markers (which move the lane back, or on) are not steps; replay stops at the first record that is damaged
 /// (FasterLog checksum failure, our CRC mismatch, not a record) or out of its lane's order. Everything from there
 /// to the log's tail is reported as a damaged range, which the store then records in a fresh checkpoint so that the
 /// range is never read again, neither by a later recovery nor by the change feed; what is lost is a suffix of each

@@ -94,14 +94,8 @@ public sealed class StoreReplication
     /// <summary>The marker a backup of the cluster writes after a partition's retained versions: its records go on after <paramref name="sequence"/>.</summary>
     public static byte[] RebaseMarker(int partition, long sequence, IReadOnlyList<(int Epoch, long FirstSequence)> epochs)
     {
-        var kept = epochs.Where(e => e.FirstSequence <= sequence).ToList();
-        var marker = new LogRecord
-        {
-            Partition = partition, PartitionSequence = sequence, Epoch = kept.Count > 0 ? kept[^1].Epoch : 0, Format = LogRecord.CurrentFormat,
-            Op = Operation.Rebase, Value = Lanes.EpochList.Encode(kept),
-        };
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(128);
-        marker.WriteFramed(buffer);
+        Kv4Store.RebaseMarker(partition, sequence, epochs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).WriteFramed(buffer);
         return buffer.WrittenSpan.ToArray();
     }
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Kv4.Server.Hosting;
 
 /// <summary>
-/// Enforces retention on a single node: every `Kv4:Compaction:IntervalSeconds` it asks the engine to compact
+/// Enforces retention on this node: every `Kv4:Compaction:IntervalSeconds` it asks the engine to compact
 /// (<see cref="Kv4.Engine.Kv4Store.CompactAsync"/>), which does nothing unless the log has a whole segment behind the
 /// tail's and at least `MinReclaimPercent` of it is outside retention. One compaction at a time, while requests are
 /// served. A node of a cluster compacts its own copies of its partitions by the same rules (see docs/operations.md).
