@@ -10,6 +10,10 @@
 #
 #   bench/retention.sh             # the report run: DURATION=600 for compaction, BASELINE=120 for no retention
 #   bench/retention.sh --smoke     # a quick check (20 s each)
+#   bench/retention.sh --cluster   # three nodes with the rule, the same load (PUTs through n1, GETs through n2) for
+#                                  # CLUSTER_DURATION=300 s; n3 is killed (-9) at a third of it and started again
+#                                  # DOWN=60 s later: each node's data directory over time, what each reclaimed, and
+#                                  # how long n3 took to be back in every in-sync set (rebasing what it lacked)
 #
 # Knobs: DURATION=600 BASELINE=120 KEYS=10000 CONNECTIONS=32 SEGMENT_MB=16 MAX_VERSIONS=10 OUT=bench/out NO_BUILD=1
 # Output: a markdown table on stdout and in $OUT/retention-<time>.md, the size samples in $OUT/retention-<time>.tsv.
@@ -25,7 +29,11 @@ CONNECTIONS=${CONNECTIONS:-32}
 SEGMENT_MB=${SEGMENT_MB:-16}
 MAX_VERSIONS=${MAX_VERSIONS:-10}
 OUT=${OUT:-bench/out}
+CLUSTER_DURATION=${CLUSTER_DURATION:-300}
+DOWN=${DOWN:-60}
+MODE=single
 if [ "${1:-}" = "--smoke" ]; then DURATION=20; BASELINE=20; KEYS=1000; fi
+if [ "${1:-}" = "--cluster" ]; then MODE=cluster; fi
 
 log() { printf '[retention.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 for tool in wrk curl; do command -v $tool >/dev/null || { log "needs $tool (apt-get install $tool)"; exit 1; }; done
@@ -131,6 +139,85 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 : >"$WORK/sizes.tsv"
 : >"$WORK/rows"
+
+# The cluster run: three nodes founded together (start waits for each /readyz, which needs a quorum: so each is
+# launched first, then waited for), the load through two of them, n3 killed and brought back on its data directory.
+if [ "$MODE" = cluster ]; then
+  command -v jq >/dev/null || { log "needs jq (apt-get install jq)"; exit 1; }
+  declare -A HTTP PEER NODE_PID
+  initial=""
+  for n in n1 n2 n3; do HTTP[$n]=$(free_port); PEER[$n]=$(free_port); initial+="${initial:+,}$n=127.0.0.1:${PEER[$n]}"; done
+  launch_node() { # name
+    ( cd "$SERVER_DIR" && KV4_SYS_SECRET="$SYS_SECRET" exec dotnet Kv4.Server.dll --urls "http://127.0.0.1:${HTTP[$1]}" \
+        --Kv4:DataDir="$WORK/$1-data" --Kv4:Log:SegmentSizeMB="$SEGMENT_MB" --Kv4:Compaction:IntervalSeconds=5 \
+        --Kv4:Retention:Layers:data:MaxVersions="$MAX_VERSIONS" --Kv4:Node:PublicUrl="http://127.0.0.1:${HTTP[$1]}" \
+        --Kv4:Cluster:Name="$1" --Kv4:Cluster:Listen="127.0.0.1:${PEER[$1]}" --Kv4:Cluster:Initial="$initial" \
+        --Logging:LogLevel:Default=Warning --Logging:LogLevel:Kv4.Cluster.Replication=Information ) >>"$WORK/$1.log" 2>&1 &
+    PIDS+=($!)
+    NODE_PID[$1]=$!
+  }
+  wait_node() { # name
+    local i
+    for i in $(seq 1 2400); do
+      curl -fsS -o /dev/null "http://127.0.0.1:${HTTP[$1]}/readyz" 2>/dev/null && return 0
+      sleep 0.05
+    done
+    log "$1 did not become ready"; tail -20 "$WORK/$1.log" >&2; exit 1
+  }
+  in_sync() { # every partition's replicas all in sync, asked of n1
+    curl -fsS -H "$AUTH" "http://127.0.0.1:${HTTP[n1]}/_cluster/partitions" 2>/dev/null \
+      | jq -e '.v | all(.primary != null and (.in_sync | length) == (.replicas | length) + 1)' >/dev/null
+  }
+  for n in n1 n2 n3; do launch_node $n; done
+  for n in n1 n2 n3; do wait_node $n; done
+  log "cluster: seeding $KEYS keys through n1"
+  wrk -t1 -c4 -d"$(( KEYS / 1000 + 2 ))s" -H "$AUTH" -s bench/wrk/requests.lua "http://127.0.0.1:${HTTP[n1]}" -- "$WORK/puts.tsv" >/dev/null
+  puts_conn=$(( CONNECTIONS / 5 )); gets_conn=$(( CONNECTIONS - puts_conn ))
+  log "cluster: $CLUSTER_DURATION s of load ($puts_conn PUT connections to n1, $gets_conn GET connections to n2)"
+  ( while :; do
+      for n in n1 n2 n3; do printf '%s\t%s\t%s\n' "$n" "$(date +%s)" "$(du -sb "$WORK/$n-data" 2>/dev/null | cut -f1)"; done
+      sleep 10
+    done ) >>"$WORK/sizes.tsv" &
+  sampler=$!
+  wrk -t1 -c"$puts_conn" -d"${CLUSTER_DURATION}s" --timeout 10s -H "$AUTH" -s bench/wrk/requests.lua "http://127.0.0.1:${HTTP[n1]}" -- "$WORK/puts.tsv" >"$WORK/cluster-put.txt" &
+  putter=$!
+  wrk -t1 -c"$gets_conn" -d"${CLUSTER_DURATION}s" --timeout 10s -H "$AUTH" -s bench/wrk/requests.lua "http://127.0.0.1:${HTTP[n2]}" -- "$WORK/gets.tsv" >"$WORK/cluster-get.txt" &
+  getter=$!
+  sleep $(( CLUSTER_DURATION / 3 ))
+  log "cluster: kill -9 n3, back in $DOWN s"
+  kill -9 "${NODE_PID[n3]}"; wait "${NODE_PID[n3]}" 2>/dev/null || true
+  sleep "$DOWN"
+  back=$(date +%s.%N)
+  launch_node n3
+  wait_node n3
+  until in_sync; do sleep 0.2; done
+  synced=$(echo "$(date +%s.%N) - $back" | bc)
+  log "cluster: n3 back in every in-sync set $synced s after its start"
+  wait $putter $getter
+  kill $sampler 2>/dev/null || true
+  put=$(grep '^RESULT' "$WORK/cluster-put.txt"); get=$(grep '^RESULT' "$WORK/cluster-get.txt")
+  cp "$WORK/sizes.tsv" "$OUT/retention-cluster-$STAMP.tsv"
+  {
+    echo "Retention bench (cluster) $STAMP: 3 nodes, $KEYS keys, MaxVersions=$MAX_VERSIONS, $CONNECTIONS connections (a fifth PUT), $CLUSTER_DURATION s, segments of $SEGMENT_MB MiB, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
+    echo
+    printf 'PUT/s %.0f, PUT p99 %.1f ms; GET/s %.0f, GET p99 %.1f ms; n3 killed at %d s, started %d s later, back in every in-sync set %.1f s after its start\n' \
+      "$(echo "$put" | awk '{ print $2 / $3 }')" "$(echo "$put" | awk '{ print $5 / 1000 }')" \
+      "$(echo "$get" | awk '{ print $2 / $3 }')" "$(echo "$get" | awk '{ print $5 / 1000 }')" "$(( CLUSTER_DURATION / 3 ))" "$DOWN" "$synced"
+    echo
+    echo "| node | data dir at end MiB | max MiB | compactions | reclaimed MiB | partitions rebased |"
+    echo "| --- | --- | --- | --- | --- | --- |"
+    for n in n1 n2 n3; do
+      m=$(curl -fsS "http://127.0.0.1:${HTTP[$n]}/metrics")
+      printf '| %s | %.1f | %.1f | %s | %.1f | %s |\n' "$n" \
+        "$(echo "$(du -sb "$WORK/$n-data" | cut -f1) / 1048576" | bc -l)" \
+        "$(awk -F'\t' -v n="$n" '$1 == n && $3 > m { m = $3 } END { print m / 1048576 }' "$WORK/sizes.tsv")" \
+        "$(echo "$m" | awk '$1 == "kv4_compaction_seconds_count" { print $2 }')" \
+        "$(echo "$m" | awk '$1 == "kv4_compaction_reclaimed_bytes_total" { print $2 / 1048576 }')" \
+        "$(grep -c 'rebased on' "$WORK/$n.log" || true)"
+    done
+  } | tee "$OUT/retention-cluster-$STAMP.md"
+  exit 0
+fi
 run compaction "$DURATION" --Kv4:Retention:Layers:data:MaxVersions="$MAX_VERSIONS"
 run no-retention "$BASELINE"
 cp "$WORK/sizes.tsv" "$OUT/retention-$STAMP.tsv"

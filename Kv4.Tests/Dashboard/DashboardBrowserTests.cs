@@ -110,6 +110,9 @@ public sealed class DashboardBrowserTests
         await using var browser = await HeadlessChromium.StartAsync(chromium, new Uri(server.BaseAddress, "/_dashboard/"));
         await LogInAsync(browser, "elena", Password);
 
+        // The layers list fills above the tree when its own request returns: a click aimed at the tree before then can
+        // land on whatever the list pushed there.
+        await browser.WaitForAsync("document.querySelector('#layers a[data-layer=cfg]') && document.querySelector('#layers a[data-layer=data].active')");
         await browser.ClickAsync($"#tree a[data-path='{path}']");
         var keyLink = $"[...document.querySelectorAll('#keys a')].find(a => a.dataset.key === {JsonSerializer.Serialize(key)})";
         await browser.ClickElementAsync(keyLink);
@@ -119,6 +122,7 @@ public sealed class DashboardBrowserTests
 
         // The configuration layer is a generic layer too: its keys, values and histories read the same way.
         await browser.ClickAsync("#layers a[data-layer=cfg]");
+        await browser.WaitForAsync("document.querySelector('#layers a[data-layer=cfg].active')");
         await browser.ClickAsync("#tree a[data-path=app]");
         await browser.ClickAsync("#keys a[data-key=theme]");
         await browser.WaitForAsync("document.getElementById('key-value')?.dataset.state === 'present' && document.querySelectorAll('#key-history tbody tr').length === 1");
