@@ -214,6 +214,60 @@ public sealed class RebaseTests
     }
 
     [Fact]
+    public async Task A_rebase_cut_short_by_a_restart_starts_again_from_a_reset_and_ends_as_one_that_was_not()
+    {
+        using var primaryDirectory = new TempDirectory("rebase-p");
+        using var backupDirectory = new TempDirectory("rebase-b");
+        using var cleanDirectory = new TempDirectory("rebase-c");
+        var clock = new ManualClock(DateTimeOffset.FromUnixTimeMilliseconds(Start));
+        var primary = Open(primaryDirectory.Path, clock, PartitionRole.Primary, 1);
+        var backup = Open(backupDirectory.Path, clock, PartitionRole.Backup, 0);
+        var clean = Open(cleanDirectory.Path, clock, PartitionRole.Backup, 0);
+        try
+        {
+            for (var v = 1; v <= 3; v++)
+                for (var k = 0; k < 20; k++)
+                    await primary.PutAsync(Data(k), Small($"v{v}"), "t");
+            await ChurnAsync(primary, clock, 40, 0);
+            await primary.FlushAsync();
+            Assert.Null((await primary.CompactAsync()).Skipped);
+            var p = -1;
+            for (var q = 0; q < Partitions && p < 0; q++)
+                if ((await primary.Replication!.ReadRetainedAsync(q, 0)).Records.Count > 2) p = q;
+            Assert.True(p >= 0, "no partition has more than two retained versions");
+
+            // Half a rebase: the reset, a few retained versions, no marker; then the node stops.
+            await backup.Replication!.ResetAsync(p);
+            var page = await primary.Replication!.ReadRetainedAsync(p, 0, maxRecords: 2);
+            Assert.True(page.Last < page.UpTo, "a rebase cut short");
+            foreach (var record in page.Records) backup.Replication.ApplyRetained(record);
+            await backup.DisposeAsync();
+            backup = Open(backupDirectory.Path, clock, PartitionRole.Backup, 0);
+            Assert.Null(backup.OpenedWith.Damaged);
+            Assert.Equal(0, backup.Replication!.Sequence(p));
+
+            // Back: it syncs at 0, is behind the history start, and rebases from a reset again.
+            Assert.True(await CatchUpAsync(primary, backup) > 0);
+            Assert.True(await CatchUpAsync(primary, clean) > 0);
+            for (var q = 0; q < Partitions; q++)
+            {
+                backup.Replication.Configure(q, PartitionRole.Primary, 2);
+                clean.Replication!.Configure(q, PartitionRole.Primary, 2);
+            }
+            Same(await DescribeAsync(clean), await DescribeAsync(backup));
+            await backup.DisposeAsync();
+            backup = Open(backupDirectory.Path, clock, PartitionRole.Primary, 2);
+            Same(await DescribeAsync(clean), await DescribeAsync(backup));
+        }
+        finally
+        {
+            await primary.DisposeAsync();
+            await backup.DisposeAsync();
+            await clean.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_backup_compacts_its_own_copy_by_the_same_rules_and_keeps_versions_not_yet_acknowledged()
     {
         using var primaryDirectory = new TempDirectory("rebase-p");
