@@ -104,17 +104,11 @@ public sealed partial class ClusterCompactionTests(ITestOutputHelper output) : I
         }
     }
 
-    private async Task<List<JsonElement>> PartitionsAsync(string node)
-    {
-        var (_, body) = await _cluster.SendAsync(node, HttpMethod.Get, "/_cluster/partitions");
-        return [.. body.GetProperty("v").EnumerateArray()];
-    }
-
     private Task WaitBalancedAsync(string what) => ClusterProcesses.WaitUntilAsync(async () =>
     {
         var (_, cluster) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster");
         if (cluster.GetProperty("v").GetProperty("moving").GetInt32() != 0) return false;
-        var partitions = await PartitionsAsync("n1");
+        var partitions = await _cluster.PartitionsAsync("n1");
         return partitions.All(p => p.GetProperty("replicas").GetArrayLength() == 2 && p.GetProperty("in_sync").GetArrayLength() == 3)
             && partitions.Any(p => p.GetProperty("primary").GetString() == "n3");
     }, what);
@@ -155,14 +149,14 @@ public sealed partial class ClusterCompactionTests(ITestOutputHelper output) : I
         output.WriteLine($"n3 rebased {rebased} partitions");
         Assert.True(rebased > 0, "n3 rebased no partition");
         // Some zombie lives in a partition n3 leads now: read from its rebased copy.
-        var partitions = await PartitionsAsync("n1");
+        var partitions = await _cluster.PartitionsAsync("n1");
         Assert.Contains(Enumerable.Range(0, Zombies),
             i => partitions[ClusterWriters.PartitionOf("elena", $"gone/z{i}")].GetProperty("primary").GetString() == "n3");
         foreach (var node in new[] { "n1", "n2", "n3" }) await CheckAsync(node, churnWrites);
 
         // A failover onto the rebased copies: n1 dies; n2 and n3 answer the same.
         await _cluster.KillAsync("n1");
-        await ClusterProcesses.WaitUntilAsync(async () => (await PartitionsAsync("n2")).All(p => p.GetProperty("primary").GetString() is "n2" or "n3"),
+        await ClusterProcesses.WaitUntilAsync(async () => (await _cluster.PartitionsAsync("n2")).All(p => p.GetProperty("primary").GetString() is "n2" or "n3"),
             "n1's partitions led by n2 and n3");
         await CheckAsync("n3", churnWrites);
         await _cluster.RestartAsync("n1");

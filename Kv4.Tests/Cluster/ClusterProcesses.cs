@@ -213,6 +213,13 @@ internal sealed class ClusterProcesses : IAsyncDisposable
         return (response.StatusCode, document.RootElement.Clone());
     }
 
+    /// <summary>`GET /_cluster/partitions` on <paramref name="node"/>: one element a partition.</summary>
+    public async Task<List<JsonElement>> PartitionsAsync(string node)
+    {
+        var (_, body) = await SendAsync(node, HttpMethod.Get, "/_cluster/partitions");
+        return [.. body.GetProperty("v").EnumerateArray()];
+    }
+
     /// <summary>Everything every node wrote, for a failure's message.</summary>
     public string Logs => string.Join("\n\n", _nodes.Values.Select(n => $"==== {n.Name}\n{n.Process?.Output ?? "(stopped)"}"));
 

@@ -24,18 +24,12 @@ public sealed class RebalancingTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-    private async Task<List<JsonElement>> PartitionsAsync(string node)
-    {
-        var (_, body) = await _cluster.SendAsync(node, HttpMethod.Get, "/_cluster/partitions");
-        return [.. body.GetProperty("v").EnumerateArray()];
-    }
-
     /// <summary>Until `/_cluster` says no partition is moving and every one has its three replicas in sync.</summary>
     private Task WaitBalancedAsync(string what) => ClusterProcesses.WaitUntilAsync(async () =>
     {
         var (_, cluster) = await _cluster.SendAsync("n1", HttpMethod.Get, "/_cluster");
         if (cluster.GetProperty("v").GetProperty("moving").GetInt32() != 0) return false;
-        return (await PartitionsAsync("n1")).All(p => Holders(p).Count == 3 && p.GetProperty("in_sync").GetArrayLength() == 3);
+        return (await _cluster.PartitionsAsync("n1")).All(p => Holders(p).Count == 3 && p.GetProperty("in_sync").GetArrayLength() == 3);
     }, what);
 
     private static HashSet<string> Holders(JsonElement partition) =>
@@ -48,11 +42,11 @@ public sealed class RebalancingTests(ITestOutputHelper output) : IAsyncLifetime
         using var stop = new CancellationTokenSource();
         var running = writers.RunAsync(Writers, ["n1", "n2", "n3"], stop.Token);
         await ClusterProcesses.WaitUntilAsync(() => Task.FromResult(writers.Acks.Count >= 100), "100 writes before the join");
-        var before = await PartitionsAsync("n1");
+        var before = await _cluster.PartitionsAsync("n1");
 
         var joined = await _cluster.JoinAsync("j4", "n2");
         await WaitBalancedAsync("j4 holds its share and every partition has three in-sync replicas");
-        var after = await PartitionsAsync("n1");
+        var after = await _cluster.PartitionsAsync("n1");
         var moved = Enumerable.Range(0, 64).Count(i => !Holders(before[i]).SetEquals(Holders(after[i])));
         var onJ4 = after.Count(p => Holders(p).Contains("j4"));
         output.WriteLine($"after the join: {moved} of 64 partitions changed replicas, j4 holds {onJ4}, leads {after.Count(p => p.GetProperty("primary").GetString() == "j4")}");
@@ -70,7 +64,7 @@ public sealed class RebalancingTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("leaving", decommission.Body.GetProperty("v").GetProperty("state").GetString());
         await _cluster.WaitLeftAsync("n3", askedOn: "n1");
         await WaitBalancedAsync("the partitions settled on n1, n2 and j4");
-        var final = await PartitionsAsync("n1");
+        var final = await _cluster.PartitionsAsync("n1");
         Assert.All(final, p => Assert.DoesNotContain("n3", Holders(p)));
 
         stop.Cancel();
@@ -93,7 +87,7 @@ public sealed class RebalancingTests(ITestOutputHelper output) : IAsyncLifetime
             await running;
         }
         await _cluster.KillAsync("n1");
-        await ClusterProcesses.WaitUntilAsync(async () => (await PartitionsAsync("n2")).All(p => p.GetProperty("primary").GetString() is "n2" or "n3"),
+        await ClusterProcesses.WaitUntilAsync(async () => (await _cluster.PartitionsAsync("n2")).All(p => p.GetProperty("primary").GetString() is "n2" or "n3"),
             "n1's partitions led by n2 and n3");
         await _cluster.RestartAsync("n1");
         await WaitBalancedAsync("n1 back, leading its partitions again");
