@@ -14,15 +14,16 @@ namespace Kv4.Engine;
 /// where its own copy was taken by a rebase) exists only as carries: the versions retained there. The replica voids
 /// its whole copy, takes those retained versions in sequence order (each appended here as a carry, chained to the
 /// key's previous one taken), then a rebase marker: the lane goes on after S in the primary's epochs, and the
-/// primary streams its records from S + 1 as it would to any backup. Worked example, MaxVersions=1, primary at 7 with
-/// its history start 5 (k's versions #2 and #5, j's tombstone #3 with nothing older retained, so j left its index):
+/// primary streams its records from S + 1 as it would to any backup. Worked example, MaxVersions=1, the primary at 7
+/// with its history start 5: j put #1 and deleted #3 (an earlier compaction took #1, this one the tombstone, so j left
+/// the index), k put #2, #4, #5 (#5 retained, carried), m put #6 and #7 above the horizon:
 /// <code>
-///   primary p4:  carries  k #5 (prev → below its horizon)   records above it: #6 m, #7 k
-///   replica p4:  #1..#3 held (behind: it was down)
-///     reset         truncate marker after 0 @900        #1..#3 void; the lane at 0; no entry of p4 in the index
+///   primary p4:  carry k #5 (prev → below its horizon)    records above it: #6 m, #7 m (prev #6)
+///   replica p4:  #1..#2 held (behind: it was down), so j is alive there
+///     reset         truncate marker after 0 @900        #1..#2 void; the lane at 0; no entry of p4 in the index
 ///     retained      k #5 carry @950 (prev 1: older history not retained here)
 ///     rebase        marker @990 (S 5, epochs [(1,1)])   lane at 5, BaseVersion v(1,4,5); j is gone, as on the primary
-///     stream        #6 m @1000, #7 k @1050 (prev @950)  as any backup; a feed reader before v(1,4,5) is told it was truncated
+///     stream        #6 m @1000, #7 m @1050 (prev @1000) as any backup; a feed reader before v(1,4,5) is told it was truncated
 /// </code>
 /// The whole copy goes rather than only what the replica lacks: a key the primary forgot entirely (a tombstone and
 /// everything before it outside retention) would otherwise stay alive on the replica. The primary holds compaction
