@@ -132,7 +132,9 @@ public sealed partial class Kv4Store
             oldestMs = record.TimestampMs;
             address = Volatile.Read(ref horizon).Resolve(record.PreviousAddress, out truncated);
         }
-        if (truncated)
+        // The chain begins after atMs; unless its rule keeps everything, the key may have had versions then that compaction
+        // reclaimed with all it had (and it was written again since).
+        if (truncated || (atMs <= Volatile.Read(ref horizon).ReclaimedUntilMs && !options.Retention.RuleFor(owner.Layer, owner.Path).KeepsEverything))
             throw new HistoryTruncatedException(oldestMs, $"the history of '{owner.Key}' before {oldestMs} (unix ms, its oldest retained version) was reclaimed by compaction");
         return null;
     }

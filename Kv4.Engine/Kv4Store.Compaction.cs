@@ -98,7 +98,7 @@ public sealed partial class Kv4Store
         var keys = new HashSet<(string Bucket, string Layer, string Path, string Key)>();
         var versions = new long[lanes.Count];
         Array.Copy(old.Versions, versions, Math.Min(old.Versions.Length, versions.Length));
-        long keepAllBytes = 0, scanned = 0;
+        long keepAllBytes = 0, scanned = 0, reclaimedUntilMs = old.ReclaimedUntilMs;
         foreach (var item in log.Scan(begin, target, Volatile.Read(ref skipRanges)))
         {
             ThrowIfClosed();
@@ -113,6 +113,7 @@ public sealed partial class Kv4Store
                     : Math.Max(versions[record.Partition], record.Version);
             }
             if (record.Op is not (Operation.Put or Operation.Delete)) continue;
+            reclaimedUntilMs = Math.Max(reclaimedUntilMs, record.TimestampMs);
             keys.Add((record.Bucket, record.Layer, record.Path, record.Key));
             if (policy.RuleFor(record.Layer, record.Path).KeepsEverything) keepAllBytes += item.NextAddress - item.Address;
         }
@@ -203,7 +204,7 @@ public sealed partial class Kv4Store
 
         // 4. Durable, then the horizon on disk, then shown to readers, then a checkpoint that replays from after the carries.
         await commits.WaitDurableAsync().ConfigureAwait(false);
-        var next = new CompactionHorizon(target, versions, redirects);
+        var next = new CompactionHorizon(target, versions, redirects, reclaimedUntilMs);
         next.Write(options.DataDirectory);
         Volatile.Write(ref horizon, next);
         await WriteCheckpointAsync(closing: false).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Kv4.Engine.Compaction;
 using Kv4.Engine.Index;
 using Kv4.Engine.Lanes;
 using Kv4.Engine.Log;
@@ -173,6 +174,21 @@ public sealed partial class Kv4Store
             AppendRebaseLocked(lane, sequence, epochs);
         }
         await AfterAppendAsync(null).ConfigureAwait(false);
+        // What the primary reclaimed predates this rebase: a read as of an earlier instant of a key written again since
+        // cannot say it was absent then (CompactionHorizon.ReclaimedUntilMs).
+        await compactionGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var current = Volatile.Read(ref horizon);
+            var raised = new CompactionHorizon(current.Address, current.Versions, current.Redirects,
+                Math.Max(current.ReclaimedUntilMs, options.Clock.GetUtcNow().ToUnixTimeMilliseconds()));
+            raised.Write(options.DataDirectory);
+            Volatile.Write(ref horizon, raised);
+        }
+        finally
+        {
+            compactionGate.Release();
+        }
         return sequence;
     }
 

@@ -44,6 +44,7 @@ public static class StoreRestore
             };
             if (reader.Order == BackupOrder.Log) await WriteLogAsync(reader, restored, cancellationToken).ConfigureAwait(false);
             var store = Kv4Store.Open(restored);
+            var rebased = false;
             await using (store.ConfigureAwait(false))
             {
                 if (reader.Order == BackupOrder.Partitions)
@@ -53,7 +54,11 @@ public static class StoreRestore
                 // partition must now end where the backup was cut, or records were missing or out of order.
                 if (store.OpenedWith.Damaged is not null || store.CurrentCursor().ToString() != reader.Cursor)
                     throw new BackupException("the backup's records do not rebuild the state it was cut at (missing or out of order): damaged");
+                rebased = Enumerable.Range(0, store.PartitionCount).Any(p => store.HistoryStartSequence(p) > 0);
             }
+            // A compacted cluster's partitions came as retained versions: what was reclaimed there predates the backup.
+            if (reader.Order == BackupOrder.Partitions && rebased)
+                new CompactionHorizon(0, [], new Dictionary<long, long>(), reader.TakenAtMs).Write(staging);
             var summary = new BackupSummary(reader.PartitionCount, reader.Cursor, reader.TakenAtMs, reader.Records, input.CanSeek ? input.Length : -1);
             if (Directory.Exists(target)) Directory.Delete(target);
             Directory.Move(staging, target);
@@ -93,6 +98,7 @@ public static class StoreRestore
         await log.CommitAsync(cancellationToken).ConfigureAwait(false);
         // Where the history ends: below the new log's head, as compaction left it, so the open starts each partition after
         // its first version and a read into the reclaimed history is told so.
-        if (truncated) new CompactionHorizon(log.BeginAddress, reader.FirstVersions, new Dictionary<long, long>()).Write(options.DataDirectory);
+        // Whatever the source reclaimed was stamped before the backup was taken.
+        if (truncated) new CompactionHorizon(log.BeginAddress, reader.FirstVersions, new Dictionary<long, long>(), reader.TakenAtMs).Write(options.DataDirectory);
     }
 }

@@ -27,16 +27,24 @@ internal sealed class CompactionHorizon
 {
     public static readonly CompactionHorizon None = new(0, [], new Dictionary<long, long>());
 
-    public CompactionHorizon(long address, long[] versions, IReadOnlyDictionary<long, long> redirects)
+    public CompactionHorizon(long address, long[] versions, IReadOnlyDictionary<long, long> redirects, long reclaimedUntilMs = 0)
     {
         Address = address;
         Versions = versions;
         Redirects = redirects;
+        ReclaimedUntilMs = reclaimedUntilMs;
     }
 
     public long Address { get; }
     public long[] Versions { get; }
     public IReadOnlyDictionary<long, long> Redirects { get; }
+
+    /// <summary>
+    /// No reclaimed version is stamped after this instant (unix ms; 0: none known). A key whose history now begins after
+    /// an earlier instant may have had versions then that were reclaimed with everything else it had (a delete whose
+    /// older versions were outside retention leaves nothing behind): a read as of that instant cannot say it was absent.
+    /// </summary>
+    public long ReclaimedUntilMs { get; }
 
     /// <summary>The version of partition <paramref name="partition"/>'s newest record below the head (0: none).</summary>
     public long VersionOf(int partition) => partition < Versions.Length ? Versions[partition] : 0;
@@ -73,7 +81,7 @@ internal sealed class CompactionHorizon
         if (file.RedirectFrom.Length != file.RedirectTo.Length) throw new InvalidDataException($"{path} is damaged");
         var redirects = new Dictionary<long, long>(file.RedirectFrom.Length);
         for (var i = 0; i < file.RedirectFrom.Length; i++) redirects[file.RedirectFrom[i]] = file.RedirectTo[i];
-        return new CompactionHorizon(file.Address, file.Versions, redirects);
+        return new CompactionHorizon(file.Address, file.Versions, redirects, file.ReclaimedUntilMs);
     }
 
     /// <summary>Written to a temporary file, fsynced and renamed over: a crash leaves the old horizon or the new.</summary>
@@ -85,6 +93,7 @@ internal sealed class CompactionHorizon
             Versions = Versions,
             RedirectFrom = [.. Redirects.Keys],
             RedirectTo = [.. Redirects.Values],
+            ReclaimedUntilMs = ReclaimedUntilMs,
         };
         var payload = MessagePackSerializer.Serialize(file, LogRecord.SerializerOptions);
         var path = PathOf(dataDirectory);
@@ -108,4 +117,5 @@ internal sealed class HorizonFile
     [Key(1)] public long[] Versions { get; set; } = [];
     [Key(2)] public long[] RedirectFrom { get; set; } = [];
     [Key(3)] public long[] RedirectTo { get; set; } = [];
+    [Key(4)] public long ReclaimedUntilMs { get; set; }
 }

@@ -242,6 +242,34 @@ public sealed class CompactionTests
     }
 
     [Fact]
+    public async Task A_key_written_again_after_compaction_forgot_it_entirely_does_not_claim_it_was_absent_before()
+    {
+        using var directory = new TempDirectory("compact");
+        var clock = new ManualClock(DateTimeOffset.FromUnixTimeMilliseconds(Start));
+        await using var store = Kv4Store.Open(Options(directory.Path, clock));
+        var forgotten = new EntryAddress("b1", "churn", "small", "x");
+        var kept = new EntryAddress("b1", "keep", "small", "y");
+        await store.PutAsync(forgotten, Small("first"), "t");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await store.DeleteAsync(forgotten, "t");
+        // Two passes: the first keeps the delete (its older version goes), the second takes the delete too.
+        await ChurnAsync(store, clock, 40);
+        Assert.Null((await store.CompactAsync()).Skipped);
+        await ChurnAsync(store, clock, 40);
+        Assert.Null((await store.CompactAsync()).Skipped);
+        Assert.Empty(await store.GetHistoryAsync(forgotten, HistoryQuery.All));
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await store.PutAsync(forgotten, Small("again"), "t");
+        await store.PutAsync(kept, Small("new"), "t");
+        // It held "first" at Start: compaction reclaimed that, so the read is refused rather than answered "absent".
+        var refused = await Assert.ThrowsAsync<HistoryTruncatedException>(async () => await store.GetAtAsync(forgotten, Start));
+        Assert.Equal(clock.NowMs, refused.OldestRetainedMs);
+        // A layer that keeps everything lost nothing: before its key's first version, it was absent.
+        Assert.Null(await store.GetAtAsync(kept, Start));
+    }
+
+    [Fact]
     public async Task A_feed_from_before_the_horizon_is_refused_with_a_cursor_to_resume_from()
     {
         using var directory = new TempDirectory("compact");
