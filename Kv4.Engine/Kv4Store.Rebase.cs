@@ -155,8 +155,7 @@ public sealed partial class Kv4Store
         lock (lane.Gate)
         {
             ThrowIfClosed();
-            if (lane.Role != PartitionRole.Backup)
-                throw new EngineException(EngineError.NotPrimary, $"this node is not a backup of partition {lane.Partition}");
+            ThrowIfNotBackup(lane);
             AppendRetainedLocked(lane, record);
         }
     }
@@ -169,8 +168,7 @@ public sealed partial class Kv4Store
         lock (lane.Gate)
         {
             ThrowIfClosed();
-            if (lane.Role != PartitionRole.Backup)
-                throw new EngineException(EngineError.NotPrimary, $"this node is not a backup of partition {lane.Partition}");
+            ThrowIfNotBackup(lane);
             AppendRebaseLocked(lane, sequence, epochs);
         }
         await AfterAppendAsync(null).ConfigureAwait(false);

@@ -68,8 +68,7 @@ public sealed partial class Kv4Store
         lock (lane.Gate)
         {
             ThrowIfClosed();
-            if (lane.Role != PartitionRole.Backup)
-                throw new EngineException(EngineError.NotPrimary, $"this node is not a backup of partition {lane.Partition}");
+            ThrowIfNotBackup(lane);
             if (record.PartitionSequence <= lane.Sequence)
             {
                 if (lane.VersionOf(record.PartitionSequence) == record.Version) return record.PartitionSequence; // sent again
@@ -87,6 +86,13 @@ public sealed partial class Kv4Store
     }
 
     internal ValueTask AfterApplyAsync() => AfterAppendAsync(null);
+
+    /// <summary>The lane held: only a backup takes its primary's records (and retained versions).</summary>
+    private static void ThrowIfNotBackup(PartitionLane lane)
+    {
+        if (lane.Role != PartitionRole.Backup)
+            throw new EngineException(EngineError.NotPrimary, $"this node is not a backup of partition {lane.Partition}");
+    }
 
     internal async ValueTask<long> TruncateAsync(int partition, long afterSequence)
     {
@@ -157,9 +163,9 @@ public sealed partial class Kv4Store
         ThrowIfClosed();
         var lane = lanes[partition];
         if (afterSequence >= lane.Sequence) return (new PartitionRecords([], afterSequence), resumeAddress);
-        if (afterSequence < HistoryStartSequence(partition))
+        if (HistoryStartSequence(partition) is var start && afterSequence < start)
             throw new EngineException(EngineError.HistoryTruncated,
-                $"partition {partition}'s records up to {HistoryStartSequence(partition)} were compacted: a replica after {afterSequence} must rebase");
+                $"partition {partition}'s records up to {start} were compacted: a replica after {afterSequence} must rebase");
         if (log.CommittedUntilAddress < log.TailAddress) await commits.WaitDurableAsync().ConfigureAwait(false);
         if (!TryEnterLog(out var generation)) throw new EngineException(EngineError.Closed, "the store is closed");
         try
